@@ -1,0 +1,252 @@
+//! Who may do what in Setup: built-in profiles, effective permissions, and the rule each setup
+//! action needs.
+//!
+//! The rules for apps come from Salesforce's documentation (DESIGN.md §4): local External Client
+//! Apps need *Create, edit, and delete External Client Apps*; connected apps need *Customize
+//! Application* AND (*Modify All Data* OR *Manage Connected Apps*); changing a connected app's
+//! profiles or permission sets needs *Customize Application* AND *Modify All Data* AND *Manage
+//! Profiles and Permission Sets*. The rules for the other actions are byoc's closest match among
+//! the five permissions byoc models; `docs/setup.md` lists them.
+
+use std::collections::BTreeSet;
+
+use byoc_proto::setup::{PermissionSet, Profile, User, UserPermission};
+
+use crate::SetupError;
+
+pub const SYSTEM_ADMINISTRATOR: &str = "System Administrator";
+pub const STANDARD_USER: &str = "Standard User";
+
+/// The built-in profiles. Ids are fixed so every instance sharing a database agrees on them.
+pub fn builtin_profiles() -> Vec<Profile> {
+    vec![
+        Profile {
+            id: "00e000000000001".into(),
+            name: SYSTEM_ADMINISTRATOR.into(),
+            permissions: UserPermission::ALL.to_vec(),
+        },
+        Profile { id: "00e000000000002".into(), name: STANDARD_USER.into(), permissions: vec![] },
+    ]
+}
+
+/// The built-in profile with this name (case-insensitive, as Setup's lookups are).
+pub fn find_profile(name: &str) -> Option<Profile> {
+    builtin_profiles().into_iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// A permission expression: what an action needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requirement {
+    Permission(UserPermission),
+    All(Vec<Requirement>),
+    Any(Vec<Requirement>),
+}
+
+impl Requirement {
+    fn holds(&self, have: &BTreeSet<UserPermission>) -> bool {
+        match self {
+            Requirement::Permission(p) => have.contains(p),
+            Requirement::All(rs) => rs.iter().all(|r| r.holds(have)),
+            Requirement::Any(rs) => rs.iter().any(|r| r.holds(have)),
+        }
+    }
+
+    /// The part of the requirement that is not met, in words, e.g.
+    /// `Customize Application and (Modify All Data or Manage Connected Apps)`.
+    fn missing(&self, have: &BTreeSet<UserPermission>, nested: bool) -> Option<String> {
+        if self.holds(have) {
+            return None;
+        }
+        let (parts, sep) = match self {
+            Requirement::Permission(p) => return Some(format!("\"{}\"", p.label())),
+            Requirement::All(rs) => (rs, " and "),
+            Requirement::Any(rs) => (rs, " or "),
+        };
+        let failing: Vec<&Requirement> = parts.iter().filter(|r| !r.holds(have)).collect();
+        if let [only] = failing.as_slice() {
+            return only.missing(have, nested);
+        }
+        let parts: Vec<String> = failing.iter().filter_map(|r| r.missing(have, true)).collect();
+        let joined = parts.join(sep);
+        Some(if nested && parts.len() > 1 { format!("({joined})") } else { joined })
+    }
+}
+
+fn p(perm: UserPermission) -> Requirement {
+    Requirement::Permission(perm)
+}
+
+/// The setup actions that are permission-checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupAction {
+    ManageUsers,
+    ManagePermissionSets,
+    ChangeOrgSettings,
+    ManageExternalClientApps,
+    ManageConnectedApps,
+    ManageConnectedAppAccess,
+    MigrateConnectedApp,
+    ManageMessagingChannels,
+}
+
+impl SetupAction {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SetupAction::ManageUsers => "manage users",
+            SetupAction::ManagePermissionSets => "manage permission sets",
+            SetupAction::ChangeOrgSettings => "change org settings",
+            SetupAction::ManageExternalClientApps => "create, edit, or delete External Client Apps",
+            SetupAction::ManageConnectedApps => "create or edit connected apps",
+            SetupAction::ManageConnectedAppAccess => {
+                "change which profiles and permission sets can use a connected app"
+            }
+            SetupAction::MigrateConnectedApp => {
+                "migrate a connected app to an External Client App"
+            }
+            SetupAction::ManageMessagingChannels => "manage messaging channels",
+        }
+    }
+
+    pub fn requirement(self) -> Requirement {
+        use UserPermission::*;
+        match self {
+            SetupAction::ManageExternalClientApps => p(ManageExternalClientApps),
+            SetupAction::ManageConnectedApps => Requirement::All(vec![
+                p(CustomizeApplication),
+                Requirement::Any(vec![p(ModifyAllData), p(ManageConnectedApps)]),
+            ]),
+            SetupAction::ManageConnectedAppAccess => Requirement::All(vec![
+                p(CustomizeApplication),
+                p(ModifyAllData),
+                p(ManageProfilesPermissionSets),
+            ]),
+            SetupAction::MigrateConnectedApp => Requirement::All(vec![
+                p(ManageExternalClientApps),
+                p(CustomizeApplication),
+                Requirement::Any(vec![p(ModifyAllData), p(ManageConnectedApps)]),
+            ]),
+            SetupAction::ManageUsers | SetupAction::ManagePermissionSets => {
+                p(ManageProfilesPermissionSets)
+            }
+            SetupAction::ChangeOrgSettings => {
+                Requirement::All(vec![p(CustomizeApplication), p(ModifyAllData)])
+            }
+            SetupAction::ManageMessagingChannels => p(CustomizeApplication),
+        }
+    }
+}
+
+/// The user acting in Setup, with the permissions their profile and permission sets grant.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub permissions: BTreeSet<UserPermission>,
+}
+
+impl Actor {
+    /// `permission_sets` are the user's assigned permission sets, already loaded.
+    pub fn new(user: User, permission_sets: &[PermissionSet]) -> Actor {
+        let mut permissions: BTreeSet<UserPermission> = find_profile(&user.profile)
+            .map(|p| p.permissions.into_iter().collect())
+            .unwrap_or_default();
+        for ps in permission_sets {
+            if user.permission_sets.iter().any(|n| n.eq_ignore_ascii_case(&ps.name)) {
+                permissions.extend(ps.permissions.iter().copied());
+            }
+        }
+        Actor { user, permissions }
+    }
+
+    /// Refuse the action, naming what is missing, unless the actor may do it.
+    pub fn authorize(&self, action: SetupAction) -> Result<(), SetupError> {
+        if !self.user.is_active {
+            return Err(SetupError::InsufficientAccess(format!(
+                "User {} is inactive and can't {}.",
+                self.user.username,
+                action.describe()
+            )));
+        }
+        match action.requirement().missing(&self.permissions, false) {
+            None => Ok(()),
+            Some(missing) => Err(SetupError::InsufficientAccess(format!(
+                "User {} can't {}: missing the user permission {}.",
+                self.user.username,
+                action.describe(),
+                missing
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(profile: &str, sets: &[&str]) -> User {
+        User {
+            id: "005000000000001".into(),
+            id18: "005000000000001AAA".into(),
+            username: "u@example.com".into(),
+            email: "u@example.com".into(),
+            profile: profile.into(),
+            permission_sets: sets.iter().map(|s| s.to_string()).collect(),
+            is_active: true,
+            created_at: 0,
+        }
+    }
+
+    fn set(name: &str, perms: &[UserPermission]) -> PermissionSet {
+        PermissionSet {
+            id: "0PS000000000001".into(),
+            name: name.into(),
+            label: name.into(),
+            permissions: perms.to_vec(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn system_administrator_may_do_everything() {
+        let admin = Actor::new(user(SYSTEM_ADMINISTRATOR, &[]), &[]);
+        for action in [
+            SetupAction::ManageUsers,
+            SetupAction::ManageExternalClientApps,
+            SetupAction::ManageConnectedApps,
+            SetupAction::ManageConnectedAppAccess,
+            SetupAction::MigrateConnectedApp,
+            SetupAction::ChangeOrgSettings,
+        ] {
+            assert!(admin.authorize(action).is_ok(), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn refusal_names_what_is_missing() {
+        let std = Actor::new(user(STANDARD_USER, &[]), &[]);
+        let err = std.authorize(SetupAction::ManageConnectedApps).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "\"Customize Application\" and (\"Modify All Data\" or \"Manage Connected Apps\")"
+            ),
+            "{err}"
+        );
+
+        let ps = set("CA", &[UserPermission::CustomizeApplication]);
+        let partial = Actor::new(user(STANDARD_USER, &["CA"]), &[ps]);
+        let err = partial.authorize(SetupAction::ManageConnectedApps).unwrap_err().to_string();
+        assert!(err.contains("permission \"Modify All Data\" or \"Manage Connected Apps\"."), "{err}");
+        assert!(!err.contains("Customize Application"), "{err}");
+    }
+
+    #[test]
+    fn permission_set_grants() {
+        let ps = set(
+            "Apps",
+            &[UserPermission::CustomizeApplication, UserPermission::ManageConnectedApps],
+        );
+        let actor = Actor::new(user(STANDARD_USER, &["apps"]), &[ps]);
+        assert!(actor.authorize(SetupAction::ManageConnectedApps).is_ok());
+        let err = actor.authorize(SetupAction::ManageConnectedAppAccess).unwrap_err().to_string();
+        assert!(err.contains("\"Modify All Data\" and \"Manage Profiles and Permission Sets\""), "{err}");
+    }
+}

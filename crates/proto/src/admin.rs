@@ -1,0 +1,143 @@
+//! Requests and responses of byoc's admin API (`/admin/v1/...` on the login host).
+//!
+//! Salesforce's own setup is done in the Setup UI and the Metadata API; byoc exposes the same
+//! actions as a small JSON API so that they can be scripted. Errors use the Salesforce REST error
+//! shape: `[{"message": "...", "errorCode": "..."}]`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::setup::{AppManagedBy, IpRelaxation, PermittedUsers, UserPermission};
+
+/// Header that makes the admin API act as another user of the org (like Setup's *Login As*).
+pub const ACT_AS_HEADER: &str = "X-Byoc-As";
+
+/// One entry of a Salesforce REST error response (the body is an array of these).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestError {
+    pub message: String,
+    pub error_code: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// A successful write, with the warnings Setup would have shown (e.g. on Permitted Users).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Saved<T> {
+    pub record: T,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOrg {
+    pub allow_connected_app_creation: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewUser {
+    pub username: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub profile: String,
+    #[serde(default)]
+    pub permission_sets: Vec<String>,
+    #[serde(default = "yes")]
+    pub is_active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPermissionSet {
+    pub name: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub permissions: Vec<UserPermission>,
+}
+
+/// Create (all required fields set) or update (only the given fields change) an app.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInput {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub callback_urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub jwt_bearer_enabled: Option<bool>,
+    #[serde(default)]
+    pub client_credentials_enabled: Option<bool>,
+    /// PEM of the certificate to upload; an empty string removes it.
+    #[serde(default)]
+    pub certificate_pem: Option<String>,
+}
+
+/// Change an app's OAuth policies; fields left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyInput {
+    #[serde(default)]
+    pub permitted_users: Option<PermittedUsers>,
+    /// Replaces the assigned profiles when given.
+    #[serde(default)]
+    pub profiles: Option<Vec<String>>,
+    /// Replaces the assigned permission sets when given.
+    #[serde(default)]
+    pub permission_sets: Option<Vec<String>>,
+    #[serde(default)]
+    pub ip_relaxation: Option<IpRelaxation>,
+    #[serde(default)]
+    pub session_timeout_minutes: Option<u32>,
+}
+
+/// *Manage Profiles* / *Manage Permission Sets* on a connected app.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentChange {
+    #[serde(default)]
+    pub add_profiles: Vec<String>,
+    #[serde(default)]
+    pub remove_profiles: Vec<String>,
+    #[serde(default)]
+    pub add_permission_sets: Vec<String>,
+    #[serde(default)]
+    pub remove_permission_sets: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrateConnectedApp {
+    pub from_connected_app: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewChannel {
+    pub name: String,
+    /// A `ChannelType` value or its command-line name (`byoc-messaging`, ...).
+    pub channel_type: String,
+    pub channel_address_identifier: String,
+    #[serde(default)]
+    pub app_managed_by: Option<AppManagedBy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkApp {
+    /// Name or API name of the ECA or connected app.
+    pub app: String,
+}

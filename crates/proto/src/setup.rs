@@ -1,0 +1,383 @@
+//! The setup model as the admin API shows it and as the store keeps it.
+//!
+//! Field names follow Salesforce metadata (`ExternalClientApplication`, `ConnectedApp`,
+//! `ConversationChannelDefinition`, `PermissionSet`) in camelCase; enums serialize to the metadata
+//! values (e.g. `AdminApprovedPreAuthorized`). The rules that govern these records live in
+//! `byoc-core`; this module is only their shape.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch.
+pub type EpochMillis = i64;
+
+/// The org: one per byoc database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Org {
+    /// 15-character case-sensitive id, `00D...`.
+    pub id: String,
+    /// 18-character case-insensitive form.
+    pub id18: String,
+    pub name: String,
+    /// The My Domain name (`<myDomain>.my.salesforce.com` in a real org).
+    pub my_domain: String,
+    /// *Allow creation of connected apps*: false by default since Spring '26; true stands for
+    /// Salesforce Support having enabled it.
+    pub allow_connected_app_creation: bool,
+    pub created_at: EpochMillis,
+}
+
+/// A user permission, as Setup names it on a profile or permission set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum UserPermission {
+    /// "Create, edit, and delete External Client Apps"
+    ManageExternalClientApps,
+    /// "Customize Application"
+    CustomizeApplication,
+    /// "Modify All Data"
+    ModifyAllData,
+    /// "Manage Connected Apps"
+    ManageConnectedApps,
+    /// "Manage Profiles and Permission Sets"
+    ManageProfilesPermissionSets,
+}
+
+impl UserPermission {
+    pub const ALL: [UserPermission; 5] = [
+        UserPermission::ManageExternalClientApps,
+        UserPermission::CustomizeApplication,
+        UserPermission::ModifyAllData,
+        UserPermission::ManageConnectedApps,
+        UserPermission::ManageProfilesPermissionSets,
+    ];
+
+    /// The label Setup shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            UserPermission::ManageExternalClientApps => {
+                "Create, edit, and delete External Client Apps"
+            }
+            UserPermission::CustomizeApplication => "Customize Application",
+            UserPermission::ModifyAllData => "Modify All Data",
+            UserPermission::ManageConnectedApps => "Manage Connected Apps",
+            UserPermission::ManageProfilesPermissionSets => "Manage Profiles and Permission Sets",
+        }
+    }
+
+    /// The name used on byoc's command line.
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            UserPermission::ManageExternalClientApps => "manage-external-client-apps",
+            UserPermission::CustomizeApplication => "customize-application",
+            UserPermission::ModifyAllData => "modify-all-data",
+            UserPermission::ManageConnectedApps => "manage-connected-apps",
+            UserPermission::ManageProfilesPermissionSets => "manage-profiles-permission-sets",
+        }
+    }
+
+    pub fn from_cli_name(name: &str) -> Option<UserPermission> {
+        UserPermission::ALL
+            .into_iter()
+            .find(|p| p.cli_name().eq_ignore_ascii_case(name) || format!("{p:?}") == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// 15-character id, `005...`.
+    pub id: String,
+    pub id18: String,
+    pub username: String,
+    pub email: String,
+    /// Name of the user's profile (`System Administrator`, `Standard User`).
+    pub profile: String,
+    /// Names of the permission sets assigned to the user.
+    pub permission_sets: Vec<String>,
+    pub is_active: bool,
+    pub created_at: EpochMillis,
+}
+
+/// A built-in profile, as listed under Setup > Profiles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub id: String,
+    pub name: String,
+    pub permissions: Vec<UserPermission>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionSet {
+    /// 15-character id, `0PS...`.
+    pub id: String,
+    /// API name.
+    pub name: String,
+    pub label: String,
+    pub permissions: Vec<UserPermission>,
+    pub created_at: EpochMillis,
+}
+
+/// External Client App or legacy Connected App.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AppKind {
+    ExternalClientApp,
+    ConnectedApp,
+}
+
+impl AppKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            AppKind::ExternalClientApp => "External Client App",
+            AppKind::ConnectedApp => "Connected App",
+        }
+    }
+}
+
+/// *Permitted Users* in the app's OAuth policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PermittedUsers {
+    /// "All users may self-authorize" (the default).
+    #[default]
+    AllSelfAuthorized,
+    /// "Admin approved users are pre-authorized".
+    AdminApprovedPreAuthorized,
+}
+
+impl PermittedUsers {
+    pub fn label(self) -> &'static str {
+        match self {
+            PermittedUsers::AllSelfAuthorized => "All users may self-authorize",
+            PermittedUsers::AdminApprovedPreAuthorized => "Admin approved users are pre-authorized",
+        }
+    }
+}
+
+/// *IP Relaxation* in the app's OAuth policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum IpRelaxation {
+    #[default]
+    Enforce,
+    BypassUsingSecondFactor,
+    Relax,
+}
+
+/// An uploaded X.509 certificate (*Use digital signatures*), as Setup shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Certificate {
+    pub subject: String,
+    pub issuer: String,
+    pub serial_number: String,
+    pub not_before: EpochMillis,
+    pub not_after: EpochMillis,
+    pub sha256_fingerprint: String,
+    pub key_bits: u32,
+    pub pem: String,
+}
+
+/// The OAuth settings of an app (the *OAuth plugin* of an External Client App).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthSettings {
+    pub is_enabled: bool,
+    pub callback_urls: Vec<String>,
+    /// OAuth scope API names, e.g. `interaction_api`, `refresh_token`.
+    pub scopes: Vec<String>,
+    /// *Enable JWT Bearer Flow*.
+    pub jwt_bearer_enabled: bool,
+    /// *Enable Client Credentials Flow*.
+    pub client_credentials_enabled: bool,
+    pub consumer_key: String,
+    /// Never shown by `show`; kept for flows that use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_secret: Option<String>,
+    pub certificate: Option<Certificate>,
+}
+
+/// The app's OAuth policies.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppPolicies {
+    pub permitted_users: PermittedUsers,
+    /// Profiles assigned to the app (used when admin-approved).
+    pub profiles: Vec<String>,
+    /// Permission sets assigned to the app (used when admin-approved).
+    pub permission_sets: Vec<String>,
+    pub ip_relaxation: IpRelaxation,
+    /// Access token lifetime in minutes; `None` means the org default (120 minutes).
+    pub session_timeout_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    /// 15-character id (`0H4...` connected app, `0xI...` external client app).
+    pub id: String,
+    pub kind: AppKind,
+    /// The label shown in Setup.
+    pub name: String,
+    /// Derived from the name at creation; never changes.
+    pub api_name: String,
+    pub contact_email: String,
+    pub description: String,
+    /// `Local` for an External Client App created in this org; `None` for connected apps.
+    pub distribution_state: Option<String>,
+    pub oauth: OAuthSettings,
+    pub policies: AppPolicies,
+    /// Set when the app can no longer be edited, with the reason (e.g. migrated to an ECA).
+    pub read_only_reason: Option<String>,
+    pub created_at: EpochMillis,
+    pub updated_at: EpochMillis,
+}
+
+/// Messaging channel types of Messaging Settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChannelType {
+    ByocMessaging,
+    ByocCcaas,
+    EnhancedWebChat,
+    EnhancedInAppChat,
+    WhatsApp,
+    Sms,
+    FacebookMessenger,
+    AppleMessagesForBusiness,
+    Line,
+}
+
+impl ChannelType {
+    pub const ALL: [ChannelType; 9] = [
+        ChannelType::ByocMessaging,
+        ChannelType::ByocCcaas,
+        ChannelType::EnhancedWebChat,
+        ChannelType::EnhancedInAppChat,
+        ChannelType::WhatsApp,
+        ChannelType::Sms,
+        ChannelType::FacebookMessenger,
+        ChannelType::AppleMessagesForBusiness,
+        ChannelType::Line,
+    ];
+
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            ChannelType::ByocMessaging => "byoc-messaging",
+            ChannelType::ByocCcaas => "byoc-ccaas",
+            ChannelType::EnhancedWebChat => "enhanced-web-chat",
+            ChannelType::EnhancedInAppChat => "enhanced-in-app-chat",
+            ChannelType::WhatsApp => "whatsapp",
+            ChannelType::Sms => "sms",
+            ChannelType::FacebookMessenger => "facebook-messenger",
+            ChannelType::AppleMessagesForBusiness => "apple-messages",
+            ChannelType::Line => "line",
+        }
+    }
+
+    pub fn from_cli_name(name: &str) -> Option<ChannelType> {
+        ChannelType::ALL
+            .into_iter()
+            .find(|t| t.cli_name().eq_ignore_ascii_case(name) || format!("{t:?}") == name)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChannelType::ByocMessaging => "Bring Your Own Channel (Messaging)",
+            ChannelType::ByocCcaas => "Bring Your Own Channel for CCaaS",
+            ChannelType::EnhancedWebChat => "Enhanced Web Chat",
+            ChannelType::EnhancedInAppChat => "Enhanced In-App Chat",
+            ChannelType::WhatsApp => "WhatsApp",
+            ChannelType::Sms => "SMS",
+            ChannelType::FacebookMessenger => "Facebook Messenger",
+            ChannelType::AppleMessagesForBusiness => "Apple Messages for Business",
+            ChannelType::Line => "LINE",
+        }
+    }
+
+    /// Only BYOC channels carry a Conversation Channel Definition.
+    pub fn is_byoc(self) -> bool {
+        matches!(self, ChannelType::ByocMessaging | ChannelType::ByocCcaas)
+    }
+}
+
+/// Who owns routing or consent for a BYOC channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Owner {
+    Salesforce,
+    Partner,
+}
+
+/// Who manages the app a CCD authorizes (`connectedAppType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppManagedBy {
+    /// The partner's packaged app; the customer cannot change the CCD's app.
+    Partner,
+    /// The customer links their own ECA or connected app (*Modify Conversation Channel Definition*).
+    Customer,
+}
+
+/// A reference from a CCD to the app it authorizes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRef {
+    pub kind: AppKind,
+    pub id: String,
+    pub name: String,
+    pub api_name: String,
+}
+
+/// Conversation Channel Definition: ties a BYOC channel to its platform event and app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationChannelDefinition {
+    pub developer_name: String,
+    pub master_label: String,
+    /// e.g. `Byoc_Outbound__e`.
+    pub custom_platform_event: String,
+    pub custom_event_payload_field: String,
+    pub custom_event_type_field: String,
+    pub custom_event_channel_address_id_field: String,
+    pub custom_event_recipient_field: String,
+    pub routing_owner: Owner,
+    pub consent_owner: Owner,
+    pub connected_app_type: AppManagedBy,
+    /// The ECA or connected app linked to this CCD.
+    pub linked_app: Option<AppRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagingChannel {
+    /// 15-character id, `0Mj...`.
+    pub id: String,
+    pub name: String,
+    pub developer_name: String,
+    pub channel_type: ChannelType,
+    /// `channelAddressIdentifier` in the Interaction API.
+    pub channel_address_identifier: String,
+    pub is_active: bool,
+    pub conversation_channel_definition: Option<ConversationChannelDefinition>,
+    pub created_at: EpochMillis,
+}
+
+/// One change of a field, old → new, in the setup audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldChange {
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// A row of *View Setup Audit Trail*.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub created_date: EpochMillis,
+    /// Username of the acting user.
+    pub created_by: String,
+    /// Setup section, e.g. `External Client App Manager`.
+    pub section: String,
+    /// What happened, in words, e.g. `Created External Client App Acme`.
+    pub action: String,
+    pub changes: Vec<FieldChange>,
+}
