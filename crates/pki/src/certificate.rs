@@ -128,7 +128,8 @@ pub(crate) fn modulus_bits(be: &[u8]) -> u32 {
     match significant.first() {
         Some(&top) => {
             let rest = u32::try_from(significant.len() - 1).unwrap_or(u32::MAX / 16);
-            rest.saturating_mul(8).saturating_add(8 - top.leading_zeros())
+            rest.saturating_mul(8)
+                .saturating_add(8 - top.leading_zeros())
         }
         None => 0,
     }

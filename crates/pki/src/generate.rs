@@ -92,7 +92,7 @@ pub fn new_self_signed(
     params
         .distinguished_name
         .push(DnType::CommonName, common_name);
-    params.not_before = time_io::to_offset(now - BACKDATE)?;
+    params.not_before = time_io::to_offset(backdated(now)?)?;
     params.not_after = time_io::to_offset(time_io::add_days(now, days)?)?;
     params.serial_number = Some(random_serial()?);
     let cert = params
@@ -123,7 +123,7 @@ pub fn new_local_ca(org_name: &str, now: DateTime<Utc>) -> Result<LocalCa, PkiEr
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    params.not_before = time_io::to_offset(now - BACKDATE)?;
+    params.not_before = time_io::to_offset(backdated(now)?)?;
     params.not_after = time_io::to_offset(time_io::add_days(now, CA_DAYS)?)?;
     params.serial_number = Some(random_serial()?);
     let cert = params
@@ -173,7 +173,7 @@ pub fn issue_server_certificate(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
-    params.not_before = time_io::to_offset(now - BACKDATE)?;
+    params.not_before = time_io::to_offset(backdated(now)?)?;
     let wanted_end = time_io::add_days(now, SERVER_DAYS)?;
     params.not_after = time_io::to_offset(wanted_end.min(ca_not_after))?;
     params.serial_number = Some(random_serial()?);
@@ -210,7 +210,9 @@ fn load_issuer(ca: &LocalCa) -> Result<(Issuer<'static, KeyPair>, DateTime<Utc>)
         ));
     }
     if !cert.is_ca() {
-        return Err(PkiError::LocalCa("its certificate is not a CA certificate".into()));
+        return Err(PkiError::LocalCa(
+            "its certificate is not a CA certificate".into(),
+        ));
     }
 
     let mut dn = DistinguishedName::new();
@@ -251,12 +253,10 @@ fn dn_value(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Result<DnValue, 
     let text = || std::str::from_utf8(any.data).map_err(|_| bad("text"));
     Ok(match any.header.tag() {
         Tag::Utf8String => DnValue::Utf8String(text()?.to_string()),
-        Tag::PrintableString => DnValue::PrintableString(
-            text()?.try_into().map_err(|_| bad("PrintableString"))?,
-        ),
-        Tag::Ia5String => {
-            DnValue::Ia5String(text()?.try_into().map_err(|_| bad("IA5String"))?)
+        Tag::PrintableString => {
+            DnValue::PrintableString(text()?.try_into().map_err(|_| bad("PrintableString"))?)
         }
+        Tag::Ia5String => DnValue::Ia5String(text()?.try_into().map_err(|_| bad("IA5String"))?),
         Tag::T61String => {
             DnValue::TeletexString(text()?.try_into().map_err(|_| bad("TeletexString"))?)
         }
@@ -270,6 +270,12 @@ fn dn_value(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Result<DnValue, 
         ),
         _ => return Err(bad("string type")),
     })
+}
+
+/// `now` - [`BACKDATE`], refusing underflow (chrono's `-` would panic).
+fn backdated(now: DateTime<Utc>) -> Result<DateTime<Utc>, PkiError> {
+    now.checked_sub_signed(BACKDATE)
+        .ok_or_else(|| PkiError::InvalidInput(format!("the date {now} is out of range")))
 }
 
 /// 128 random bits, positive: serials must be unique per issuer and unpredictable (CA/B Forum

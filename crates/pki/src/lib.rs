@@ -22,8 +22,7 @@ mod time_io;
 pub use certificate::{parse_certificate, parse_certificate_der, CertificateInfo};
 pub use error::PkiError;
 pub use generate::{
-    issue_server_certificate, new_local_ca, new_self_signed, LocalCa, SelfSigned,
-    ServerCertificate,
+    issue_server_certificate, new_local_ca, new_self_signed, LocalCa, SelfSigned, ServerCertificate,
 };
 pub use private_key::{
     decrypt_private_key, encrypt_private_key, key_matches_certificate, parse_private_key,

@@ -124,9 +124,8 @@ fn from_pkcs1_der(der: &[u8]) -> Result<PrivateKey, PkiError> {
         return Err(PkiError::PrivateKeyTooLarge { bits });
     }
     // aws-lc-rs checks the key's internal consistency (RSA_check_key) and gives the canonical encodings.
-    let key_pair = RsaKeyPair::from_der(der).map_err(|e| {
-        PkiError::PrivateKeyParse(format!("the RSA key is not valid ({e})"))
-    })?;
+    let key_pair = RsaKeyPair::from_der(der)
+        .map_err(|e| PkiError::PrivateKeyParse(format!("the RSA key is not valid ({e})")))?;
     let pkcs8: Pkcs8V1Der<'static> = key_pair
         .as_der()
         .map_err(|e| PkiError::PrivateKeyParse(format!("re-encoding as PKCS#8 failed ({e})")))?;
@@ -170,8 +169,8 @@ pub fn encrypt_private_key(private_key_pem: &str, passphrase: &str) -> Result<St
         // PKCS#1, or a refusal worded by the key reader.
         _ => {
             let key = parse_private_key(private_key_pem)?;
-            let block = pem::parse(&key.pkcs8_pem)
-                .map_err(|e| PkiError::PrivateKeyParse(e.to_string()))?;
+            let block =
+                pem::parse(&key.pkcs8_pem).map_err(|e| PkiError::PrivateKeyParse(e.to_string()))?;
             block.into_contents()
         }
     };
@@ -232,10 +231,14 @@ pub fn decrypt_private_key(encrypted_pem: &str, passphrase: &str) -> Result<Stri
     let doc = encrypted
         .decrypt(passphrase.as_bytes())
         .map_err(|e| match e {
-            pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed)
-            | pkcs8::Error::Asn1(_) => PkiError::WrongPassphrase,
             // PBES1, an unknown cipher or KDF: no passphrase would help.
-            other => PkiError::EncryptedKeyParse(other.to_string()),
+            pkcs8::Error::EncryptedPrivateKey(
+                pkcs8::pkcs5::Error::UnsupportedAlgorithm { .. }
+                | pkcs8::pkcs5::Error::AlgorithmParametersInvalid { .. }
+                | pkcs8::pkcs5::Error::NoPbes1CryptSupport,
+            ) => PkiError::EncryptedKeyParse(e.to_string()),
+            // A bad padding (pkcs5 reports it as "encryption failed") or a garbled plaintext.
+            _ => PkiError::WrongPassphrase,
         })?;
     // A wrong passphrase can yield valid padding by chance; the plaintext must also be a key.
     pkcs8::PrivateKeyInfo::from_der(doc.as_bytes()).map_err(|_| PkiError::WrongPassphrase)?;

@@ -12,9 +12,8 @@ pub(crate) fn to_offset(t: DateTime<Utc>) -> Result<time::OffsetDateTime, PkiErr
 }
 
 pub(crate) fn from_asn1(t: x509_parser::time::ASN1Time) -> Result<DateTime<Utc>, PkiError> {
-    DateTime::from_timestamp(t.timestamp(), 0).ok_or_else(|| {
-        PkiError::CertificateParse(format!("the validity date {t} is out of range"))
-    })
+    DateTime::from_timestamp(t.timestamp(), 0)
+        .ok_or_else(|| PkiError::CertificateParse(format!("the validity date {t} is out of range")))
 }
 
 /// `now + days`, refusing overflow instead of wrapping.

@@ -1,1 +1,274 @@
-//! placeholder
+//! byoc's persistence.
+//!
+//! - [`SetupRepository`]: the repository trait for setup records and the audit trail. Records are
+//!   kept as JSON bodies next to the keys they are found by (name, API name or CCD developer
+//!   name, consumer key or channel address), unique per kind.
+//! - [`sql`]: its two implementations, [`sql::SqliteStore`] (the default, one file, WAL) and
+//!   [`sql::PostgresStore`] (several byoc instances on one database). Both are generated from one
+//!   body of SQL by a macro, so they cannot drift; only the migrations
+//!   (`migrations/{sqlite,postgres}`) differ, and they are embedded and applied at open.
+//! - [`records`]: which keys each record type has ([`SetupRecord`]).
+//! - [`Store`]: the handle the server uses, with typed lookups; [`Store::open`] picks the backend
+//!   from the database URL and refuses unknown schemes.
+//! - [`testing`]: a throwaway PostgreSQL database for tests.
+
+mod records;
+pub mod sql;
+pub mod testing;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use byoc_proto::setup::{
+    App, AppKind, AuditEntry, MessagingChannel, Org, PermissionSet, User,
+};
+
+pub use records::{Kind, SetupRecord};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (a race between two writers; the service checks first).
+    #[error("a {kind} with the same {what} already exists")]
+    Conflict { kind: &'static str, what: &'static str },
+    /// The database URL is not one byoc can use.
+    #[error("{0}")]
+    BadUrl(String),
+    /// A stored body could not be read back: the database was changed by something else.
+    #[error("stored {kind} record {id} is unreadable: {source}")]
+    Corrupt { kind: &'static str, id: String, source: serde_json::Error },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A stored record before decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    pub kind: Kind,
+    pub id: String,
+    pub name_key: String,
+    pub alt_key: Option<String>,
+    pub lookup_key: Option<String>,
+    pub body: String,
+    pub updated_at: i64,
+}
+
+/// How to find one record of a kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    Id(&'a str),
+    /// Case-insensitive.
+    Name(&'a str),
+    /// Case-insensitive (API name, CCD developer name).
+    AltKey(&'a str),
+    /// Exact (consumer key, channel address).
+    LookupKey(&'a str),
+}
+
+/// Writes that belong together; applied in one transaction or not at all.
+#[derive(Debug, Default, Clone)]
+pub struct ChangeSet {
+    pub inserts: Vec<RawRecord>,
+    pub updates: Vec<RawRecord>,
+    pub deletes: Vec<(Kind, String)>,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl ChangeSet {
+    pub fn new() -> ChangeSet {
+        ChangeSet::default()
+    }
+
+    pub fn insert<T: SetupRecord>(mut self, record: &T) -> ChangeSet {
+        self.inserts.push(record.to_raw());
+        self
+    }
+
+    pub fn update<T: SetupRecord>(mut self, record: &T) -> ChangeSet {
+        self.updates.push(record.to_raw());
+        self
+    }
+
+    pub fn delete<T: SetupRecord>(mut self, record: &T) -> ChangeSet {
+        let raw = record.to_raw();
+        self.deletes.push((raw.kind, raw.id));
+        self
+    }
+
+    pub fn audit(mut self, entries: impl IntoIterator<Item = AuditEntry>) -> ChangeSet {
+        self.audit.extend(entries);
+        self
+    }
+}
+
+/// Setup records and the audit trail.
+#[async_trait]
+pub trait SetupRepository: Send + Sync {
+    async fn find(&self, kind: Kind, by: Lookup<'_>) -> Result<Option<RawRecord>, StoreError>;
+    async fn list(&self, kind: Kind) -> Result<Vec<RawRecord>, StoreError>;
+    /// Apply the change set in one transaction. Updates and deletes of missing records are no-ops.
+    async fn apply(&self, change: ChangeSet) -> Result<(), StoreError>;
+    /// The newest `limit` audit entries, newest first.
+    async fn audit_trail(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// All repositories of one backend.
+pub trait Repositories: SetupRepository {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}
+
+/// The store handle: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    repo: Arc<dyn Repositories>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.repo.backend()).finish()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `url` and apply the migrations.
+    /// `sqlite://PATH` or `sqlite:PATH`, `postgres://...` or `postgresql://...`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
+        let repo: Arc<dyn Repositories> = match scheme.as_str() {
+            "sqlite" => Arc::new(sql::SqliteStore::open(url).await?),
+            "postgres" | "postgresql" => Arc::new(sql::PostgresStore::open(url).await?),
+            _ => {
+                return Err(StoreError::BadUrl(format!(
+                    "unsupported database URL {:?}: byoc stores data in SQLite (sqlite://PATH) or PostgreSQL (postgres://USER@HOST:PORT/DB)",
+                    redact(url)
+                )))
+            }
+        };
+        Ok(Store { repo })
+    }
+
+    /// Wrap an already opened repository.
+    pub fn from_repositories(repo: Arc<dyn Repositories>) -> Store {
+        Store { repo }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.repo.backend()
+    }
+
+    pub fn repo(&self) -> &dyn Repositories {
+        self.repo.as_ref()
+    }
+
+    async fn get<T: SetupRecord>(&self, kind: Kind, by: Lookup<'_>) -> Result<Option<T>, StoreError> {
+        match self.repo.find(kind, by).await? {
+            Some(raw) => Ok(Some(T::from_raw(&raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn all<T: SetupRecord>(&self, kind: Kind) -> Result<Vec<T>, StoreError> {
+        self.repo.list(kind).await?.iter().map(T::from_raw).collect()
+    }
+
+    pub async fn org(&self) -> Result<Option<Org>, StoreError> {
+        self.get(Kind::Org, Lookup::Name(records::ORG_NAME_KEY)).await
+    }
+
+    pub async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.get(Kind::User, Lookup::Name(username)).await
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.get(Kind::User, Lookup::Id(id)).await
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.all(Kind::User).await
+    }
+
+    pub async fn permission_set(&self, name: &str) -> Result<Option<PermissionSet>, StoreError> {
+        self.get(Kind::PermissionSet, Lookup::Name(name)).await
+    }
+
+    pub async fn permission_sets(&self) -> Result<Vec<PermissionSet>, StoreError> {
+        self.all(Kind::PermissionSet).await
+    }
+
+    /// An app of the given kind by name or API name (case-insensitive).
+    pub async fn app(&self, kind: AppKind, name: &str) -> Result<Option<App>, StoreError> {
+        let k = Kind::for_app(kind);
+        match self.get(k, Lookup::Name(name)).await? {
+            Some(app) => Ok(Some(app)),
+            None => self.get(k, Lookup::AltKey(name)).await,
+        }
+    }
+
+    /// An app of either kind by name or API name; an External Client App wins over a connected
+    /// app of the same name (the connected app it was migrated from).
+    pub async fn any_app(&self, name: &str) -> Result<Option<App>, StoreError> {
+        match self.app(AppKind::ExternalClientApp, name).await? {
+            Some(app) => Ok(Some(app)),
+            None => self.app(AppKind::ConnectedApp, name).await,
+        }
+    }
+
+    /// The app that answers to this consumer key (a migrated connected app no longer does).
+    pub async fn app_by_consumer_key(&self, consumer_key: &str) -> Result<Option<App>, StoreError> {
+        for kind in [AppKind::ExternalClientApp, AppKind::ConnectedApp] {
+            if let Some(app) = self.get(Kind::for_app(kind), Lookup::LookupKey(consumer_key)).await? {
+                return Ok(Some(app));
+            }
+        }
+        Ok(None)
+    }
+
+    pub async fn apps(&self, kind: AppKind) -> Result<Vec<App>, StoreError> {
+        self.all(Kind::for_app(kind)).await
+    }
+
+    pub async fn channel(&self, name: &str) -> Result<Option<MessagingChannel>, StoreError> {
+        self.get(Kind::Channel, Lookup::Name(name)).await
+    }
+
+    pub async fn channel_by_ccd(&self, developer_name: &str) -> Result<Option<MessagingChannel>, StoreError> {
+        self.get(Kind::Channel, Lookup::AltKey(developer_name)).await
+    }
+
+    pub async fn channel_by_address(&self, address: &str) -> Result<Option<MessagingChannel>, StoreError> {
+        self.get(Kind::Channel, Lookup::LookupKey(address)).await
+    }
+
+    pub async fn channels(&self) -> Result<Vec<MessagingChannel>, StoreError> {
+        self.all(Kind::Channel).await
+    }
+
+    /// The username an admin credential (by its SHA-256 hex digest) acts as.
+    pub async fn admin_credential(&self, digest: &str) -> Result<Option<records::AdminCredential>, StoreError> {
+        self.get(Kind::AdminCredential, Lookup::Name(digest)).await
+    }
+
+    pub async fn apply(&self, change: ChangeSet) -> Result<(), StoreError> {
+        self.repo.apply(change).await
+    }
+
+    pub async fn audit_trail(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        self.repo.audit_trail(limit).await
+    }
+}
+
+pub use records::AdminCredential;
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,222 @@
+//! The SQLite and PostgreSQL implementations of the repositories.
+//!
+//! The SQL is written once, with `$n` placeholders that both drivers accept, inside
+//! [`impl_repositories!`], which is expanded once per backend. Connection setup and migrations are
+//! per backend.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use byoc_proto::setup::AuditEntry;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Row, SqlitePool};
+
+use crate::{ChangeSet, Kind, Lookup, RawRecord, Repositories, SetupRepository, StoreError};
+
+/// SQLite, the default: one file, WAL journal, a busy timeout so concurrent writers wait.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::BadUrl(format!("bad SQLite URL {url:?}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL keeps every commit across a process crash (kill -9); only an
+            // OS crash or power loss can drop the last transactions.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+/// PostgreSQL, for several byoc instances sharing one org.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::BadUrl(format!("bad PostgreSQL URL {:?}: {e}", crate::redact(url)))
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        // Several instances may start at once: migrations take an advisory lock in sqlx.
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+fn map_write_error(e: sqlx::Error, kind: Kind) -> StoreError {
+    if let Some(db) = e.as_database_error() {
+        if db.is_unique_violation() {
+            let msg = format!("{} {}", db.message(), db.constraint().unwrap_or(""));
+            let what = if msg.contains("lookup") {
+                "key"
+            } else if msg.contains("alt") {
+                "API name"
+            } else {
+                "name"
+            };
+            return StoreError::Conflict { kind: kind.label(), what };
+        }
+    }
+    StoreError::Database(e)
+}
+
+macro_rules! impl_repositories {
+    ($store:ty, $row:ty, $backend:literal) => {
+        impl $store {
+            fn raw(row: &$row) -> Result<RawRecord, StoreError> {
+                let kind: String = row.try_get("kind")?;
+                Ok(RawRecord {
+                    kind: Kind::parse(&kind).ok_or_else(|| {
+                        StoreError::Database(sqlx::Error::Decode(
+                            format!("unknown record kind {kind:?}").into(),
+                        ))
+                    })?,
+                    id: row.try_get("id")?,
+                    name_key: row.try_get("name_key")?,
+                    alt_key: row.try_get("alt_key")?,
+                    lookup_key: row.try_get("lookup_key")?,
+                    body: row.try_get("body")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+        }
+
+        #[async_trait]
+        impl SetupRepository for $store {
+            async fn find(&self, kind: Kind, by: Lookup<'_>) -> Result<Option<RawRecord>, StoreError> {
+                let (column, value) = match by {
+                    Lookup::Id(v) => ("id", v.to_string()),
+                    Lookup::Name(v) => ("name_key", v.to_lowercase()),
+                    Lookup::AltKey(v) => ("alt_key", v.to_lowercase()),
+                    Lookup::LookupKey(v) => ("lookup_key", v.to_string()),
+                };
+                let sql = format!(
+                    "SELECT kind, id, name_key, alt_key, lookup_key, body, updated_at \
+                     FROM setup_objects WHERE kind = $1 AND {column} = $2"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(kind.as_str())
+                    .bind(value)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::raw).transpose()
+            }
+
+            async fn list(&self, kind: Kind) -> Result<Vec<RawRecord>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT kind, id, name_key, alt_key, lookup_key, body, updated_at \
+                     FROM setup_objects WHERE kind = $1 ORDER BY name_key",
+                )
+                .bind(kind.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::raw).collect()
+            }
+
+            async fn apply(&self, change: ChangeSet) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for (kind, id) in &change.deletes {
+                    sqlx::query("DELETE FROM setup_objects WHERE kind = $1 AND id = $2")
+                        .bind(kind.as_str())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for r in &change.updates {
+                    sqlx::query(
+                        "UPDATE setup_objects SET name_key = $3, alt_key = $4, lookup_key = $5, \
+                         body = $6, updated_at = $7 WHERE kind = $1 AND id = $2",
+                    )
+                    .bind(r.kind.as_str())
+                    .bind(&r.id)
+                    .bind(&r.name_key)
+                    .bind(&r.alt_key)
+                    .bind(&r.lookup_key)
+                    .bind(&r.body)
+                    .bind(r.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| map_write_error(e, r.kind))?;
+                }
+                for r in &change.inserts {
+                    sqlx::query(
+                        "INSERT INTO setup_objects (kind, id, name_key, alt_key, lookup_key, body, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(r.kind.as_str())
+                    .bind(&r.id)
+                    .bind(&r.name_key)
+                    .bind(&r.alt_key)
+                    .bind(&r.lookup_key)
+                    .bind(&r.body)
+                    .bind(r.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| map_write_error(e, r.kind))?;
+                }
+                for a in &change.audit {
+                    let body = serde_json::to_string(&a.changes).unwrap_or_else(|_| "[]".into());
+                    sqlx::query(
+                        "INSERT INTO setup_audit_trail (created_date, created_by, section, action, body) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(a.created_date)
+                    .bind(&a.created_by)
+                    .bind(&a.section)
+                    .bind(&a.action)
+                    .bind(body)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_trail(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT created_date, created_by, section, action, body FROM setup_audit_trail \
+                     ORDER BY seq DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let body: String = row.try_get("body")?;
+                        Ok(AuditEntry {
+                            created_date: row.try_get("created_date")?,
+                            created_by: row.try_get("created_by")?,
+                            section: row.try_get("section")?,
+                            action: row.try_get("action")?,
+                            changes: serde_json::from_str(&body).unwrap_or_default(),
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        impl Repositories for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+        }
+    };
+}
+
+impl_repositories!(SqliteStore, sqlx::sqlite::SqliteRow, "sqlite");
+impl_repositories!(PostgresStore, sqlx::postgres::PgRow, "postgres");
