@@ -611,17 +611,9 @@ fn app_ref(app: &App) -> AppRef {
 
 // ---- messaging channels and CCDs ------------------------------------------------------------
 
-/// Options for a new channel beyond the admin API's `NewChannel`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ChannelOwners {
-    pub routing_owner: Option<Owner>,
-    pub consent_owner: Option<Owner>,
-}
-
 pub fn create_channel(
     actor: &Actor,
     input: &NewChannel,
-    owners: ChannelOwners,
     id: String,
     now: i64,
 ) -> Result<Outcome<MessagingChannel>, SetupError> {
@@ -655,8 +647,8 @@ pub fn create_channel(
             custom_event_type_field: DEFAULT_EVENT_TYPE_FIELD.into(),
             custom_event_channel_address_id_field: DEFAULT_CHANNEL_ADDRESS_ID_FIELD.into(),
             custom_event_recipient_field: DEFAULT_RECIPIENT_FIELD.into(),
-            routing_owner: owners.routing_owner.unwrap_or(default_owner),
-            consent_owner: owners.consent_owner.unwrap_or(default_owner),
+            routing_owner: input.routing_owner.unwrap_or(default_owner),
+            consent_owner: input.consent_owner.unwrap_or(default_owner),
             connected_app_type: input.app_managed_by.unwrap_or(AppManagedBy::Customer),
             linked_app: None,
         }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::setup::{AppManagedBy, IpRelaxation, PermittedUsers, UserPermission};
+use crate::setup::{AppManagedBy, IpRelaxation, Owner, PermittedUsers, UserPermission};
 
 /// Header that makes the admin API act as another user of the org (like Setup's *Login As*).
 pub const ACT_AS_HEADER: &str = "X-Byoc-As";
@@ -133,6 +133,11 @@ pub struct NewChannel {
     pub channel_address_identifier: String,
     #[serde(default)]
     pub app_managed_by: Option<AppManagedBy>,
+    /// Defaults: Salesforce for BYOC Messaging, Partner for BYOC CCaaS.
+    #[serde(default)]
+    pub routing_owner: Option<Owner>,
+    #[serde(default)]
+    pub consent_owner: Option<Owner>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
