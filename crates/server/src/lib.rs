@@ -1,1 +1,180 @@
-//! placeholder
+//! The byoc server: a local Salesforce org for Bring Your Own Channel.
+//!
+//! - [`start`] takes bound [`Listeners`] and a [`ServerConfig`] (by value, so one process can run
+//!   many servers) and returns a [`RunningServer`] once `org.json` holds the real addresses.
+//! - Three hosts: the login/instance host (admin API [`admin_api`], later OAuth and identity), the
+//!   Interaction API host ([`scrt`]), and the Pub/Sub gRPC host over TLS ([`pubsub`]).
+//! - [`setup_service`]: loads records, runs `byoc-core`'s setup commands, writes the result in one
+//!   transaction.
+//! - [`bootstrap`]: first start (org, admin, credential, local CA, the seed's sample setup,
+//!   `partner.env`). [`datadir`]: the files in the data dir.
+
+pub mod admin_api;
+pub mod bootstrap;
+pub mod datadir;
+pub mod pubsub;
+pub mod scrt;
+pub mod setup_service;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use byoc_core::Clock;
+use byoc_proto::files::OrgFile;
+use byoc_store::Store;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::datadir::DataDir;
+use crate::setup_service::SetupService;
+
+/// The wall clock; the only place the server reads it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)]
+    fn now_millis(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// Settings of one server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; `None` means `DATA/byoc.db`.
+    pub database_url: Option<String>,
+    /// Skip the sample setup on first start.
+    pub empty: bool,
+}
+
+/// The three bound sockets. The caller binds them (port 0 picks one), so tests never race for
+/// ports.
+pub struct Listeners {
+    pub login: TcpListener,
+    pub scrt: TcpListener,
+    pub pubsub: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(login: SocketAddr, scrt: SocketAddr, pubsub: SocketAddr) -> anyhow::Result<Listeners> {
+        let bind = |addr: SocketAddr, what: &'static str| async move {
+            TcpListener::bind(addr).await.with_context(|| format!("can't listen on {addr} ({what})"))
+        };
+        Ok(Listeners {
+            login: bind(login, "login and instance host, --listen").await?,
+            scrt: bind(scrt, "Interaction API host, --scrt-listen").await?,
+            pubsub: bind(pubsub, "Pub/Sub API host, --pubsub-listen").await?,
+        })
+    }
+}
+
+/// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`].
+pub struct RunningServer {
+    org_file: OrgFile,
+    data_dir: PathBuf,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn org_file(&self) -> &OrgFile {
+        &self.org_file
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    /// Stop accepting, let in-flight requests finish, and wait for every host to stop.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        let mut result = Ok(());
+        while let Some(joined) = self.tasks.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => result = Err(e),
+                Err(e) => result = Err(anyhow::anyhow!("a server task failed: {e}")),
+            }
+        }
+        result
+    }
+}
+
+/// The URL clients use for a bound address: a wildcard bind is reached on loopback.
+fn public_addr(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".parse().unwrap_or(ip),
+        ip if ip.is_unspecified() => "::1".parse().unwrap_or(ip),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port()).to_string()
+}
+
+/// Open the store, bootstrap the org on first start, start the three hosts, write `org.json`.
+pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result<RunningServer> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let data = DataDir::open(&config.data_dir)?;
+    let database_url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", data.path(datadir::DATABASE_FILE).display()));
+    let store = Store::open(&database_url).await.with_context(|| format!("can't open the database {}", byoc_store::redact(&database_url)))?;
+    let setup = SetupService::new(store.clone(), clock.clone());
+
+    let (org, created) = bootstrap::ensure_org(&store, clock.as_ref()).await?;
+    let admin = bootstrap::bootstrap_admin(&store).await?;
+    if created && !config.empty {
+        bootstrap::seed_sample(&setup, &data, &admin, clock.as_ref()).await.context("the sample setup failed")?;
+    }
+    let admin_token = bootstrap::admin_credential(&store, &data, &org, &admin, clock.as_ref()).await?;
+    let ca = bootstrap::local_ca(&data, &org, clock.as_ref())?;
+
+    let login_addr = listeners.login.local_addr()?;
+    let scrt_addr = listeners.scrt.local_addr()?;
+    let pubsub_addr = listeners.pubsub.local_addr()?;
+    let login_url = format!("http://{}", public_addr(login_addr));
+    let org_file = OrgFile {
+        org_id: org.id.clone(),
+        org_id_18: org.id18.clone(),
+        my_domain: org.my_domain.clone(),
+        login_url: login_url.clone(),
+        instance_url: login_url,
+        scrt_url: format!("http://{}", public_addr(scrt_addr)),
+        pubsub_endpoint: public_addr(pubsub_addr),
+        ca_cert: data.path(datadir::CA_CERT).display().to_string(),
+        admin_username: admin.username.clone(),
+        admin_token,
+        database: store.backend().to_string(),
+    };
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+
+    let login_router = Router::new()
+        .merge(admin_api::router(admin_api::AdminState { setup: setup.clone() }))
+        .fallback(admin_api::not_found);
+    tasks.spawn(serve_http(listeners.login, login_router, shutdown.clone(), "login"));
+    tasks.spawn(serve_http(listeners.scrt, scrt::router(), shutdown.clone(), "Interaction API"));
+    let tls = pubsub::tls_identity(&ca, pubsub_addr, clock.as_ref())?;
+    tasks.spawn(pubsub::serve(listeners.pubsub, tls, shutdown.clone()));
+
+    // org.json is rewritten with the real addresses before we report ready.
+    data.write(datadir::ORG_FILE, &serde_json::to_string_pretty(&org_file)?, true)?;
+    bootstrap::write_partner_env(&store, &data, &org_file).await?;
+    tracing::info!(login = %org_file.login_url, scrt = %org_file.scrt_url, pubsub = %org_file.pubsub_endpoint, org = %org_file.org_id, database = store.backend(), "byoc ready");
+
+    Ok(RunningServer { org_file, data_dir: data.root().to_path_buf(), shutdown, tasks })
+}
+
+async fn serve_http(listener: TcpListener, router: Router, shutdown: CancellationToken, what: &'static str) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .with_context(|| format!("the {what} host failed"))
+}

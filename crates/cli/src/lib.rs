@@ -1,0 +1,131 @@
+//! The `byoc` command line: a thin layer over the admin API client (`byoc-client`), the key and
+//! certificate helpers (`byoc-pki`) and, for `byoc serve`, the server itself.
+//!
+//! - [`Cli`] / [`Command`]: the clap definition, one subcommand enum per resource, with the global
+//!   flags (`--url`, `--data-dir`, `--output`, `--as`) accepted before or after the subcommand.
+//! - [`run`]: parse result in, exit code out; [`execute`] returns the [`Output`] instead of
+//!   printing it, for tests.
+//! - `context`: the data dir, `org.json` and the admin client built from them.
+//! - `output`: text and JSON rendering, the error type and its exit codes.
+//! - `setup`: `byoc setup ...` (users, permission sets, profiles, org settings, External Client
+//!   Apps, connected apps, messaging channels, CCDs, the audit trail).
+//! - `cert`, `ca`: `byoc cert new`, `byoc ca`.
+//! - `serve`: `byoc serve`, the local org.
+//!
+//! Every command prints one JSON document on stdout with `--output json`; errors go to stderr
+//! (as `{"error": ..., "errors": [...]}` in JSON mode) with exit code 1; clap's usage errors exit
+//! with 2.
+
+mod ca;
+mod cert;
+mod context;
+mod output;
+mod serve;
+pub mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use cert::CertCommand;
+pub use context::DEFAULT_URL;
+pub use output::{CliError, Output};
+pub use serve::ServeArgs;
+pub use setup::SetupCommand;
+
+/// byoc: a local Salesforce org for Bring Your Own Channel, and the partner's command line.
+#[derive(Debug, Parser)]
+#[command(name = "byoc", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes, before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Login/instance base URL of the org [default: login_url of DATA/org.json, else
+    /// http://127.0.0.1:6101]
+    #[arg(long, global = true, env = "BYOC_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Data dir of the local org (org.json, partner.env, keys, the SQLite store)
+    #[arg(
+        long,
+        global = true,
+        env = "BYOC_DATA_DIR",
+        value_name = "DIR",
+        default_value = "./.byoc"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Output format: text for people, json (one document on stdout) for scripts
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
+    pub output: OutputFormat,
+
+    /// Act as this user of the org instead of the bootstrap admin (Setup's Login As), so
+    /// permission checks can be tried
+    #[arg(long = "as", global = true, value_name = "USERNAME")]
+    pub act_as: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the local org: login/OAuth host with the admin API, Interaction API (SCRT) host and
+    /// Pub/Sub API host
+    Serve(ServeArgs),
+
+    /// Setup: configure the org as its Salesforce admin would (users, apps, channels), through
+    /// byoc's admin API
+    #[command(subcommand)]
+    Setup(SetupCommand),
+
+    /// Certificates: the partner's key pair; the app's JWT Bearer flow verifies assertions with
+    /// its certificate
+    #[command(subcommand)]
+    Cert(CertCommand),
+
+    /// Local CA: the certificate byoc's Pub/Sub TLS listener chains to (a gRPC client's trust
+    /// root)
+    Ca(ca::CaArgs),
+}
+
+/// Run a parsed command line: print its output (or its error) and return the exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let format = cli.global.output;
+    if let Command::Serve(args) = &cli.command {
+        return match serve::serve(&cli.global, args.clone()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output::report_error(format, &error),
+        };
+    }
+    match execute(cli).await {
+        Ok(out) => output::print(format, &out),
+        Err(error) => output::report_error(format, &error),
+    }
+}
+
+/// Run a parsed command line (every command but `serve`) and return what it would print.
+pub async fn execute(cli: Cli) -> Result<Output, CliError> {
+    let ctx = context::Context::new(cli.global);
+    match cli.command {
+        Command::Serve(_) => Err(CliError::usage(
+            "`byoc serve` runs until stopped; call byoc::run for it",
+        )),
+        Command::Setup(command) => setup::execute(&ctx, command).await,
+        Command::Cert(command) => cert::execute(command),
+        Command::Ca(args) => ca::execute(&ctx, &args),
+    }
+}
+
+#[cfg(test)]
+mod tests;

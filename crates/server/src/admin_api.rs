@@ -1,0 +1,321 @@
+//! The admin API (`/admin/v1`, docs/admin-api.md): thin handlers over [`SetupService`].
+//!
+//! Every handler resolves the acting user (the admin credential, or `X-Byoc-As`), calls the
+//! service, and answers. [`ApiError`] is the one place that turns errors into statuses and
+//! Salesforce REST error bodies.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use axum::{Json, Router};
+use byoc_core::permissions::builtin_profiles;
+use byoc_core::setup::Outcome;
+use byoc_core::{Actor, SetupError};
+use byoc_proto::admin::{
+    AppInput, AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet,
+    NewUser, PolicyInput, RestError, Saved, UpdateOrg, ACT_AS_HEADER,
+};
+use byoc_proto::setup::{App, AppKind};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::setup_service::{ServiceError, SetupService};
+
+#[derive(Clone)]
+pub struct AdminState {
+    pub setup: SetupService,
+}
+
+/// An error answered in Salesforce's REST shape.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    errors: Vec<RestError>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, errors: vec![RestError { message: message.into(), error_code: code.into(), fields: vec![] }] }
+    }
+
+    pub fn invalid_session() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid")
+    }
+}
+
+impl From<SetupError> for ApiError {
+    fn from(e: SetupError) -> ApiError {
+        let status = match &e {
+            SetupError::InsufficientAccess(_) | SetupError::ConnectedAppCreationDisabled => StatusCode::FORBIDDEN,
+            SetupError::NotFound { .. } => StatusCode::NOT_FOUND,
+            SetupError::Duplicate(_) | SetupError::InvalidField { .. } | SetupError::NotAllowed(_) => StatusCode::BAD_REQUEST,
+        };
+        let fields = match &e {
+            SetupError::InvalidField { field, .. } => vec![field.to_string()],
+            _ => vec![],
+        };
+        ApiError { status, errors: vec![RestError { message: e.to_string(), error_code: e.error_code().into(), fields }] }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        match e {
+            ServiceError::Setup(e) => e.into(),
+            ServiceError::Store(e) => {
+                // Never echo a database error: log it under an id and hand out the id.
+                let error_id = uuid::Uuid::new_v4().simple().to_string();
+                tracing::error!(error_id, error = %e, "admin API store failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN_EXCEPTION",
+                    format!("An unexpected error occurred. Please include this ErrorId if you contact support: {error_id}"),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.errors)).into_response()
+    }
+}
+
+/// A JSON body whose rejection is answered in Salesforce's shape.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(rejection) => {
+                let message = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => "Content-Type must be application/json".to_string(),
+                    other => other.body_text(),
+                };
+                Err(ApiError::new(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", message))
+            }
+        }
+    }
+}
+
+/// The acting user of a request.
+pub struct Acting(pub Actor);
+
+impl FromRequestParts<AdminState> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AdminState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(ApiError::invalid_session)?;
+        let digest = hex::encode(Sha256::digest(token.as_bytes()));
+        let credential = state
+            .setup
+            .store()
+            .admin_credential(&digest)
+            .await
+            .map_err(|e| ApiError::from(ServiceError::Store(e)))?
+            .ok_or_else(ApiError::invalid_session)?;
+        // The lookup is by digest; compare again in constant time so the match itself leaks nothing.
+        if !bool::from(credential.digest.as_bytes().ct_eq(digest.as_bytes())) {
+            return Err(ApiError::invalid_session());
+        }
+        let username = match parts.headers.get(ACT_AS_HEADER).and_then(|v| v.to_str().ok()).map(str::trim) {
+            Some(other) if !other.is_empty() => other.to_string(),
+            _ => credential.username,
+        };
+        Ok(Acting(state.setup.actor(&username).await?))
+    }
+}
+
+fn saved<T: Serialize>(status: StatusCode, out: Outcome<T>) -> Response {
+    (status, Json(Saved { record: out.record, warnings: out.warnings })).into_response()
+}
+
+/// Consumer secrets are shown once, when the app is created.
+fn without_secret(mut app: App) -> App {
+    app.oauth.consumer_secret = None;
+    app
+}
+
+fn saved_app(status: StatusCode, mut out: Outcome<App>) -> Response {
+    out.record = without_secret(out.record);
+    saved(status, out)
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/admin/v1/org", get(get_org).patch(update_org))
+        .route("/admin/v1/whoami", get(whoami))
+        .route("/admin/v1/profiles", get(profiles))
+        .route("/admin/v1/users", get(users).post(create_user))
+        .route("/admin/v1/users/{username}", get(user))
+        .route("/admin/v1/permission-sets", get(permission_sets).post(create_permission_set))
+        .route("/admin/v1/external-client-apps", get(list_ecas).post(create_eca))
+        .route("/admin/v1/external-client-apps/migrate", post(migrate))
+        .route("/admin/v1/external-client-apps/{name}", get(show_eca).patch(update_eca).delete(delete_eca))
+        .route("/admin/v1/external-client-apps/{name}/policies", patch(eca_policies))
+        .route("/admin/v1/connected-apps", get(list_cas).post(create_ca))
+        .route("/admin/v1/connected-apps/{name}", get(show_ca).patch(update_ca).delete(delete_ca))
+        .route("/admin/v1/connected-apps/{name}/policies", patch(ca_policies))
+        .route("/admin/v1/connected-apps/{name}/assignments", post(ca_assignments))
+        .route("/admin/v1/channels", get(channels).post(create_channel))
+        .route("/admin/v1/channels/{name}", get(channel))
+        .route("/admin/v1/ccds/{developer_name}", get(ccd))
+        .route("/admin/v1/ccds/{developer_name}/app", put(link_ccd))
+        .route("/admin/v1/audit", get(audit))
+        .with_state(state)
+}
+
+/// The answer for paths no route serves, in Salesforce's REST shape.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
+}
+
+async fn get_org(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+    Ok(Json(s.setup.org().await?).into_response())
+}
+
+async fn update_org(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<UpdateOrg>) -> ApiResult {
+    Ok(saved(StatusCode::OK, s.setup.update_org(&a, &input).await?))
+}
+
+async fn whoami(Acting(a): Acting) -> ApiResult {
+    Ok(Json(a.user).into_response())
+}
+
+async fn profiles(_a: Acting) -> ApiResult {
+    Ok(Json(builtin_profiles()).into_response())
+}
+
+async fn users(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+    Ok(Json(s.setup.store().users().await.map_err(ServiceError::from)?).into_response())
+}
+
+async fn user(State(s): State<AdminState>, _a: Acting, Path(username): Path<String>) -> ApiResult {
+    Ok(Json(s.setup.user(&username).await?).into_response())
+}
+
+async fn create_user(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<NewUser>) -> ApiResult {
+    Ok(saved(StatusCode::CREATED, s.setup.create_user(&a, &input).await?))
+}
+
+async fn permission_sets(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+    Ok(Json(s.setup.store().permission_sets().await.map_err(ServiceError::from)?).into_response())
+}
+
+async fn create_permission_set(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<NewPermissionSet>) -> ApiResult {
+    Ok(saved(StatusCode::CREATED, s.setup.create_permission_set(&a, &input).await?))
+}
+
+async fn list_apps(s: &AdminState, kind: AppKind) -> ApiResult {
+    let apps: Vec<App> = s.setup.store().apps(kind).await.map_err(ServiceError::from)?.into_iter().map(without_secret).collect();
+    Ok(Json(apps).into_response())
+}
+
+async fn list_ecas(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+    list_apps(&s, AppKind::ExternalClientApp).await
+}
+
+async fn list_cas(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+    list_apps(&s, AppKind::ConnectedApp).await
+}
+
+async fn create_eca(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<AppInput>) -> ApiResult {
+    // The create answer is the one place the consumer secret is shown.
+    Ok(saved(StatusCode::CREATED, s.setup.create_app(&a, AppKind::ExternalClientApp, &input).await?))
+}
+
+async fn create_ca(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<AppInput>) -> ApiResult {
+    Ok(saved(StatusCode::CREATED, s.setup.create_app(&a, AppKind::ConnectedApp, &input).await?))
+}
+
+async fn show_eca(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
+    Ok(Json(without_secret(s.setup.app(AppKind::ExternalClientApp, &name).await?)).into_response())
+}
+
+async fn show_ca(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
+    Ok(Json(without_secret(s.setup.app(AppKind::ConnectedApp, &name).await?)).into_response())
+}
+
+async fn update_eca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<AppInput>) -> ApiResult {
+    Ok(saved_app(StatusCode::OK, s.setup.update_app(&a, AppKind::ExternalClientApp, &name, &input).await?))
+}
+
+async fn update_ca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<AppInput>) -> ApiResult {
+    Ok(saved_app(StatusCode::OK, s.setup.update_app(&a, AppKind::ConnectedApp, &name, &input).await?))
+}
+
+async fn delete_eca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>) -> ApiResult {
+    s.setup.delete_app(&a, AppKind::ExternalClientApp, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_ca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>) -> ApiResult {
+    s.setup.delete_app(&a, AppKind::ConnectedApp, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn eca_policies(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<PolicyInput>) -> ApiResult {
+    Ok(saved_app(StatusCode::OK, s.setup.set_policies(&a, AppKind::ExternalClientApp, &name, &input).await?))
+}
+
+async fn ca_policies(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<PolicyInput>) -> ApiResult {
+    Ok(saved_app(StatusCode::OK, s.setup.set_policies(&a, AppKind::ConnectedApp, &name, &input).await?))
+}
+
+async fn ca_assignments(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<AssignmentChange>) -> ApiResult {
+    Ok(saved_app(StatusCode::OK, s.setup.change_assignments(&a, AppKind::ConnectedApp, &name, &input).await?))
+}
+
+async fn migrate(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<MigrateConnectedApp>) -> ApiResult {
+    Ok(saved_app(StatusCode::CREATED, s.setup.migrate_connected_app(&a, &input.from_connected_app).await?))
+}
+
+async fn channels(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+    Ok(Json(s.setup.store().channels().await.map_err(ServiceError::from)?).into_response())
+}
+
+async fn channel(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
+    Ok(Json(s.setup.channel(&name).await?).into_response())
+}
+
+async fn create_channel(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<NewChannel>) -> ApiResult {
+    Ok(saved(StatusCode::CREATED, s.setup.create_channel(&a, &input).await?))
+}
+
+async fn ccd(State(s): State<AdminState>, _a: Acting, Path(dev): Path<String>) -> ApiResult {
+    Ok(Json(s.setup.ccd(&dev).await?).into_response())
+}
+
+async fn link_ccd(State(s): State<AdminState>, Acting(a): Acting, Path(dev): Path<String>, Body(input): Body<LinkApp>) -> ApiResult {
+    Ok(saved(StatusCode::OK, s.setup.link_ccd(&a, &dev, &input).await?))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    limit: Option<i64>,
+}
+
+async fn audit(State(s): State<AdminState>, _a: Acting, query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult {
+    let limit = match query {
+        Ok(Query(q)) => q.limit.unwrap_or(100).clamp(1, 10_000),
+        Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", e.body_text())),
+    };
+    Ok(Json(s.setup.store().audit_trail(limit).await.map_err(ServiceError::from)?).into_response())
+}

@@ -1,0 +1,189 @@
+//! First start: the org, its bootstrap admin and credential, the local CA, and the sample setup.
+//!
+//! The sample setup walks the seed's steps (DESIGN.md §1) through the same setup service the
+//! admin API uses, as the bootstrap admin, so the audit trail shows them like any admin's work.
+
+use anyhow::Context;
+use byoc_core::ids;
+use byoc_core::permissions::SYSTEM_ADMINISTRATOR;
+use byoc_core::Clock;
+use byoc_proto::admin::{AppInput, LinkApp, NewChannel, PolicyInput};
+use byoc_proto::files::{partner_env as env, OrgFile};
+use byoc_proto::setup::{AppKind, AppManagedBy, Org, PermittedUsers, User};
+use byoc_store::{AdminCredential, ChangeSet, Store, StoreError};
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::datadir::{self, DataDir};
+use crate::setup_service::{random_id, SetupService};
+
+pub const SAMPLE_APP: &str = "BYOC Sample App";
+pub const SAMPLE_CHANNEL: &str = "BYOC Sample Channel";
+pub const SAMPLE_ADDRESS: &str = "byoc-sample-channel-address";
+pub const SAMPLE_END_USER: &str = "byoc-sample-end-user";
+pub const SAMPLE_CALLBACK: &str = "https://login.salesforce.com/services/oauth2/success";
+/// The audience the partner's JWT names; Salesforce's production login URL, as the samples use.
+pub const SAMPLE_AUDIENCE: &str = "https://login.salesforce.com";
+
+fn now_utc(clock: &dyn Clock) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(clock.now_millis()).unwrap_or_default()
+}
+
+/// The org, creating it with its bootstrap admin on first start. Returns the org and whether this
+/// call created it. Safe when several instances share a PostgreSQL database and start at once.
+pub async fn ensure_org(store: &Store, clock: &dyn Clock) -> anyhow::Result<(Org, bool)> {
+    if let Some(org) = store.org().await? {
+        return Ok((org, false));
+    }
+    let id = random_id(ids::prefix::ORGANIZATION);
+    let id18 = ids::to_18(&id).context("generated org id is malformed")?;
+    let my_domain = format!("byoc-{}", id[9..].to_lowercase());
+    let now = clock.now_millis();
+    let org = Org {
+        id: id.clone(),
+        id18,
+        name: "byoc Developer Edition".into(),
+        my_domain: my_domain.clone(),
+        allow_connected_app_creation: false,
+        created_at: now,
+    };
+    let admin_id = random_id(ids::prefix::USER);
+    let admin = User {
+        id18: ids::to_18(&admin_id).unwrap_or_default(),
+        id: admin_id,
+        username: format!("admin@{my_domain}.example.com"),
+        email: format!("admin@{my_domain}.example.com"),
+        profile: SYSTEM_ADMINISTRATOR.into(),
+        permission_sets: vec![],
+        is_active: true,
+        created_at: now,
+    };
+    let audit = byoc_core::audit::entry(now, &admin.username, byoc_core::setup::section::COMPANY, format!("Created org {} ({})", org.name, org.id), vec![]);
+    match store.apply(ChangeSet::new().insert(&org).insert(&admin).audit([audit])).await {
+        Ok(()) => Ok((org, true)),
+        // Another instance created it first.
+        Err(StoreError::Conflict { .. }) => Ok((store.org().await?.context("org vanished after a conflict")?, false)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The bootstrap admin: the oldest active System Administrator.
+pub async fn bootstrap_admin(store: &Store) -> anyhow::Result<User> {
+    store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.is_active && u.profile == SYSTEM_ADMINISTRATOR)
+        .min_by_key(|u| u.created_at)
+        .context("the org has no active System Administrator")
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The admin credential of this data dir: the one in `org.json` if the store still knows it,
+/// otherwise a new one (e.g. a second instance joining a shared PostgreSQL org).
+pub async fn admin_credential(store: &Store, data: &DataDir, org: &Org, admin: &User, clock: &dyn Clock) -> anyhow::Result<String> {
+    if let Some(existing) = data.read(datadir::ORG_FILE).and_then(|s| serde_json::from_str::<OrgFile>(&s).ok()) {
+        if existing.org_id == org.id && store.admin_credential(&digest(&existing.admin_token)).await?.is_some() {
+            return Ok(existing.admin_token);
+        }
+    }
+    let mut secret = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let token = format!("{}!{}", org.id, base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret));
+    let credential = AdminCredential { digest: digest(&token), username: admin.username.clone(), created_at: clock.now_millis() };
+    store.apply(ChangeSet::new().insert(&credential)).await?;
+    Ok(token)
+}
+
+/// The local CA of this data dir, created on first start.
+pub fn local_ca(data: &DataDir, org: &Org, clock: &dyn Clock) -> anyhow::Result<byoc_pki::LocalCa> {
+    if let (Some(cert), Some(key)) = (data.read(datadir::CA_CERT), data.read(datadir::CA_KEY)) {
+        return Ok(byoc_pki::LocalCa { certificate_pem: cert, private_key_pem: key });
+    }
+    let ca = byoc_pki::new_local_ca(&org.my_domain, now_utc(clock)).context("can't create the local CA")?;
+    data.write(datadir::CA_KEY, &ca.private_key_pem, true)?;
+    data.write(datadir::CA_CERT, &ca.certificate_pem, false)?;
+    Ok(ca)
+}
+
+/// The seed's setup steps, as the bootstrap admin: key pair, ECA with JWT Bearer and both
+/// scopes, admin-approved policy with System Administrator, a BYOC Messaging channel whose
+/// customer-managed CCD is linked to the ECA.
+pub async fn seed_sample(setup: &SetupService, data: &DataDir, admin: &User, clock: &dyn Clock) -> anyhow::Result<()> {
+    let actor = setup.actor(&admin.username).await?;
+    // Step 1: RSA key pair and self-signed certificate.
+    let pair = byoc_pki::new_self_signed("byoc-sample", 3650, now_utc(clock)).context("can't create the sample key pair")?;
+    data.write(datadir::SAMPLE_KEY, &pair.private_key_pem, true)?;
+    data.write(datadir::SAMPLE_CERT, &pair.certificate_pem, false)?;
+    // Step 2: the External Client App.
+    let input = AppInput {
+        name: Some(SAMPLE_APP.into()),
+        contact_email: Some(admin.email.clone()),
+        description: Some("Sample app created by byoc's first start: JWT Bearer flow for a BYOC connector.".into()),
+        callback_urls: Some(vec![SAMPLE_CALLBACK.into()]),
+        scopes: Some(vec!["interaction_api".into(), "refresh_token".into(), "offline_access".into()]),
+        jwt_bearer_enabled: Some(true),
+        client_credentials_enabled: None,
+        certificate_pem: Some(pair.certificate_pem.clone()),
+    };
+    setup.create_app(&actor, AppKind::ExternalClientApp, &input).await?;
+    // Step 3: admin-approved, System Administrator assigned.
+    let policy = PolicyInput {
+        permitted_users: Some(PermittedUsers::AdminApprovedPreAuthorized),
+        profiles: Some(vec![SYSTEM_ADMINISTRATOR.into()]),
+        ..PolicyInput::default()
+    };
+    setup.set_policies(&actor, AppKind::ExternalClientApp, SAMPLE_APP, &policy).await?;
+    // Step 4: the BYOC channel and its customer-managed CCD, linked to the app.
+    let channel = NewChannel {
+        name: SAMPLE_CHANNEL.into(),
+        channel_type: "byoc-messaging".into(),
+        channel_address_identifier: SAMPLE_ADDRESS.into(),
+        app_managed_by: Some(AppManagedBy::Customer),
+        routing_owner: None,
+        consent_owner: None,
+    };
+    let created = setup.create_channel(&actor, &channel).await?;
+    let ccd = created.record.conversation_channel_definition.context("a BYOC channel has a CCD")?;
+    setup.link_ccd(&actor, &ccd.developer_name, &LinkApp { app: SAMPLE_APP.into() }).await?;
+    Ok(())
+}
+
+/// `partner.env` for the sample setup, when this data dir holds its private key and the sample
+/// records still exist. Rewritten at every start so the addresses stay current.
+pub async fn write_partner_env(store: &Store, data: &DataDir, org: &OrgFile) -> anyhow::Result<bool> {
+    let Some(key) = data.read(datadir::SAMPLE_KEY) else { return Ok(false) };
+    let Some(app) = store.app(AppKind::ExternalClientApp, SAMPLE_APP).await? else { return Ok(false) };
+    let Some(channel) = store.channel(SAMPLE_CHANNEL).await? else { return Ok(false) };
+    let Some(ccd) = channel.conversation_channel_definition else { return Ok(false) };
+    let vars: Vec<(&str, String)> = vec![
+        (env::SF_CONSUMER_KEY, app.oauth.consumer_key.clone()),
+        (env::SF_PRIVATE_KEY, key),
+        (env::SF_AUDIENCE, SAMPLE_AUDIENCE.into()),
+        (env::SF_SUBJECT, org.admin_username.clone()),
+        (env::SF_AUTH_ENDPOINT, format!("{}/services/oauth2/token", org.login_url)),
+        (env::SF_INSTANCE_URL, org.instance_url.clone()),
+        (env::SF_SCRT_INSTANCE_URL, org.scrt_url.clone()),
+        (env::SF_PUB_SUB_ENDPOINT, org.pubsub_endpoint.clone()),
+        (env::SF_PUB_SUB_TOPIC_NAME, format!("/event/{}", ccd.custom_platform_event)),
+        (env::SF_ORG_ID, org.org_id.clone()),
+        (env::SF_AUTHORIZATION_CONTEXT, ccd.developer_name.clone()),
+        (env::CHANNEL_ADDRESS_IDENTIFIER, channel.channel_address_identifier.clone()),
+        (env::END_USER_CLIENT_IDENTIFIER, SAMPLE_END_USER.into()),
+        (env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD, ccd.custom_event_payload_field.clone()),
+        (env::SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD, ccd.custom_event_type_field.clone()),
+        (env::SF_PUB_SUB_CUSTOM_EVENT_CHANNEL_ADDRESS_ID_FIELD, ccd.custom_event_channel_address_id_field.clone()),
+        (env::SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD, ccd.custom_event_recipient_field.clone()),
+        (env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT, "100".into()),
+    ];
+    let mut out = String::from("# Written by `byoc serve`: the settings a BYOC partner connector needs, named as in\n# Salesforce's public BYOC samples. Rewritten at every start.\n");
+    for (k, v) in vars {
+        out.push_str(&datadir::env_line(k, &v));
+    }
+    data.write(datadir::PARTNER_ENV, &out, true)?;
+    Ok(true)
+}

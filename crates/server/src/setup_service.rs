@@ -1,0 +1,303 @@
+//! The setup service: loads what a setup command reads, runs the domain command, and writes its
+//! records and audit entries in one transaction. The admin API (and the first-start seed) call
+//! this; transports never touch the store for setup writes directly.
+
+use std::sync::Arc;
+
+use byoc_core::setup::{self, NewAppIds, Outcome};
+use byoc_core::{ids, Actor, Clock, SetupError};
+use byoc_proto::admin::{
+    AppInput, AssignmentChange, LinkApp, NewChannel, NewPermissionSet, NewUser, PolicyInput,
+    UpdateOrg,
+};
+use byoc_proto::setup::{App, AppKind, Certificate, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet, User};
+use byoc_store::{ChangeSet, Store, StoreError};
+use rand::RngCore;
+
+/// Why a setup request failed: the domain refused it, or the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        match e {
+            // A unique key taken between our check and our write: same answer as the check.
+            StoreError::Conflict { kind, what } => ServiceError::Setup(SetupError::Duplicate(
+                format!("A {kind} with this {what} already exists."),
+            )),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Random ids and credentials.
+pub fn random_id(prefix: &str) -> String {
+    let mut entropy = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut entropy);
+    ids::new_id(prefix, &entropy)
+}
+
+fn new_app_ids(kind: AppKind) -> NewAppIds {
+    let mut key = [0u8; 80];
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    rand::thread_rng().fill_bytes(&mut secret);
+    let prefix = match kind {
+        AppKind::ExternalClientApp => ids::prefix::EXTERNAL_CLIENT_APPLICATION,
+        AppKind::ConnectedApp => ids::prefix::CONNECTED_APPLICATION,
+    };
+    NewAppIds { id: random_id(prefix), consumer_key: ids::consumer_key(&key), consumer_secret: ids::consumer_secret(&secret) }
+}
+
+/// Parse an uploaded certificate into what Setup shows.
+pub fn parse_certificate(pem: &str) -> std::result::Result<Certificate, SetupError> {
+    let info = byoc_pki::parse_certificate(pem).map_err(|e| SetupError::invalid("certificate", e.to_string()))?;
+    Ok(Certificate {
+        subject: info.subject,
+        issuer: info.issuer,
+        serial_number: info.serial_hex,
+        not_before: info.not_before.timestamp_millis(),
+        not_after: info.not_after.timestamp_millis(),
+        sha256_fingerprint: info.sha256_fingerprint,
+        key_bits: info.key_bits,
+        pem: info.pem,
+    })
+}
+
+#[derive(Clone)]
+pub struct SetupService {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl SetupService {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> SetupService {
+        SetupService { store, clock }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    async fn commit<T>(&self, outcome: &Outcome<T>, change: ChangeSet) -> Result<()> {
+        self.store.apply(change.audit(outcome.audit.iter().cloned())).await?;
+        Ok(())
+    }
+
+    /// The acting user, with the permissions of their profile and permission sets.
+    pub async fn actor(&self, username: &str) -> Result<Actor> {
+        let user = self
+            .store
+            .user(username)
+            .await?
+            .ok_or_else(|| SetupError::NotFound { kind: "User", name: username.to_string() })?;
+        let sets = self.store.permission_sets().await?;
+        Ok(Actor::new(user, &sets))
+    }
+
+    pub async fn org(&self) -> Result<Org> {
+        self.store.org().await?.ok_or_else(|| SetupError::NotFound { kind: "Org", name: "(not created yet)".into() }.into())
+    }
+
+    pub async fn update_org(&self, actor: &Actor, input: &UpdateOrg) -> Result<Outcome<Org>> {
+        let org = self.org().await?;
+        let out = setup::update_org(actor, &org, input, self.now())?;
+        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        Ok(out)
+    }
+
+    // ---- users and permission sets
+
+    pub async fn user(&self, username: &str) -> Result<User> {
+        self.store.user(username).await?.ok_or_else(|| SetupError::NotFound { kind: "User", name: username.into() }.into())
+    }
+
+    pub async fn create_user(&self, actor: &Actor, input: &NewUser) -> Result<Outcome<User>> {
+        let sets = self.store.permission_sets().await?;
+        let out = setup::create_user(actor, input, &sets, random_id(ids::prefix::USER), self.now())?;
+        if self.store.user(&out.record.username).await?.is_some() {
+            return Err(SetupError::Duplicate(format!("The username {} is already in use.", out.record.username)).into());
+        }
+        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        Ok(out)
+    }
+
+    pub async fn create_permission_set(&self, actor: &Actor, input: &NewPermissionSet) -> Result<Outcome<PermissionSet>> {
+        let out = setup::create_permission_set(actor, input, random_id(ids::prefix::PERMISSION_SET), self.now())?;
+        if self.store.permission_set(&out.record.name).await?.is_some() {
+            return Err(SetupError::Duplicate(format!("A permission set with the API name {} already exists.", out.record.name)).into());
+        }
+        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        Ok(out)
+    }
+
+    // ---- apps
+
+    pub async fn app(&self, kind: AppKind, name: &str) -> Result<App> {
+        self.store.app(kind, name).await?.ok_or_else(|| SetupError::NotFound { kind: kind.label(), name: name.into() }.into())
+    }
+
+    async fn check_app_names_free(&self, kind: AppKind, app: &App) -> Result<()> {
+        if let Some(other) = self.store.app(kind, &app.name).await? {
+            if other.id != app.id {
+                return Err(SetupError::Duplicate(format!("An {} named {} already exists.", kind.label(), app.name)).into());
+            }
+        }
+        if let Some(other) = self.store.app(kind, &app.api_name).await? {
+            if other.id != app.id {
+                return Err(SetupError::Duplicate(format!("An {} with the API name {} already exists.", kind.label(), app.api_name)).into());
+            }
+        }
+        Ok(())
+    }
+
+    fn certificate_input(input: &AppInput) -> std::result::Result<Option<Option<Certificate>>, SetupError> {
+        match input.certificate_pem.as_deref() {
+            None => Ok(None),
+            Some(pem) if pem.trim().is_empty() => Ok(Some(None)),
+            Some(pem) => Ok(Some(Some(parse_certificate(pem)?))),
+        }
+    }
+
+    pub async fn create_app(&self, actor: &Actor, kind: AppKind, input: &AppInput) -> Result<Outcome<App>> {
+        let org = self.org().await?;
+        // Permission and org gate come first, so a refused user learns nothing about the input.
+        actor.authorize(match kind {
+            AppKind::ExternalClientApp => byoc_core::SetupAction::ManageExternalClientApps,
+            AppKind::ConnectedApp => byoc_core::SetupAction::ManageConnectedApps,
+        })?;
+        let certificate = Self::certificate_input(input)?.flatten();
+        let out = setup::create_app(actor, &org, kind, input, certificate, new_app_ids(kind), self.now())?;
+        self.check_app_names_free(kind, &out.record).await?;
+        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        Ok(out)
+    }
+
+    pub async fn update_app(&self, actor: &Actor, kind: AppKind, name: &str, input: &AppInput) -> Result<Outcome<App>> {
+        let app = self.app(kind, name).await?;
+        let certificate = Self::certificate_input(input)?;
+        let out = setup::update_app(actor, &app, input, certificate, self.now())?;
+        self.check_app_names_free(kind, &out.record).await?;
+        // CCDs show the linked app's name: keep them in step when it changes.
+        let mut change = ChangeSet::new().update(&out.record);
+        if out.record.name != app.name {
+            for mut channel in self.store.channels().await? {
+                if let Some(link) = channel.conversation_channel_definition.as_mut().and_then(|c| c.linked_app.as_mut()) {
+                    if link.id == app.id {
+                        link.name = out.record.name.clone();
+                        change = change.update(&channel);
+                    }
+                }
+            }
+        }
+        self.commit(&out, change).await?;
+        Ok(out)
+    }
+
+    pub async fn delete_app(&self, actor: &Actor, kind: AppKind, name: &str) -> Result<()> {
+        let app = self.app(kind, name).await?;
+        let channels = self.store.channels().await?;
+        let audit = setup::delete_app(actor, &app, &channels, self.now())?;
+        self.store.apply(ChangeSet::new().delete(&app).audit(audit)).await?;
+        Ok(())
+    }
+
+    pub async fn set_policies(&self, actor: &Actor, kind: AppKind, name: &str, input: &PolicyInput) -> Result<Outcome<App>> {
+        let app = self.app(kind, name).await?;
+        let sets = self.store.permission_sets().await?;
+        let out = setup::set_policies(actor, &app, input, &sets, self.now())?;
+        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        Ok(out)
+    }
+
+    pub async fn change_assignments(&self, actor: &Actor, kind: AppKind, name: &str, input: &AssignmentChange) -> Result<Outcome<App>> {
+        let app = self.app(kind, name).await?;
+        let sets = self.store.permission_sets().await?;
+        let out = setup::change_assignments(actor, &app, input, &sets, self.now())?;
+        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        Ok(out)
+    }
+
+    pub async fn migrate_connected_app(&self, actor: &Actor, name: &str) -> Result<Outcome<App>> {
+        let connected_app = self.app(AppKind::ConnectedApp, name).await?;
+        let channels = self.store.channels().await?;
+        let out = setup::migrate_connected_app(actor, &connected_app, &channels, random_id(ids::prefix::EXTERNAL_CLIENT_APPLICATION), self.now())?;
+        let m = &out.record;
+        self.check_app_names_free(AppKind::ExternalClientApp, &m.external_client_app).await?;
+        // The connected app gives up its consumer key before the ECA takes it.
+        let mut change = ChangeSet::new().update(&m.connected_app).insert(&m.external_client_app);
+        for c in &m.relinked_channels {
+            change = change.update(c);
+        }
+        self.store.apply(change.audit(out.audit.iter().cloned())).await?;
+        Ok(Outcome { record: m.external_client_app.clone(), audit: out.audit.clone(), warnings: out.warnings.clone() })
+    }
+
+    // ---- channels and CCDs
+
+    pub async fn channel(&self, name: &str) -> Result<MessagingChannel> {
+        self.store.channel(name).await?.ok_or_else(|| SetupError::NotFound { kind: "Messaging channel", name: name.into() }.into())
+    }
+
+    pub async fn create_channel(&self, actor: &Actor, input: &NewChannel) -> Result<Outcome<MessagingChannel>> {
+        let out = setup::create_channel(actor, input, random_id(ids::prefix::MESSAGING_CHANNEL), self.now())?;
+        let c = &out.record;
+        if self.store.channel(&c.name).await?.is_some() {
+            return Err(SetupError::Duplicate(format!("A messaging channel named {} already exists.", c.name)).into());
+        }
+        if let Some(other) = self.store.channel_by_address(&c.channel_address_identifier).await? {
+            return Err(SetupError::Duplicate(format!("The channel address {} is already used by the messaging channel {}.", c.channel_address_identifier, other.name)).into());
+        }
+        if let Some(ccd) = &c.conversation_channel_definition {
+            if self.store.channel_by_ccd(&ccd.developer_name).await?.is_some() {
+                return Err(SetupError::Duplicate(format!("A Conversation Channel Definition named {} already exists.", ccd.developer_name)).into());
+            }
+        }
+        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        Ok(out)
+    }
+
+    /// The channel of a CCD developer name; a channel name also resolves, so that asking for the
+    /// CCD of a non-BYOC channel can be answered with why it has none.
+    async fn channel_for_ccd(&self, developer_name: &str) -> Result<MessagingChannel> {
+        if let Some(c) = self.store.channel_by_ccd(developer_name).await? {
+            return Ok(c);
+        }
+        if let Some(c) = self.store.channel(developer_name).await? {
+            return Ok(c);
+        }
+        Err(SetupError::NotFound { kind: "Conversation Channel Definition", name: developer_name.into() }.into())
+    }
+
+    pub async fn ccd(&self, developer_name: &str) -> Result<ConversationChannelDefinition> {
+        let channel = self.channel_for_ccd(developer_name).await?;
+        channel.conversation_channel_definition.ok_or_else(|| {
+            SetupError::NotAllowed(format!(
+                "{} is a {} channel: only Bring Your Own Channel (Messaging) and Bring Your Own Channel for CCaaS channels have a Conversation Channel Definition.",
+                channel.name,
+                channel.channel_type.label()
+            ))
+            .into()
+        })
+    }
+
+    pub async fn link_ccd(&self, actor: &Actor, developer_name: &str, input: &LinkApp) -> Result<Outcome<MessagingChannel>> {
+        actor.authorize(byoc_core::SetupAction::ManageMessagingChannels)?;
+        let channel = self.channel_for_ccd(developer_name).await?;
+        let app = self.store.any_app(&input.app).await?.ok_or_else(|| SetupError::NotFound { kind: "External Client App or connected app", name: input.app.clone() })?;
+        let out = setup::link_ccd(actor, &channel, &app, self.now())?;
+        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        Ok(out)
+    }
+}
