@@ -85,6 +85,21 @@ fn render(v: &Value, masked: bool) -> Option<String> {
     }
 }
 
+/// An audit entry for a change, or none when nothing changed (Setup records no-op saves nowhere).
+pub fn changed(
+    now: i64,
+    actor: &str,
+    section: &str,
+    action: impl Into<String>,
+    changes: Vec<FieldChange>,
+) -> Vec<AuditEntry> {
+    if changes.is_empty() {
+        Vec::new()
+    } else {
+        vec![entry(now, actor, section, action, changes)]
+    }
+}
+
 /// An audit entry.
 pub fn entry(
     now: i64,

@@ -408,13 +408,13 @@ pub fn update_app(
     apply_input(&mut new, input, certificate)?;
     new.updated_at = now;
     let changes = audit::diff(app, &new);
-    let audit = vec![audit::entry(
+    let audit = audit::changed(
         now,
         &actor.user.username,
         app_section(app.kind),
         format!("Changed {} {}", app.kind.label(), app.name),
         changes,
-    )];
+    );
     Ok(Outcome::new(new, audit))
 }
 
@@ -484,13 +484,13 @@ pub fn set_policies(
         new.policies.session_timeout_minutes = Some(minutes);
     }
     new.updated_at = now;
-    let audit = vec![audit::entry(
+    let audit = audit::changed(
         now,
         &actor.user.username,
         app_section(app.kind),
         format!("Changed OAuth policies of {} {}", app.kind.label(), app.name),
         audit::diff(app, &new),
-    )];
+    );
     Ok(Outcome { record: new, audit, warnings })
 }
 
@@ -533,13 +533,13 @@ pub fn change_assignments(
         }
     }
     new.updated_at = now;
-    let audit = vec![audit::entry(
+    let audit = audit::changed(
         now,
         &actor.user.username,
         app_section(app.kind),
         format!("Changed profile and permission set assignments of {} {}", app.kind.label(), app.name),
         audit::diff(app, &new),
-    )];
+    );
     Ok(Outcome::new(new, audit))
 }
 
@@ -696,12 +696,12 @@ pub fn link_ccd(actor: &Actor, channel: &MessagingChannel, app: &App, now: i64) 
     if let Some(c) = new.conversation_channel_definition.as_mut() {
         c.linked_app = Some(app_ref(app));
     }
-    let audit = vec![audit::entry(
+    let audit = audit::changed(
         now,
         &actor.user.username,
         section::MESSAGING,
         format!("Linked the Conversation Channel Definition {} to {} {}", ccd.developer_name, app.kind.label(), app.name),
         audit::diff(channel, &new),
-    )];
+    );
     Ok(Outcome::new(new, audit))
 }

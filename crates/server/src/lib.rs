@@ -118,6 +118,7 @@ fn public_addr(addr: SocketAddr) -> String {
 
 /// Open the store, bootstrap the org on first start, start the three hosts, write `org.json`.
 pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result<RunningServer> {
+    install_crypto_provider();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let data = DataDir::open(&config.data_dir)?;
     let database_url = config
@@ -170,6 +171,12 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     tracing::info!(login = %org_file.login_url, scrt = %org_file.scrt_url, pubsub = %org_file.pubsub_endpoint, org = %org_file.org_id, database = store.backend(), "byoc ready");
 
     Ok(RunningServer { org_file, data_dir: data.root().to_path_buf(), shutdown, tasks })
+}
+
+/// rustls is built with two providers in this workspace (aws-lc-rs here, ring inside reqwest), so
+/// the process default must be named; aws-lc-rs is the one byoc's crypto uses. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 async fn serve_http(listener: TcpListener, router: Router, shutdown: CancellationToken, what: &'static str) -> anyhow::Result<()> {

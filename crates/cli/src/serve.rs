@@ -1,0 +1,156 @@
+//! `byoc serve`: bind the three listeners, start the org, print where it is, run until SIGINT or
+//! SIGTERM, then shut down cleanly (in-flight requests finish, the store is flushed).
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use byoc_proto::files::OrgFile;
+use clap::Args;
+
+use crate::output::CliError;
+use crate::{GlobalArgs, OutputFormat};
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Login, OAuth token, instance and admin API listener (port 0 picks one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6101")]
+    pub listen: SocketAddr,
+    /// Interaction API (SCRT) listener (port 0 picks one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8085")]
+    pub scrt_listen: SocketAddr,
+    /// Pub/Sub API listener, gRPC over TLS from the local CA (port 0 picks one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7443")]
+    pub pubsub_listen: SocketAddr,
+    /// Store: postgres://... for PostgreSQL [default: a SQLite file in the data dir]
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// On first start, create the org without the sample setup (no ECA, channel or partner.env)
+    #[arg(long)]
+    pub empty: bool,
+}
+
+pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
+    init_tracing();
+    let listeners = byoc_server::Listeners::bind(args.listen, args.scrt_listen, args.pubsub_listen)
+        .await
+        .map_err(|e| CliError::new(format!("can't listen: {e:#}")))?;
+    let server = byoc_server::start(
+        listeners,
+        byoc_server::ServerConfig {
+            data_dir: global.data_dir.clone(),
+            database_url: args.database_url,
+            empty: args.empty,
+        },
+    )
+    .await
+    .map_err(|e| CliError::new(format!("can't start byoc: {e:#}")))?;
+
+    print_ready(global.output, &global.data_dir, server.org_file());
+
+    let signal = wait_for_signal().await;
+    tracing::info!(signal, "shutting down");
+    server
+        .shutdown()
+        .await
+        .into_outcome()
+        .map_err(|e| CliError::new(format!("byoc did not shut down cleanly: {e}")))
+}
+
+/// Logs go to stderr; `BYOC_LOG` takes an env-filter directive (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BYOC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A subscriber may already be set (tests running serve in-process); keep that one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The ready message: one line of JSON (the org file) or a few lines for people.
+fn print_ready(format: OutputFormat, data_dir: &Path, org: &OrgFile) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = match format {
+        OutputFormat::Json => {
+            writeln!(stdout, "{}", serde_json::to_string(org).unwrap_or_default())
+        }
+        OutputFormat::Text => write!(stdout, "{}", ready_text(data_dir, org)),
+    };
+    let _ = stdout.flush();
+}
+
+pub fn ready_text(data_dir: &Path, org: &OrgFile) -> String {
+    let partner_env = data_dir.join("partner.env");
+    let mut text = format!(
+        "byoc is ready: org {} ({}), data in {} ({})\n",
+        org.org_id,
+        org.org_id_18,
+        data_dir.display(),
+        org.database
+    );
+    text.push_str(&crate::output::fields(
+        2,
+        &[
+            ("Login / OAuth / admin API", org.login_url.clone()),
+            ("Instance", org.instance_url.clone()),
+            ("Interaction API (SCRT)", org.scrt_url.clone()),
+            (
+                "Pub/Sub API (gRPC, TLS)",
+                format!("{} (CA: {})", org.pubsub_endpoint, org.ca_cert),
+            ),
+            ("Admin user", org.admin_username.clone()),
+            (
+                "Partner settings",
+                if partner_env.exists() {
+                    partner_env.display().to_string()
+                } else {
+                    "(none: started --empty)".to_string()
+                },
+            ),
+        ],
+    ));
+    text.push_str("Next: byoc setup eca list    (stop with Ctrl-C)\n");
+    text
+}
+
+/// The name of the signal that asked us to stop.
+async fn wait_for_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "can't watch SIGTERM; stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// What `shutdown()` returns, whether `()` or a `Result`, as one shape.
+trait ShutdownOutcome {
+    fn into_outcome(self) -> Result<(), String>;
+}
+
+impl ShutdownOutcome for () {
+    fn into_outcome(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: std::fmt::Display> ShutdownOutcome for Result<(), E> {
+    fn into_outcome(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,402 @@
+//! `byoc setup ...`: the setup an admin does in Salesforce's Setup UI, through the admin API.
+//!
+//! - this module: the command enum, users, permission sets, profiles, org settings, the audit trail;
+//! - [`apps`]: External Client Apps and connected apps;
+//! - [`channels`]: messaging channels and Conversation Channel Definitions.
+
+pub mod apps;
+pub mod channels;
+
+use byoc_proto::admin::{NewPermissionSet, NewUser, UpdateOrg};
+use byoc_proto::setup::{AuditEntry, Org, PermissionSet, Profile, User, UserPermission};
+use clap::{Args, Subcommand};
+
+use crate::context::Context;
+use crate::output::{fields, list_or_none, rfc3339, table, yes_no, CliError, Output};
+
+pub use apps::{ConnectedAppCommand, EcaCommand};
+pub use channels::{CcdCommand, ChannelCommand};
+
+#[derive(Debug, Subcommand)]
+pub enum SetupCommand {
+    /// Users: the org's users; a JWT Bearer assertion's `sub` names one (Setup > Users)
+    #[command(subcommand)]
+    User(UserCommand),
+
+    /// Permission Sets: user permissions granted beside the profile's (Setup > Permission Sets)
+    #[command(subcommand)]
+    PermissionSet(PermissionSetCommand),
+
+    /// Profiles: the built-in profiles that give users their base permissions (Setup > Profiles)
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+
+    /// Org settings, e.g. whether connected apps may still be created (Setup > External Client
+    /// App Settings)
+    #[command(subcommand)]
+    Org(OrgCommand),
+
+    /// External Client App: the OAuth app a partner's connector authenticates as (Setup >
+    /// External Client App Manager)
+    #[command(subcommand)]
+    Eca(EcaCommand),
+
+    /// Connected App: the legacy OAuth app, before External Client Apps (Setup > App Manager)
+    #[command(subcommand)]
+    ConnectedApp(ConnectedAppCommand),
+
+    /// Messaging channels: where conversations arrive; BYOC channels carry a Conversation Channel
+    /// Definition (Setup > Messaging Settings)
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+
+    /// Conversation Channel Definition (CCD): ties a BYOC channel to its platform event and to
+    /// the app allowed to call the Interaction API for it
+    #[command(subcommand)]
+    Ccd(CcdCommand),
+
+    /// Setup audit trail: who changed what in Setup, newest first (Setup > View Setup Audit
+    /// Trail)
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user with a profile and permission sets (Setup > Users > New User)
+    Create(UserCreateArgs),
+    /// List the org's users
+    List,
+    /// Show one user: profile, permission sets, active
+    Show {
+        /// Username (an email-style login name)
+        username: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    /// Username: the login name, email-style; what a JWT's `sub` holds
+    #[arg(long, value_name = "U")]
+    pub username: String,
+    /// Profile name, e.g. "System Administrator" or "Standard User"
+    #[arg(long, value_name = "P")]
+    pub profile: String,
+    /// Permission set to assign (repeatable)
+    #[arg(long = "permission-set", value_name = "NAME")]
+    pub permission_sets: Vec<String>,
+    /// Create the user deactivated (Active unchecked)
+    #[arg(long)]
+    pub inactive: bool,
+    /// Email address [default: the username]
+    #[arg(long, value_name = "E")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionSetCommand {
+    /// Create a permission set with user permissions
+    Create(PermissionSetCreateArgs),
+    /// List the org's permission sets and their permissions
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct PermissionSetCreateArgs {
+    /// API name of the permission set
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Label shown in Setup [default: the name]
+    #[arg(long, value_name = "L")]
+    pub label: Option<String>,
+    /// User permission to grant (repeatable): manage-external-client-apps,
+    /// customize-application, modify-all-data, manage-connected-apps,
+    /// manage-profiles-permission-sets
+    #[arg(long = "permission", value_name = "PERM", value_parser = parse_permission)]
+    pub permissions: Vec<UserPermission>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the built-in profiles and their permissions
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Change org settings
+    Set(OrgSetArgs),
+    /// Show the org: id, My Domain, settings
+    Show,
+}
+
+#[derive(Debug, Args)]
+pub struct OrgSetArgs {
+    /// Allow creation of connected apps: false is the Spring '26 default; true stands for
+    /// Salesforce Support having enabled it
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub allow_connected_app_creation: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// How many entries, newest first [default: 100]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+/// `--permission` values: the command-line names of [`UserPermission`].
+pub fn parse_permission(value: &str) -> Result<UserPermission, String> {
+    UserPermission::from_cli_name(value.trim()).ok_or_else(|| {
+        let valid: Vec<String> = UserPermission::ALL
+            .iter()
+            .map(|p| format!("{} ({})", p.cli_name(), p.label()))
+            .collect();
+        format!(
+            "unknown permission '{value}'; valid permissions: {}",
+            valid.join(", ")
+        )
+    })
+}
+
+pub async fn execute(ctx: &Context, command: SetupCommand) -> Result<Output, CliError> {
+    match command {
+        SetupCommand::User(command) => user(ctx, command).await,
+        SetupCommand::PermissionSet(command) => permission_set(ctx, command).await,
+        SetupCommand::Profile(ProfileCommand::List) => profiles(ctx).await,
+        SetupCommand::Org(command) => org(ctx, command).await,
+        SetupCommand::Eca(command) => apps::eca(ctx, command).await,
+        SetupCommand::ConnectedApp(command) => apps::connected_app(ctx, command).await,
+        SetupCommand::Channel(command) => channels::channel(ctx, command).await,
+        SetupCommand::Ccd(command) => channels::ccd(ctx, command).await,
+        SetupCommand::Audit(args) => audit(ctx, &args).await,
+    }
+}
+
+async fn user(ctx: &Context, command: UserCommand) -> Result<Output, CliError> {
+    let client = ctx.admin_client()?;
+    match command {
+        UserCommand::Create(args) => {
+            let saved = client
+                .create_user(&NewUser {
+                    username: args.username,
+                    email: args.email,
+                    profile: args.profile,
+                    permission_sets: args.permission_sets,
+                    is_active: !args.inactive,
+                })
+                .await?;
+            let u = &saved.record;
+            let text = format!(
+                "Created user {} ({}, profile {}{}).\n",
+                u.username,
+                u.id,
+                u.profile,
+                if u.is_active { "" } else { ", inactive" }
+            );
+            Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
+        }
+        UserCommand::List => {
+            let users = client.users().await?;
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.username.clone(),
+                        u.profile.clone(),
+                        list_or_none(&u.permission_sets),
+                        yes_no(u.is_active),
+                    ]
+                })
+                .collect();
+            let text = table(&["Username", "Profile", "Permission Sets", "Active"], &rows);
+            Output::new(&users, text)
+        }
+        UserCommand::Show { username } => {
+            let user = client.user(&username).await.map_err(|e| {
+                CliError::from(e).hint_if_not_found("list users with `byoc setup user list`")
+            })?;
+            let text = user_text(&user);
+            Output::new(&user, text)
+        }
+    }
+}
+
+fn user_text(u: &User) -> String {
+    fields(
+        0,
+        &[
+            ("Username", u.username.clone()),
+            ("User ID", format!("{} ({})", u.id, u.id18)),
+            ("Email", u.email.clone()),
+            ("Profile", u.profile.clone()),
+            ("Permission Sets", list_or_none(&u.permission_sets)),
+            ("Active", yes_no(u.is_active)),
+            ("Created", rfc3339(u.created_at)),
+        ],
+    )
+}
+
+async fn permission_set(ctx: &Context, command: PermissionSetCommand) -> Result<Output, CliError> {
+    let client = ctx.admin_client()?;
+    match command {
+        PermissionSetCommand::Create(args) => {
+            let saved = client
+                .create_permission_set(&NewPermissionSet {
+                    name: args.name,
+                    label: args.label,
+                    permissions: args.permissions,
+                })
+                .await?;
+            let ps = &saved.record;
+            let text = format!(
+                "Created permission set {} ({}): {}\n",
+                ps.name,
+                ps.id,
+                permission_labels(&ps.permissions)
+            );
+            Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
+        }
+        PermissionSetCommand::List => {
+            let sets = client.permission_sets().await?;
+            Output::new(&sets, permission_sets_text(&sets))
+        }
+    }
+}
+
+fn permission_labels(permissions: &[UserPermission]) -> String {
+    let labels: Vec<String> = permissions.iter().map(|p| p.label().to_string()).collect();
+    if labels.is_empty() {
+        "no permissions".to_string()
+    } else {
+        labels.join(", ")
+    }
+}
+
+fn permission_sets_text(sets: &[PermissionSet]) -> String {
+    let rows: Vec<Vec<String>> = sets
+        .iter()
+        .map(|ps| {
+            vec![
+                ps.name.clone(),
+                ps.label.clone(),
+                permission_labels(&ps.permissions),
+            ]
+        })
+        .collect();
+    table(&["Name", "Label", "Permissions"], &rows)
+}
+
+async fn profiles(ctx: &Context) -> Result<Output, CliError> {
+    let profiles = ctx.admin_client()?.profiles().await?;
+    Output::new(&profiles, profiles_text(&profiles))
+}
+
+fn profiles_text(profiles: &[Profile]) -> String {
+    let rows: Vec<Vec<String>> = profiles
+        .iter()
+        .map(|p| vec![p.name.clone(), permission_labels(&p.permissions)])
+        .collect();
+    table(&["Profile", "Permissions"], &rows)
+}
+
+async fn org(ctx: &Context, command: OrgCommand) -> Result<Output, CliError> {
+    let client = ctx.admin_client()?;
+    match command {
+        OrgCommand::Set(args) => {
+            let saved = client
+                .update_org(&UpdateOrg {
+                    allow_connected_app_creation: Some(args.allow_connected_app_creation),
+                })
+                .await?;
+            let text = format!("Updated the org.\n{}", org_text(&saved.record));
+            Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
+        }
+        OrgCommand::Show => {
+            let org = client.org().await?;
+            Output::new(&org, org_text(&org))
+        }
+    }
+}
+
+fn org_text(org: &Org) -> String {
+    fields(
+        0,
+        &[
+            ("Organization Name", org.name.clone()),
+            ("Organization ID", format!("{} ({})", org.id, org.id18)),
+            ("My Domain", org.my_domain.clone()),
+            (
+                "Allow creation of connected apps",
+                yes_no(org.allow_connected_app_creation),
+            ),
+            ("Created", rfc3339(org.created_at)),
+        ],
+    )
+}
+
+async fn audit(ctx: &Context, args: &AuditArgs) -> Result<Output, CliError> {
+    let entries = ctx.admin_client()?.audit(args.limit).await?;
+    Output::new(&entries, audit_text(&entries))
+}
+
+pub fn audit_text(entries: &[AuditEntry]) -> String {
+    if entries.is_empty() {
+        return "No setup changes yet.\n".to_string();
+    }
+    let mut out = String::new();
+    for entry in entries {
+        out.push_str(&format!(
+            "{}  {}  {}  {}\n",
+            rfc3339(entry.created_date),
+            entry.created_by,
+            entry.section,
+            entry.action
+        ));
+        for change in &entry.changes {
+            out.push_str(&format!(
+                "    {}: {} → {}\n",
+                change.field,
+                change.old_value.as_deref().unwrap_or("(empty)"),
+                change.new_value.as_deref().unwrap_or("(empty)")
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use byoc_proto::setup::FieldChange;
+
+    #[test]
+    fn permissions_parse_by_cli_name_and_unknown_ones_list_the_valid() {
+        assert_eq!(
+            parse_permission("modify-all-data"),
+            Ok(UserPermission::ModifyAllData)
+        );
+        let err = parse_permission("root").unwrap_err();
+        for p in UserPermission::ALL {
+            assert!(err.contains(p.cli_name()), "{err}");
+        }
+    }
+
+    #[test]
+    fn audit_text_shows_changes_old_to_new() {
+        let text = audit_text(&[AuditEntry {
+            created_date: 1_767_225_600_000,
+            created_by: "admin@byoc.example".into(),
+            section: "External Client App Manager".into(),
+            action: "Changed OAuth policies of Acme".into(),
+            changes: vec![FieldChange {
+                field: "permittedUsers".into(),
+                old_value: Some("AllSelfAuthorized".into()),
+                new_value: Some("AdminApprovedPreAuthorized".into()),
+            }],
+        }]);
+        assert_eq!(
+            text,
+            "2026-01-01T00:00:00Z  admin@byoc.example  External Client App Manager  Changed OAuth policies of Acme\n    permittedUsers: AllSelfAuthorized → AdminApprovedPreAuthorized\n"
+        );
+    }
+}
