@@ -77,9 +77,14 @@ impl CliError {
         self.errors.iter().any(|e| e.error_code == code)
     }
 
-    /// Add `hint` when the org answered `NOT_FOUND` (e.g. the list command to find the name).
-    pub fn hint_if_not_found(self, hint: impl Into<String>) -> CliError {
-        if self.has_error_code("NOT_FOUND") && self.hint.is_none() {
+    /// Add `hint` when the org answered `NOT_FOUND` about `name` (e.g. the list command to find
+    /// the name), not about something else such as an unknown `--as` user.
+    pub fn hint_if_not_found(self, name: &str, hint: impl Into<String>) -> CliError {
+        let about_name = self
+            .errors
+            .iter()
+            .any(|e| e.error_code == "NOT_FOUND" && e.message.contains(name));
+        if about_name && self.hint.is_none() {
             self.with_hint(hint)
         } else {
             self
@@ -206,6 +211,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// [`table`], or `empty` when there are no rows.
+pub fn table_or(empty: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
+    if rows.is_empty() {
+        format!("{empty}\n")
+    } else {
+        table(headers, rows)
+    }
 }
 
 /// `label: value` lines with the values aligned, indented by `indent` spaces.

@@ -1,7 +1,7 @@
 //! `byoc serve`: bind the three listeners, start the org, print where it is, run until SIGINT or
 //! SIGTERM, then shut down cleanly (in-flight requests finish, the store is flushed).
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -65,6 +65,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 

@@ -21,6 +21,7 @@ pub async fn postgres_url(label: &str) -> Option<String> {
             return None;
         }
     };
+    drop_leftovers(&mut conn).await;
     let name = format!(
         "byoc_test_{}_{}",
         std::process::id(),
@@ -37,4 +38,22 @@ pub async fn postgres_url(label: &str) -> Option<String> {
     let mut url = url::Url::parse(&admin).ok()?;
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
+}
+
+/// Drop test databases whose creating process is gone (their name carries its pid), so repeated
+/// runs on one machine don't pile them up.
+async fn drop_leftovers(conn: &mut PgConnection) {
+    let Ok(names) = sqlx::query_scalar::<_, String>("SELECT datname FROM pg_database WHERE datname LIKE 'byoc_test_%'")
+        .fetch_all(&mut *conn)
+        .await
+    else {
+        return;
+    };
+    for name in names {
+        let pid = name.strip_prefix("byoc_test_").and_then(|rest| rest.split('_').next()).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+        }
+    }
 }

@@ -8,7 +8,9 @@ use byoc_proto::setup::{App, AppKind, IpRelaxation, PermittedUsers};
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 
 use crate::context::Context;
-use crate::output::{fields, io_message, list_or_none, rfc3339, table, yes_no, CliError, Output};
+use crate::output::{
+    fields, io_message, list_or_none, rfc3339, table_or, yes_no, CliError, Output,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum EcaCommand {
@@ -255,14 +257,14 @@ pub async fn eca(ctx: &Context, command: EcaCommand) -> Result<Output, CliError>
             let saved = client
                 .update_external_client_app(&name, &input)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &name))?;
             updated(&saved)
         }
         EcaCommand::Show(AppName { name }) => {
             let app = client
                 .external_client_app(&name)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &name))?;
             Output::new(&app, app_text(&app))
         }
         EcaCommand::List => {
@@ -273,7 +275,7 @@ pub async fn eca(ctx: &Context, command: EcaCommand) -> Result<Output, CliError>
             client
                 .delete_external_client_app(&name)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &name))?;
             let json = serde_json::json!({ "deleted": { "kind": kind, "name": name } });
             Output::new(&json, format!("Deleted External Client App {name}.\n"))
         }
@@ -282,7 +284,7 @@ pub async fn eca(ctx: &Context, command: EcaCommand) -> Result<Output, CliError>
             let saved = client
                 .update_external_client_app_policies(&name, &input)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &name))?;
             updated(&saved)
         }
         EcaCommand::Migrate(args) => {
@@ -291,7 +293,7 @@ pub async fn eca(ctx: &Context, command: EcaCommand) -> Result<Output, CliError>
                     from_connected_app: args.from_connected_app.clone(),
                 })
                 .await
-                .map_err(|e| not_found(e, AppKind::ConnectedApp))?;
+                .map_err(|e| not_found(e, AppKind::ConnectedApp, &args.from_connected_app))?;
             let app = &saved.record;
             let text = format!(
                 "Migrated connected app {} to External Client App {} (API name {}); the \
@@ -321,14 +323,14 @@ pub async fn connected_app(
             let saved = client
                 .update_connected_app(&name, &input)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &name))?;
             updated(&saved)
         }
         ConnectedAppCommand::Show(AppName { name }) => {
             let app = client
                 .connected_app(&name)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &name))?;
             Output::new(&app, app_text(&app))
         }
         ConnectedAppCommand::List => {
@@ -340,7 +342,7 @@ pub async fn connected_app(
             let saved = client
                 .update_connected_app_policies(&name, &input)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &name))?;
             updated(&saved)
         }
         ConnectedAppCommand::Profiles(args) => {
@@ -353,21 +355,24 @@ pub async fn connected_app(
             let saved = client
                 .change_connected_app_assignments(&args.app, &change)
                 .await
-                .map_err(|e| not_found(e, kind))?;
+                .map_err(|e| not_found(e, kind, &args.app))?;
             updated(&saved)
         }
     }
 }
 
-fn not_found(error: byoc_client::ClientError, kind: AppKind) -> CliError {
+fn not_found(error: byoc_client::ClientError, kind: AppKind, name: &str) -> CliError {
     let list = match kind {
         AppKind::ExternalClientApp => "byoc setup eca list",
         AppKind::ConnectedApp => "byoc setup connected-app list",
     };
-    CliError::from(error).hint_if_not_found(format!(
-        "list the {}s and their API names with `{list}`",
-        kind.label()
-    ))
+    CliError::from(error).hint_if_not_found(
+        name,
+        format!(
+            "list the {}s and their API names with `{list}`",
+            kind.label()
+        ),
+    )
 }
 
 fn create_input(args: AppCreateArgs) -> Result<AppInput, CliError> {
@@ -466,11 +471,9 @@ pub fn read_certificate(path: &Path) -> Result<String, CliError> {
     } else {
         byoc_pki::parse_certificate(&String::from_utf8_lossy(&bytes))
     };
-    parsed.map(|info| info.pem).map_err(|e| {
-        CliError::new(format!("certificate file {}: {e}", path.display())).with_hint(
-            "give the certificate (server.crt from `byoc cert new`), never the private key",
-        )
-    })
+    parsed
+        .map(|info| info.pem)
+        .map_err(|e| CliError::new(format!("certificate file {}: {e}", path.display())))
 }
 
 fn created(saved: &Saved<App>) -> Result<Output, CliError> {
@@ -535,7 +538,7 @@ fn apps_table(apps: &[App]) -> String {
             ]
         })
         .collect();
-    table(&["Name", "API Name", "Consumer Key"], &rows)
+    table_or("No apps yet.", &["Name", "API Name", "Consumer Key"], &rows)
 }
 
 /// Setup's labels for the selected scopes, in order, each label once.

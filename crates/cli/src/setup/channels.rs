@@ -8,7 +8,7 @@ use byoc_proto::setup::{
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::context::Context;
-use crate::output::{fields, rfc3339, table, yes_no, CliError, Output};
+use crate::output::{fields, rfc3339, table_or, yes_no, CliError, Output};
 
 #[derive(Debug, Subcommand)]
 pub enum ChannelCommand {
@@ -170,12 +170,17 @@ pub async fn channel(ctx: &Context, command: ChannelCommand) -> Result<Output, C
                     ]
                 })
                 .collect();
-            let text = table(&["Name", "Type", "Address", "CCD", "Linked App"], &rows);
+            let text = table_or(
+                "No messaging channels yet.",
+                &["Name", "Type", "Address", "CCD", "Linked App"],
+                &rows,
+            );
             Output::new(&channels, text)
         }
         ChannelCommand::Show { name } => {
             let channel = client.channel(&name).await.map_err(|e| {
-                CliError::from(e).hint_if_not_found("list channels with `byoc setup channel list`")
+                CliError::from(e)
+                    .hint_if_not_found(&name, "list channels with `byoc setup channel list`")
             })?;
             Output::new(&channel, channel_text(&channel))
         }
@@ -193,7 +198,7 @@ pub async fn ccd(ctx: &Context, command: CcdCommand) -> Result<Output, CliError>
             let saved = client
                 .link_conversation_channel_definition_app(&developer_name, &LinkApp { app })
                 .await
-                .map_err(|e| CliError::from(e).hint_if_not_found(hint))?;
+                .map_err(|e| CliError::from(e).hint_if_not_found(&developer_name, hint))?;
             let text = format!(
                 "Updated messaging channel.\n{}",
                 channel_text(&saved.record)
@@ -204,7 +209,7 @@ pub async fn ccd(ctx: &Context, command: CcdCommand) -> Result<Output, CliError>
             let ccd = client
                 .conversation_channel_definition(&developer_name)
                 .await
-                .map_err(|e| CliError::from(e).hint_if_not_found(hint))?;
+                .map_err(|e| CliError::from(e).hint_if_not_found(&developer_name, hint))?;
             let text = format!(
                 "Conversation Channel Definition: {}\n{}",
                 ccd.developer_name,

@@ -12,7 +12,7 @@ use byoc_proto::setup::{AuditEntry, Org, PermissionSet, Profile, User, UserPermi
 use clap::{Args, Subcommand};
 
 use crate::context::Context;
-use crate::output::{fields, list_or_none, rfc3339, table, yes_no, CliError, Output};
+use crate::output::{fields, list_or_none, rfc3339, table, table_or, yes_no, CliError, Output};
 
 pub use apps::{ConnectedAppCommand, EcaCommand};
 pub use channels::{CcdCommand, ChannelCommand};
@@ -159,6 +159,17 @@ pub fn parse_permission(value: &str) -> Result<UserPermission, String> {
 }
 
 pub async fn execute(ctx: &Context, command: SetupCommand) -> Result<Output, CliError> {
+    let result = dispatch(ctx, command).await;
+    match (&ctx.global.act_as, result) {
+        (Some(username), Err(error)) => Err(error.hint_if_not_found(
+            username,
+            "--as names a user of the org; list them with `byoc setup user list`",
+        )),
+        (_, result) => result,
+    }
+}
+
+async fn dispatch(ctx: &Context, command: SetupCommand) -> Result<Output, CliError> {
     match command {
         SetupCommand::User(command) => user(ctx, command).await,
         SetupCommand::PermissionSet(command) => permission_set(ctx, command).await,
@@ -213,7 +224,8 @@ async fn user(ctx: &Context, command: UserCommand) -> Result<Output, CliError> {
         }
         UserCommand::Show { username } => {
             let user = client.user(&username).await.map_err(|e| {
-                CliError::from(e).hint_if_not_found("list users with `byoc setup user list`")
+                CliError::from(e)
+                    .hint_if_not_found(&username, "list users with `byoc setup user list`")
             })?;
             let text = user_text(&user);
             Output::new(&user, text)
@@ -283,7 +295,11 @@ fn permission_sets_text(sets: &[PermissionSet]) -> String {
             ]
         })
         .collect();
-    table(&["Name", "Label", "Permissions"], &rows)
+    table_or(
+        "No permission sets yet.",
+        &["Name", "Label", "Permissions"],
+        &rows,
+    )
 }
 
 async fn profiles(ctx: &Context) -> Result<Output, CliError> {
