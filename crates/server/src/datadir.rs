@@ -47,6 +47,16 @@ impl DataDir {
         fs::read_to_string(self.path(name)).ok()
     }
 
+    /// Create an empty owner-only file unless it exists.
+    pub fn create_secret_file(&self, name: &str) -> anyhow::Result<()> {
+        let path = self.path(name);
+        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("can't create {}", path.display())),
+        }
+    }
+
     /// Write a file atomically; `secret` files are 0600, others 0644.
     pub fn write(&self, name: &str, contents: &str, secret: bool) -> anyhow::Result<()> {
         let target = self.path(name);

@@ -121,10 +121,15 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     install_crypto_provider();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let data = DataDir::open(&config.data_dir)?;
-    let database_url = config
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", data.path(datadir::DATABASE_FILE).display()));
+    let database_url = match config.database_url.clone() {
+        Some(url) => url,
+        None => {
+            // The database holds consumer secrets: create it owner-only (SQLite gives its -wal and
+            // -shm files the same mode).
+            data.create_secret_file(datadir::DATABASE_FILE)?;
+            format!("sqlite://{}", data.path(datadir::DATABASE_FILE).display())
+        }
+    };
     let store = Store::open(&database_url).await.with_context(|| format!("can't open the database {}", byoc_store::redact(&database_url)))?;
     let setup = SetupService::new(store.clone(), clock.clone());
 

@@ -95,7 +95,11 @@ async fn first_start_writes_org_files_and_seed() {
 
         // Secret files are owner-only.
         use std::os::unix::fs::PermissionsExt;
-        for f in ["org.json", "partner.env", "server.key", "ca.key"] {
+        let mut secret_files = vec!["org.json", "partner.env", "server.key", "ca.key"];
+        if backend(&s) == "sqlite" {
+            secret_files.extend(["byoc.db", "byoc.db-wal"]);
+        }
+        for f in secret_files {
             let mode = std::fs::metadata(s.data_dir().join(f)).expect(f).permissions().mode();
             assert_eq!(mode & 0o077, 0, "{f} is readable by others: {mode:o}");
         }
