@@ -198,7 +198,8 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         for (i, cell) in cells.into_iter().enumerate() {
             out.push_str(cell);
             if i < last {
-                let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                let width = widths.get(i).copied().unwrap_or(0);
+                let pad = width.saturating_sub(cell.chars().count()) + 2;
                 out.push_str(&" ".repeat(pad));
             }
         }

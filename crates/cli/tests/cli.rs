@@ -1,0 +1,699 @@
+//! The `byoc` binary against a real server (byoc-testkit, in this process) and, for `cert new`
+//! and `serve`, on its own. One integration test binary for the whole crate.
+
+use std::path::Path;
+use std::process::Output;
+
+use byoc_testkit::TestServer;
+use serde_json::Value;
+
+const BYOC: &str = env!("CARGO_BIN_EXE_byoc");
+
+/// Run `byoc` with `args` against `data_dir`, without BYOC_* settings from the environment.
+async fn byoc(data_dir: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new(BYOC)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("BYOC_URL")
+        .env_remove("BYOC_DATA_DIR")
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .expect("run byoc")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// Assert success and return stdout.
+#[track_caller]
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "byoc failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+/// Assert exit code `code` and return stderr.
+#[track_caller]
+fn fails(out: &Output, code: i32) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+    stderr(out)
+}
+
+#[track_caller]
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_setup_reads_back_in_text_and_json() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+
+    let list = ok(&byoc(data, &["setup", "eca", "list"]).await);
+    assert!(list.starts_with("Name"), "{list}");
+    assert!(list.contains("3MVG9"), "{list}");
+
+    // Every read command prints exactly one JSON document with --output json.
+    for args in [
+        vec!["setup", "eca", "list"],
+        vec!["setup", "connected-app", "list"],
+        vec!["setup", "user", "list"],
+        vec!["setup", "permission-set", "list"],
+        vec!["setup", "profile", "list"],
+        vec!["setup", "org", "show"],
+        vec!["setup", "channel", "list"],
+        vec!["setup", "audit", "--limit", "2"],
+        vec!["ca"],
+    ] {
+        let mut argv = args.clone();
+        argv.extend(["--output", "json"]);
+        let out = ok(&byoc(data, &argv).await);
+        json(&out);
+    }
+
+    let apps = json(&ok(&byoc(
+        data,
+        &["--output", "json", "setup", "eca", "list"],
+    )
+    .await));
+    let app = apps[0]["name"].as_str().unwrap().to_string();
+    let show = ok(&byoc(data, &["setup", "eca", "show", &app]).await);
+    for expected in [
+        "API Name:",
+        "Distribution State:  Local",
+        "Access Interaction API resources (interaction_api)",
+        "Enable JWT Bearer Flow:",
+        "SHA-256 Fingerprint:",
+        "Permitted Users:  Admin approved users are pre-authorized",
+    ] {
+        assert!(show.contains(expected), "missing {expected:?} in:\n{show}");
+    }
+    let audit = json(&ok(&byoc(
+        data,
+        &["setup", "audit", "--limit", "2", "--output", "json"],
+    )
+    .await));
+    assert_eq!(audit.as_array().unwrap().len(), 2);
+
+    let ca = ok(&byoc(data, &["ca", "--pem"]).await);
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_setup_from_scratch() {
+    let server = TestServer::start_with(byoc_testkit::Options {
+        empty: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let data = server.data_dir();
+    let keys = data.join("keys");
+    let keys_arg = keys.to_str().unwrap();
+    ok(&byoc(data, &["cert", "new", "--out", keys_arg, "--cn", "acme"]).await);
+    let crt = keys.join("server.crt");
+    let crt_arg = crt.to_str().unwrap();
+
+    let out = byoc(
+        data,
+        &[
+            "setup",
+            "eca",
+            "create",
+            "--name",
+            "Acme Connector",
+            "--contact-email",
+            "ops@acme.example",
+            "--callback-url",
+            "https://acme.example/cb",
+            "--scopes",
+            "interaction_api,refresh_token",
+            "--jwt-bearer",
+            "--certificate",
+            crt_arg,
+        ],
+    )
+    .await;
+    let text = ok(&out);
+    assert!(text.contains("Consumer Key: 3MVG9"), "{text}");
+    assert!(text.contains("Consumer Secret: "), "{text}");
+
+    let out = byoc(
+        data,
+        &[
+            "setup",
+            "eca",
+            "policies",
+            "Acme Connector",
+            "--permitted-users",
+            "admin-approved",
+            "--profile",
+            "System Administrator",
+        ],
+    )
+    .await;
+    ok(&out);
+    assert!(stderr(&out).starts_with("Warning: "), "{}", stderr(&out));
+
+    let out = byoc(
+        data,
+        &[
+            "setup",
+            "channel",
+            "create",
+            "--name",
+            "Acme Channel",
+            "--type",
+            "byoc-messaging",
+            "--address",
+            "acme-1",
+            "--app-managed-by",
+            "customer",
+        ],
+    )
+    .await;
+    let created = json(&ok(&byoc(
+        data,
+        &[
+            "--output",
+            "json",
+            "setup",
+            "channel",
+            "show",
+            "Acme Channel",
+        ],
+    )
+    .await));
+    let ccd = created["conversationChannelDefinition"]["developerName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ok(&out).contains(&format!("Conversation Channel Definition: {ccd}")));
+
+    ok(&byoc(
+        data,
+        &["setup", "ccd", "set", &ccd, "--app", "Acme Connector"],
+    )
+    .await);
+    let shown = ok(&byoc(data, &["setup", "ccd", "show", &ccd]).await);
+    assert!(
+        shown.contains("Linked App:") && shown.contains("Acme Connector (Acme_Connector)"),
+        "{shown}"
+    );
+
+    // The uploaded certificate is the one `cert new` wrote.
+    let app = json(&ok(&byoc(
+        data,
+        &["setup", "eca", "show", "Acme_Connector", "--output", "json"],
+    )
+    .await));
+    let info = byoc_pki::parse_certificate(&std::fs::read_to_string(&crt).unwrap()).unwrap();
+    assert_eq!(
+        app["oauth"]["certificate"]["sha256Fingerprint"].as_str(),
+        Some(info.sha256_fingerprint.as_str())
+    );
+
+    // Linked apps can't be deleted; the refusal says why, on stderr, exit 1.
+    let err = fails(
+        &byoc(data, &["setup", "eca", "delete", "Acme Connector"]).await,
+        1,
+    );
+    assert!(err.starts_with("error: "), "{err}");
+
+    let audit = ok(&byoc(data, &["setup", "audit"]).await);
+    assert!(audit.contains(" → "), "{audit}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acting_as_a_user_checks_their_permissions() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    ok(&byoc(
+        data,
+        &[
+            "setup",
+            "user",
+            "create",
+            "--username",
+            "std@acme.example",
+            "--profile",
+            "Standard User",
+        ],
+    )
+    .await);
+    ok(&byoc(
+        data,
+        &[
+            "setup",
+            "permission-set",
+            "create",
+            "--name",
+            "Eca_Managers",
+            "--permission",
+            "manage-external-client-apps",
+        ],
+    )
+    .await);
+    ok(&byoc(
+        data,
+        &[
+            "setup",
+            "user",
+            "create",
+            "--username",
+            "mgr@acme.example",
+            "--profile",
+            "Standard User",
+            "--permission-set",
+            "Eca_Managers",
+        ],
+    )
+    .await);
+    let create = |who: &'static str, name: &'static str| {
+        let data = data.to_path_buf();
+        async move {
+            byoc(
+                &data,
+                &[
+                    "setup",
+                    "eca",
+                    "create",
+                    "--as",
+                    who,
+                    "--name",
+                    name,
+                    "--contact-email",
+                    "a@acme.example",
+                    "--callback-url",
+                    "https://a/cb",
+                    "--scopes",
+                    "interaction_api",
+                ],
+            )
+            .await
+        }
+    };
+    let err = fails(&create("std@acme.example", "Std App").await, 1);
+    assert!(
+        err.contains("Create, edit, and delete External Client Apps"),
+        "{err}"
+    );
+    ok(&create("mgr@acme.example", "Mgr App").await);
+
+    let err = fails(&create("ghost@acme.example", "Ghost App").await, 1);
+    assert!(err.contains("--as names a user of the org"), "{err}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connected_apps_need_the_org_setting_and_migrate_to_an_eca() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let args = [
+        "setup",
+        "connected-app",
+        "create",
+        "--name",
+        "Legacy",
+        "--contact-email",
+        "a@acme.example",
+        "--callback-url",
+        "https://a/cb",
+        "--scopes",
+        "interaction_api,refresh_token",
+    ];
+    let err = fails(&byoc(data, &args).await, 1);
+    assert!(err.contains("You can't create a connected app."), "{err}");
+
+    // JSON mode: the error is a JSON object on stderr, nothing on stdout.
+    let mut json_args = args.to_vec();
+    json_args.extend(["--output", "json"]);
+    let out = byoc(data, &json_args).await;
+    let err = json(&fails(&out, 1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(err["errors"][0]["errorCode"], "INSUFFICIENT_ACCESS");
+
+    ok(&byoc(
+        data,
+        &[
+            "setup",
+            "org",
+            "set",
+            "--allow-connected-app-creation",
+            "true",
+        ],
+    )
+    .await);
+    ok(&byoc(data, &args).await);
+    ok(&byoc(
+        data,
+        &[
+            "setup",
+            "connected-app",
+            "profiles",
+            "Legacy",
+            "--add",
+            "System Administrator",
+        ],
+    )
+    .await);
+    let migrated = ok(&byoc(
+        data,
+        &["setup", "eca", "migrate", "--from-connected-app", "Legacy"],
+    )
+    .await);
+    assert!(migrated.contains("read-only"), "{migrated}");
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "connected-app",
+                "update",
+                "Legacy",
+                "--description",
+                "x",
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(err.contains("read-only"), "{err}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_inputs_get_clear_messages() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "channel",
+                "create",
+                "--name",
+                "A",
+                "--type",
+                "telegram",
+                "--address",
+                "x",
+            ],
+        )
+        .await,
+        2,
+    );
+    assert!(err.contains("valid types: byoc-messaging"), "{err}");
+
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "eca",
+                "create",
+                "--name",
+                "A",
+                "--contact-email",
+                "a@b.example",
+                "--callback-url",
+                "https://a/cb",
+                "--scopes",
+                "interaction_api",
+                "--certificate",
+                "/nonexistent/server.crt",
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(
+        err.contains("can't read certificate file /nonexistent/server.crt: No such file"),
+        "{err}"
+    );
+
+    let err = fails(
+        &byoc(data, &["setup", "eca", "show", "No Such App"]).await,
+        1,
+    );
+    assert!(err.contains("byoc setup eca list"), "{err}");
+
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "user",
+                "create",
+                "--username",
+                "x@acme.example",
+                "--profile",
+                "Nobody",
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(err.contains("Nobody"), "{err}");
+
+    let err = fails(
+        &byoc(data, &["setup", "eca", "update", "No Such App"]).await,
+        2,
+    );
+    assert!(err.contains("nothing to change"), "{err}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_org_or_a_server_the_message_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = fails(&byoc(dir.path(), &["setup", "eca", "list"]).await, 1);
+    assert!(
+        err.contains("org.json not found): start one with `byoc serve`, or pass --data-dir"),
+        "{err}"
+    );
+
+    // An org file whose server is gone: copy a real one, then point it at a closed port.
+    let server = TestServer::start().await.unwrap();
+    let mut org = server.org().clone();
+    server.stop().await.unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    org.login_url = format!("http://127.0.0.1:{port}");
+    std::fs::write(
+        dir.path().join("org.json"),
+        serde_json::to_string(&org).unwrap(),
+    )
+    .unwrap();
+    let err = fails(&byoc(dir.path(), &["setup", "eca", "list"]).await, 1);
+    assert!(
+        err.contains(&format!(
+            "can't reach byoc at {}: connection refused — is `byoc serve` running?",
+            org.login_url
+        )),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn cert_new_writes_a_private_key_and_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("new/keys");
+    let out = out_dir.to_str().unwrap();
+    let text = ok(&byoc(
+        dir.path(),
+        &["cert", "new", "--out", out, "--cn", "acme", "--days", "30"],
+    )
+    .await);
+    assert!(text.contains("Subject:              CN=acme"), "{text}");
+    assert!(text.contains("SHA-256 Fingerprint:"), "{text}");
+    assert!(text.contains("--certificate"), "{text}");
+
+    let key = std::fs::read_to_string(out_dir.join("server.key")).unwrap();
+    let crt = std::fs::read_to_string(out_dir.join("server.crt")).unwrap();
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "{key}");
+    let parsed = byoc_pki::parse_private_key(&key).unwrap();
+    let info = byoc_pki::parse_certificate(&crt).unwrap();
+    assert!(byoc_pki::key_matches_certificate(&parsed, &info));
+    assert_eq!(info.subject, "CN=acme");
+    assert_eq!((info.not_after - info.not_before).num_days(), 30);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(out_dir.join("server.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // No silent overwrite; --force replaces both files.
+    let err = fails(&byoc(dir.path(), &["cert", "new", "--out", out]).await, 1);
+    assert!(
+        err.contains("already exist") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("server.key")).unwrap(),
+        key
+    );
+    let again = json(&ok(&byoc(
+        dir.path(),
+        &["cert", "new", "--out", out, "--force", "--output", "json"],
+    )
+    .await));
+    assert_eq!(again["subject"], "CN=byoc");
+    assert_ne!(
+        std::fs::read_to_string(out_dir.join("server.key")).unwrap(),
+        key
+    );
+}
+
+#[tokio::test]
+async fn cert_new_encrypts_the_key_with_a_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keys");
+    let out_arg = out.to_str().unwrap();
+    let out_from_env = tokio::process::Command::new(BYOC)
+        .args([
+            "cert",
+            "new",
+            "--out",
+            out_arg,
+            "--passphrase-env",
+            "BYOC_TEST_PASSPHRASE",
+        ])
+        .env("BYOC_TEST_PASSPHRASE", "correct horse")
+        .output()
+        .await
+        .unwrap();
+    ok(&out_from_env);
+    let key = std::fs::read_to_string(out.join("server.key")).unwrap();
+    assert!(
+        key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{key}"
+    );
+    let plain = byoc_pki::decrypt_private_key(&key, "correct horse").unwrap();
+    byoc_pki::parse_private_key(&plain).unwrap();
+
+    // From a file: the first line is the passphrase.
+    let file = dir.path().join("passphrase.txt");
+    std::fs::write(&file, "from a file\n").unwrap();
+    let out2 = dir.path().join("keys2");
+    ok(&byoc(
+        dir.path(),
+        &[
+            "cert",
+            "new",
+            "--out",
+            out2.to_str().unwrap(),
+            "--passphrase-file",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await);
+    let key2 = std::fs::read_to_string(out2.join("server.key")).unwrap();
+    byoc_pki::decrypt_private_key(&key2, "from a file").unwrap();
+
+    let err = fails(
+        &byoc(
+            dir.path(),
+            &[
+                "cert",
+                "new",
+                "--out",
+                out_arg,
+                "--force",
+                "--passphrase-env",
+                "BYOC_TEST_UNSET_VARIABLE",
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(err.contains("BYOC_TEST_UNSET_VARIABLE is not set"), "{err}");
+}
+
+/// `byoc serve` as a process: ready line on stdout, admin commands work, SIGTERM exits 0.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_until_sigterm() {
+    use tokio::io::AsyncBufReadExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = tokio::process::Command::new(BYOC)
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "serve",
+            "--output",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+            "--scrt-listen",
+            "127.0.0.1:0",
+            "--pubsub-listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("DATABASE_URL")
+        .env("BYOC_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("serve did not get ready within 60 s")
+        .unwrap()
+        .expect("serve closed stdout");
+    let org: byoc_proto::files::OrgFile = serde_json::from_str(&ready).unwrap();
+    assert!(org.org_id.starts_with("00D"));
+    assert!(data.join("partner.env").exists());
+
+    // The admin commands find the server through org.json's login_url.
+    let shown = json(&ok(&byoc(
+        &data,
+        &["setup", "org", "show", "--output", "json"],
+    )
+    .await));
+    assert_eq!(shown["id"], org.org_id.as_str());
+
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("serve did not stop within 30 s after SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
