@@ -46,6 +46,7 @@ pub struct Cli {
 
 /// Flags every command takes, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global Options")]
 pub struct GlobalArgs {
     /// Login/instance base URL of the org [default: login_url of DATA/org.json, else
     /// http://127.0.0.1:6101]
@@ -63,7 +64,13 @@ pub struct GlobalArgs {
     pub data_dir: PathBuf,
 
     /// Output format: text for people, json (one document on stdout) for scripts
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = OutputFormat::Text
+    )]
     pub output: OutputFormat,
 
     /// Act as this user of the org instead of the bootstrap admin (Setup's Login As), so

@@ -69,6 +69,7 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
 fn render(v: &Value, masked: bool) -> Option<String> {
     match v {
         Value::Null => None,
+        Value::Array(items) if items.is_empty() => None,
         _ if masked => Some("********".into()),
         Value::String(s) => Some(s.clone()),
         Value::Array(items) => Some(
