@@ -11,14 +11,18 @@
 //!   Apps, connected apps, messaging channels, CCDs, the audit trail).
 //! - `cert`, `ca`: `byoc cert new`, `byoc ca`.
 //! - `serve`: `byoc serve`, the local org.
+//! - `agent`, `listen`: `byoc agent reply` (publishes the outbound event) and `byoc listen` (the
+//!   Pub/Sub subscriber, printing events as they arrive).
 //!
 //! Every command prints one JSON document on stdout with `--output json`; errors go to stderr
 //! (as `{"error": ..., "errors": [...]}` in JSON mode) with exit code 1; clap's usage errors exit
 //! with 2.
 
+mod agent;
 mod ca;
 mod cert;
 mod context;
+mod listen;
 mod output;
 mod serve;
 pub mod setup;
@@ -104,6 +108,14 @@ pub enum Command {
     /// Local CA: the certificate byoc's Pub/Sub TLS listener chains to (a gRPC client's trust
     /// root)
     Ca(ca::CaArgs),
+
+    /// The agent's side of a conversation: replies become outbound platform events
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
+
+    /// Subscribe to the CCD's platform event topic (Pub/Sub API) with partner.env settings and
+    /// print each event
+    Listen(listen::ListenArgs),
 }
 
 /// Run a parsed command line: print its output (or its error) and return the exit code.
@@ -111,6 +123,13 @@ pub async fn run(cli: Cli) -> ExitCode {
     let format = cli.global.output;
     if let Command::Serve(args) = &cli.command {
         return match serve::serve(&cli.global, args.clone()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output::report_error(format, &error),
+        };
+    }
+    if let Command::Listen(args) = &cli.command {
+        let ctx = context::Context::new(cli.global.clone());
+        return match listen::listen(&ctx, args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => output::report_error(format, &error),
         };
@@ -131,6 +150,8 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Setup(command) => setup::execute(&ctx, command).await,
         Command::Cert(command) => cert::execute(command),
         Command::Ca(args) => ca::execute(&ctx, &args),
+        Command::Agent(command) => agent::execute(&ctx, command).await,
+        Command::Listen(_) => Err(CliError::usage("`byoc listen` prints as events arrive; call byoc::run for it")),
     }
 }
 

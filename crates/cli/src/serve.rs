@@ -41,6 +41,9 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
             data_dir: global.data_dir.clone(),
             database_url: args.database_url,
             empty: args.empty,
+            strict: false,
+            accepted_audiences: Vec::new(),
+            pubsub: Default::default(),
         },
     )
     .await

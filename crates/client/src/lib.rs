@@ -9,8 +9,19 @@
 //!   or did not answer ([`ClientError::Transport`]), or it answered something unexpected
 //!   ([`ClientError::Decode`]).
 //!
+//! - [`token`]: the JWT Bearer token provider — sign an assertion with the partner's key, trade
+//!   it for an access token at byoc or at real Salesforce.
+//! - [`pubsub`]: a Pub/Sub API subscriber (TLS, auth metadata, flow control, Avro decoding,
+//!   reconnect-and-resume by replay id), for byoc and real Salesforce.
+//! - [`agent`]: the agent's reply in a conversation (`byoc agent reply`).
+//!
 //! Record names go into URL paths percent-encoded (names have spaces), so any name Setup accepts
 //! can be passed as is.
+
+pub mod agent;
+pub mod conversations;
+pub mod pubsub;
+pub mod token;
 
 use std::fmt;
 use std::time::Duration;

@@ -1,10 +1,15 @@
 //! The byoc domain: a Salesforce org's setup for Bring Your Own Channel, without IO.
 //!
 //! - [`ids`]: record ids (15/18 characters), API names, consumer key and secret formats.
+//! - [`interaction`]: the Interaction Service API's error codes, authorization chain and request
+//!   validation.
 //! - [`permissions`]: built-in profiles, effective permissions and what each setup action needs.
 //! - [`scopes`]: the OAuth scope catalogue of Setup.
 //! - [`setup`]: the setup commands — each checks permissions, validates input, and returns the
 //!   new records plus the audit-trail entries to write with them, in one unit.
+//! - [`oauth`]: the JWT Bearer grant: reading the assertion and deciding the grant.
+//! - [`events`]: platform events: topics, Avro schemas and ids, replay ids, the outbound
+//!   `InteractionEvent` of an agent reply.
 //! - [`audit`]: field-by-field diffs for the setup audit trail.
 //! - [`Clock`]: time is an input; the server passes the system clock, tests pass a fixed one.
 //!
@@ -12,7 +17,10 @@
 //! records a command needs, calls it, and persists what it returns in one transaction.
 
 pub mod audit;
+pub mod events;
 pub mod ids;
+pub mod interaction;
+pub mod oauth;
 pub mod permissions;
 pub mod scopes;
 pub mod setup;

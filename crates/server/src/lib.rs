@@ -12,6 +12,7 @@
 pub mod admin_api;
 pub mod bootstrap;
 pub mod datadir;
+pub mod oauth;
 pub mod pubsub;
 pub mod scrt;
 pub mod setup_service;
@@ -51,6 +52,14 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     /// Skip the sample setup on first start.
     pub empty: bool,
+    /// `--strict`: the token endpoint also refuses what a careful partner never sends (exp more
+    /// than 3 minutes ahead, reused jti, iat/nbf in the future, expired certificates).
+    pub strict: bool,
+    /// Accepted JWT `aud` values besides this server's login URL; empty means
+    /// `https://login.salesforce.com` and `https://test.salesforce.com`.
+    pub accepted_audiences: Vec<String>,
+    /// The Pub/Sub host: keepalive interval, poll interval, event retention.
+    pub pubsub: pubsub::PubSubConfig,
 }
 
 /// The three bound sockets. The caller binds them (port 0 picks one), so tests never race for
@@ -161,14 +170,21 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    let oauth_config = oauth::OAuthConfig { org: org.clone(), login_url: org_file.login_url.clone(), instance_url: org_file.instance_url.clone(), accepted_audiences: config.accepted_audiences.clone(), strict: config.strict };
+    let oauth = oauth::start(oauth_config, store.clone(), clock.clone(), setup.clone(), shutdown.clone(), &mut tasks).await?;
+    let scrt_state = scrt::ScrtState::new(store.clone(), clock.clone(), oauth.token_verifier());
+    let pubsub_host = pubsub::Host::new(store.clone(), clock.clone(), oauth.token_verifier(), &org, config.pubsub.clone(), shutdown.clone());
 
     let login_router = Router::new()
         .merge(admin_api::router(admin_api::AdminState { setup: setup.clone() }))
+        .merge(oauth::router(oauth))
+        .merge(scrt::admin_router(admin_api::AdminState { setup: setup.clone() }))
+        .merge(pubsub_host.agent_router(admin_api::AdminState { setup: setup.clone() }))
         .fallback(admin_api::not_found);
     tasks.spawn(serve_http(listeners.login, login_router, shutdown.clone(), "login"));
-    tasks.spawn(serve_http(listeners.scrt, scrt::router(), shutdown.clone(), "Interaction API"));
+    tasks.spawn(serve_http(listeners.scrt, scrt::router(scrt_state), shutdown.clone(), "Interaction API"));
     let tls = pubsub::tls_identity(&ca, pubsub_addr, clock.as_ref())?;
-    tasks.spawn(pubsub::serve(listeners.pubsub, tls, shutdown.clone()));
+    pubsub_host.spawn(listeners.pubsub, tls, &mut tasks);
 
     // org.json is rewritten with the real addresses before we report ready.
     data.write(datadir::ORG_FILE, &serde_json::to_string_pretty(&org_file)?, true)?;

@@ -10,12 +10,22 @@
 //! - [`records`]: which keys each record type has ([`SetupRecord`]).
 //! - [`Store`]: the handle the server uses, with typed lookups; [`Store::open`] picks the backend
 //!   from the database URL and refuses unknown schemes.
+//! - [`events::EventRepository`]: the platform event log (ordered per topic, replay ids,
+//!   retention) behind the Pub/Sub API.
+//! - [`oauth::OAuthRepository`]: the token-sealing key, revoked tokens, used assertion ids and
+//!   the login history, for the OAuth endpoints.
+//! - [`conversations::ConversationRepository`]: the Interaction API's conversations, entries,
+//!   attachments and sessions, written in batches (group commit).
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
 
+pub mod conversations;
+pub mod events;
+pub mod oauth;
 mod records;
 pub mod sql;
 pub mod testing;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -115,7 +125,12 @@ pub trait SetupRepository: Send + Sync {
 }
 
 /// All repositories of one backend.
-pub trait Repositories: SetupRepository {
+pub trait Repositories:
+    SetupRepository
+    + oauth::OAuthRepository
+    + conversations::ConversationRepository
+    + events::EventRepository
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 }
@@ -124,6 +139,9 @@ pub trait Repositories: SetupRepository {
 #[derive(Clone)]
 pub struct Store {
     repo: Arc<dyn Repositories>,
+    /// Bumped by every [`Store::apply`] through this handle (and its clones), so caches of
+    /// setup records in this process see their own writes at once.
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -147,12 +165,20 @@ impl Store {
                 )))
             }
         };
-        Ok(Store { repo })
+        Ok(Store::from_repositories(repo))
     }
 
     /// Wrap an already opened repository.
     pub fn from_repositories(repo: Arc<dyn Repositories>) -> Store {
-        Store { repo }
+        Store {
+            repo,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// How many change sets this process applied; see [`Store::apply`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn backend(&self) -> &'static str {
@@ -252,7 +278,9 @@ impl Store {
     }
 
     pub async fn apply(&self, change: ChangeSet) -> Result<(), StoreError> {
-        self.repo.apply(change).await
+        let result = self.repo.apply(change).await;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        result
     }
 
     pub async fn audit_trail(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {

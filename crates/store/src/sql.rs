@@ -17,7 +17,7 @@ use crate::{ChangeSet, Kind, Lookup, RawRecord, Repositories, SetupRepository, S
 
 /// SQLite, the default: one file, WAL journal, a busy timeout so concurrent writers wait.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -39,7 +39,7 @@ impl SqliteStore {
 
 /// PostgreSQL, for several byoc instances sharing one org.
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {

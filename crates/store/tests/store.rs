@@ -180,3 +180,278 @@ async fn unknown_scheme_is_refused_clearly() {
     assert!(err.contains("SQLite") && err.contains("PostgreSQL"), "{err}");
     assert!(!err.contains("secret"), "password leaked: {err}");
 }
+
+// ---- the OAuth repository ---------------------------------------------------------------------
+
+fn login(
+    username: &str,
+    app: &str,
+    status: byoc_proto::oauth::LoginStatus,
+    t: i64,
+) -> byoc_proto::oauth::LoginHistoryEntry {
+    byoc_proto::oauth::LoginHistoryEntry {
+        login_time: t,
+        username: username.into(),
+        user_id: None,
+        application: Some(app.into()),
+        consumer_key: Some(format!("3MVG9{app}")),
+        login_type: "Remote Access 2.0".into(),
+        status,
+        error: None,
+        error_description: None,
+        diagnosis: Some("why".into()),
+        source_ip: Some("127.0.0.1".into()),
+    }
+}
+
+async fn oauth_suite(store: Store) {
+    use byoc_proto::oauth::LoginStatus::{Failed, Success};
+    use byoc_store::oauth::LoginHistoryFilter;
+    let repo = store.repo();
+
+    // The first stored key wins, for every instance.
+    let k1 = repo.server_key("seal", "aa", 1).await.unwrap();
+    let k2 = repo.server_key("seal", "bb", 2).await.unwrap();
+    assert_eq!((k1.as_str(), k2.as_str()), ("aa", "aa"));
+
+    // Revocations: idempotent, windowed by time, expired ones left out and purged.
+    repo.revoke_token("t1", 1_000, 100).await.unwrap();
+    repo.revoke_token("t1", 1_000, 150).await.unwrap();
+    repo.revoke_token("t2", 50, 200).await.unwrap();
+    assert_eq!(repo.revoked_tokens(0, 60).await.unwrap(), ["t1"]);
+    assert!(repo.revoked_tokens(101, 60).await.unwrap().is_empty());
+
+    // Assertion ids: once per app.
+    assert!(repo.use_assertion_id("app1", "j", 1_000).await.unwrap());
+    assert!(!repo.use_assertion_id("app1", "j", 1_000).await.unwrap());
+    assert!(repo.use_assertion_id("app2", "j", 1_000).await.unwrap());
+    repo.purge_expired(5_000).await.unwrap();
+    assert!(
+        repo.use_assertion_id("app1", "j", 9_000).await.unwrap(),
+        "purged ids can be used again"
+    );
+    assert!(repo.revoked_tokens(0, 0).await.unwrap().is_empty());
+
+    // Login history: newest first, filters combine.
+    repo.record_logins(&[]).await.unwrap();
+    repo.record_logins(&[
+        login("a@x.com", "App One", Success, 1),
+        login("b@x.com", "App One", Failed, 2),
+        login("A@x.com", "Two", Failed, 3),
+    ])
+    .await
+    .unwrap();
+    let all = repo
+        .login_history(&LoginHistoryFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.login_time).collect::<Vec<_>>(),
+        [3, 2, 1]
+    );
+    assert_eq!(all[2], login("a@x.com", "App One", Success, 1));
+    let f = |username: Option<&str>, app: Option<&str>, status| LoginHistoryFilter {
+        limit: 10,
+        username: username.map(Into::into),
+        app: app.map(Into::into),
+        status,
+    };
+    let times = |v: Vec<byoc_proto::oauth::LoginHistoryEntry>| {
+        v.iter().map(|e| e.login_time).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        times(
+            repo.login_history(&f(Some("a@X.com"), None, None))
+                .await
+                .unwrap()
+        ),
+        [3, 1]
+    );
+    assert_eq!(
+        times(
+            repo.login_history(&f(None, Some("app one"), None))
+                .await
+                .unwrap()
+        ),
+        [2, 1]
+    );
+    assert_eq!(
+        times(
+            repo.login_history(&f(None, Some("3MVG9Two"), None))
+                .await
+                .unwrap()
+        ),
+        [3]
+    );
+    assert_eq!(
+        times(
+            repo.login_history(&f(Some("a@x.com"), None, Some(Failed)))
+                .await
+                .unwrap()
+        ),
+        [3]
+    );
+    assert_eq!(
+        times(
+            repo.login_history(&LoginHistoryFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+        ),
+        [3]
+    );
+
+    // The setup fingerprint moves with every setup write.
+    let before = repo.setup_fingerprint().await.unwrap();
+    let generation = store.generation();
+    store
+        .apply(ChangeSet::new().insert(&user("fingerprint@x.com")))
+        .await
+        .unwrap();
+    assert_ne!(repo.setup_fingerprint().await.unwrap(), before);
+    assert_eq!(store.generation(), generation + 1);
+}
+
+#[tokio::test]
+async fn sqlite_oauth_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("byoc.db").display()
+    ))
+    .await
+    .unwrap();
+    oauth_suite(store).await;
+}
+
+#[tokio::test]
+async fn postgres_oauth_repository() {
+    let Some(url) = byoc_store::testing::postgres_url("store OAuth suite").await else {
+        return;
+    };
+    oauth_suite(Store::open(&url).await.unwrap()).await;
+}
+
+// ---- platform events (docs/pubsub.md) ----------------------------------------------------------
+
+async fn events_suite(store: Store) {
+    use byoc_store::events::{NewEvent, StoredSchema, TopicBounds};
+    let repo = store.repo();
+    let topic = "/event/Byoc_Outbound__e";
+    let schema = StoredSchema {
+        schema_id: "s1".into(),
+        topic: topic.into(),
+        schema_json: "{}".into(),
+    };
+    let event = |n: i64| NewEvent {
+        event_id: format!("e{n}"),
+        schema_id: "s1".into(),
+        payload: vec![n as u8, 0, 255],
+        created_at: n,
+    };
+
+    assert_eq!(
+        repo.topic_bounds(topic).await.unwrap(),
+        TopicBounds {
+            latest: 0,
+            oldest_retained: None
+        }
+    );
+    assert_eq!(
+        repo.append_events(topic, &schema, &[event(1), event(2)])
+            .await
+            .unwrap(),
+        vec![1, 2]
+    );
+    assert_eq!(
+        repo.append_events(topic, &schema, &[event(3)])
+            .await
+            .unwrap(),
+        vec![3]
+    );
+    // Topics count independently.
+    assert_eq!(
+        repo.append_events("/event/Other__e", &schema, &[event(4)])
+            .await
+            .unwrap(),
+        vec![1]
+    );
+    assert_eq!(
+        repo.topic_bounds(topic).await.unwrap(),
+        TopicBounds {
+            latest: 3,
+            oldest_retained: Some(1)
+        }
+    );
+
+    let all = repo.read_events(topic, 0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.replay_id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(all[1].payload, vec![2, 0, 255]);
+    assert_eq!(all[1].event_id, "e2");
+    assert_eq!(repo.read_events(topic, 1, 1).await.unwrap()[0].replay_id, 2);
+    assert!(repo.read_events(topic, 3, 10).await.unwrap().is_empty());
+
+    // Concurrent appenders get distinct, gapless ids.
+    let mut joins = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let schema = schema.clone();
+        joins.push(tokio::spawn(async move {
+            store
+                .repo()
+                .append_events(topic, &schema, &[event(10 + i)])
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids: Vec<i64> = Vec::new();
+    for j in joins {
+        ids.extend(j.await.unwrap());
+    }
+    ids.sort();
+    assert_eq!(ids, (4..12).collect::<Vec<_>>());
+
+    // Retention drops old events but never reuses their ids.
+    assert_eq!(repo.purge_events(3).await.unwrap(), 2);
+    assert_eq!(
+        repo.topic_bounds(topic).await.unwrap(),
+        TopicBounds {
+            latest: 11,
+            oldest_retained: Some(3)
+        }
+    );
+
+    assert_eq!(
+        repo.event_schema("s1").await.unwrap().unwrap().schema_json,
+        "{}"
+    );
+    assert!(repo.event_schema("nope").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_event_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("byoc.db").display()
+    ))
+    .await
+    .unwrap();
+    events_suite(store).await;
+}
+
+#[tokio::test]
+async fn postgres_event_repository() {
+    let Some(url) = byoc_store::testing::postgres_url("store events suite").await else {
+        return;
+    };
+    events_suite(Store::open(&url).await.unwrap()).await;
+}

@@ -24,6 +24,10 @@ pub struct Options {
     pub empty: bool,
     /// Reuse this data dir instead of a new temporary one (to test restarts).
     pub data_dir: Option<PathBuf>,
+    /// Serve the token endpoint in `--strict` mode.
+    pub strict: bool,
+    /// Pub/Sub host settings (keepalive interval, ...).
+    pub pubsub: byoc_server::pubsub::PubSubConfig,
 }
 
 pub struct TestServer {
@@ -31,6 +35,8 @@ pub struct TestServer {
     org: OrgFile,
     data_dir: PathBuf,
     database_url: Option<String>,
+    strict: bool,
+    pubsub: byoc_server::pubsub::PubSubConfig,
     // Kept so the directory lives as long as the server.
     _temp: Option<tempfile::TempDir>,
 }
@@ -54,11 +60,26 @@ impl TestServer {
         let listeners = Listeners::bind(any, any, any).await?;
         let server = byoc_server::start(
             listeners,
-            ServerConfig { data_dir: data_dir.clone(), database_url: options.database_url.clone(), empty: options.empty },
+            ServerConfig {
+                data_dir: data_dir.clone(),
+                database_url: options.database_url.clone(),
+                empty: options.empty,
+                strict: options.strict,
+                accepted_audiences: Vec::new(),
+                pubsub: options.pubsub.clone(),
+            },
         )
         .await?;
         let org = server.org_file().clone();
-        Ok(TestServer { server: Some(server), org, data_dir, database_url: options.database_url, _temp: temp })
+        Ok(TestServer {
+            server: Some(server),
+            org,
+            data_dir,
+            database_url: options.database_url,
+            strict: options.strict,
+            pubsub: options.pubsub,
+            _temp: temp,
+        })
     }
 
     pub fn org(&self) -> &OrgFile {
@@ -97,6 +118,8 @@ impl TestServer {
             database_url: self.database_url.clone(),
             empty: true,
             data_dir: Some(self.data_dir.clone()),
+            strict: self.strict,
+            pubsub: self.pubsub.clone(),
         })
         .await?;
         again._temp = temp;

@@ -1,0 +1,77 @@
+//! The poller: every [`POLL_INTERVAL`] it reads the token ids revoked on any instance and the
+//! setup fingerprint, so this instance refuses revoked tokens and drops stale setup caches within
+//! about half a second of a change made elsewhere. Every minute it also reloads the revoked set
+//! from scratch (dropping expired tokens) and purges expired rows.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use byoc_core::Clock;
+use byoc_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use super::Inner;
+
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+const FULL_RELOAD_EVERY: u32 = 120;
+/// Revocations are read again for this long after they were written, so rows committed late (or
+/// by an instance whose clock lags) are not missed.
+const OVERLAP_MILLIS: i64 = 30_000;
+
+/// Load every unexpired revocation (at start).
+pub(crate) async fn load_revocations(inner: &Inner) -> anyhow::Result<()> {
+    let now = inner.clock.now_millis();
+    let ids = inner.store.repo().revoked_tokens(0, now).await?;
+    inner
+        .tokens
+        .replace_revoked(ids.into_iter().collect::<HashSet<_>>());
+    Ok(())
+}
+
+pub(crate) async fn poll(
+    inner: Weak<Inner>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut ticker = tokio::time::interval(POLL_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = clock.now_millis();
+    let mut until_reload: u32 = FULL_RELOAD_EVERY;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = ticker.tick() => {}
+        }
+        let Some(inner) = inner.upgrade() else {
+            return Ok(());
+        };
+        let now = clock.now_millis();
+        until_reload -= 1;
+        if until_reload == 0 {
+            until_reload = FULL_RELOAD_EVERY;
+            if let Err(e) = store.repo().purge_expired(now).await {
+                tracing::warn!(error = %e, "purging expired revocations failed");
+            }
+            if let Err(e) = load_revocations(&inner).await {
+                tracing::warn!(error = %e, "reloading revocations failed");
+            }
+        } else {
+            match store
+                .repo()
+                .revoked_tokens(last - OVERLAP_MILLIS, now)
+                .await
+            {
+                Ok(ids) if !ids.is_empty() => inner.tokens.add_revoked(ids),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "polling revocations failed"),
+            }
+        }
+        match store.repo().setup_fingerprint().await {
+            Ok(fp) => inner.directory.observe_fingerprint(fp),
+            Err(e) => tracing::warn!(error = %e, "polling the setup fingerprint failed"),
+        }
+        last = now;
+    }
+}

@@ -1,0 +1,151 @@
+//! Login history: every token request becomes a [`LoginHistoryEntry`]. Requests hand entries to a
+//! channel and move on; one flusher task writes whatever has queued in one transaction per batch.
+//! On shutdown the flusher keeps going until every sender is gone (the HTTP host has finished its
+//! in-flight requests), so no recorded attempt is lost on a clean stop.
+
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use byoc_core::SetupAction;
+use byoc_proto::admin::RestError;
+use byoc_proto::oauth::{LoginHistoryEntry, LoginHistoryQuery, LoginStatus};
+use byoc_store::oauth::LoginHistoryFilter;
+use byoc_store::Store;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin_api::{Acting, AdminState, ApiError};
+use crate::setup_service::ServiceError;
+
+/// Entries queued beyond this make requests wait for the flusher (backpressure, not loss).
+const QUEUE: usize = 65_536;
+/// At most this many rows per transaction.
+const BATCH: usize = 1_024;
+/// After shutdown starts, how long to wait for in-flight requests before writing what is queued.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Salesforce's *Login Type* for OAuth logins.
+pub const LOGIN_TYPE: &str = "Remote Access 2.0";
+
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<LoginHistoryEntry>,
+}
+
+impl Recorder {
+    pub async fn record(&self, entry: LoginHistoryEntry) {
+        if self.tx.send(entry).await.is_err() {
+            tracing::warn!("login history: the flusher has stopped; an attempt was not recorded");
+        }
+    }
+}
+
+pub fn channel() -> (Recorder, mpsc::Receiver<LoginHistoryEntry>) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    (Recorder { tx }, rx)
+}
+
+async fn write(store: &Store, batch: &[LoginHistoryEntry]) {
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=5 {
+        match store.repo().record_logins(batch).await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 => {
+                tracing::warn!(error = %e, attempt, rows = batch.len(), "login history write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, rows = batch.len(), "login history write failed; rows dropped")
+            }
+        }
+    }
+}
+
+/// The flusher task.
+pub async fn flush(
+    store: Store,
+    mut rx: mpsc::Receiver<LoginHistoryEntry>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut batch = Vec::with_capacity(BATCH);
+    // Armed when shutdown starts.
+    let grace = tokio::time::sleep(Duration::from_secs(86_400 * 365));
+    tokio::pin!(grace);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            n = rx.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    break;
+                }
+                write(&store, &batch).await;
+                batch.clear();
+            }
+            _ = shutdown.cancelled(), if !stopping => {
+                stopping = true;
+                grace.as_mut().reset(tokio::time::Instant::now() + SHUTDOWN_GRACE);
+            }
+            _ = &mut grace, if stopping => {
+                // Something still holds a sender; write what is queued and stop.
+                rx.close();
+                while rx.recv_many(&mut batch, BATCH).await > 0 {
+                    write(&store, &batch).await;
+                    batch.clear();
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bad_query(message: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(vec![RestError {
+            message,
+            error_code: "MALFORMED_QUERY".into(),
+            fields: vec![],
+        }]),
+    )
+        .into_response()
+}
+
+/// `GET /admin/v1/login-history?limit=&username=&app=&status=`, newest first. Needs the
+/// permission Setup's Login History needs (*Manage Users*, which byoc maps to *Manage Profiles
+/// and Permission Sets*).
+pub async fn list(
+    State(s): State<AdminState>,
+    Acting(actor): Acting,
+    query: Result<Query<LoginHistoryQuery>, QueryRejection>,
+) -> Response {
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_query(e.body_text()),
+    };
+    if let Err(e) = actor.authorize(SetupAction::ManageUsers) {
+        return ApiError::from(e).into_response();
+    }
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match LoginStatus::parse(s) {
+            Some(v) => Some(v),
+            None => return bad_query(format!("status must be Success or Failed, not {s:?}")),
+        },
+    };
+    let filter = LoginHistoryFilter {
+        limit: q.limit.unwrap_or(100).clamp(1, 10_000),
+        username: q.username.filter(|u| !u.trim().is_empty()),
+        app: q.app.filter(|a| !a.trim().is_empty()),
+        status,
+    };
+    match s.setup.store().repo().login_history(&filter).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => ApiError::from(ServiceError::from(e)).into_response(),
+    }
+}

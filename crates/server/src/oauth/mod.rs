@@ -1,0 +1,288 @@
+//! The OAuth 2.0 side of the login host: the JWT Bearer token endpoint, access tokens, the
+//! endpoints Salesforce serves beside it, and the login history.
+//!
+//! - [`token`]: `POST /services/oauth2/token` — thin: read the form, call `byoc_core::oauth`,
+//!   mint the token, answer Salesforce's bytes, record the attempt.
+//! - [`tokens`]: sealed access tokens and the [`TokenVerifier`] other hosts use (no database
+//!   round trip per check).
+//! - [`identity`]: revoke, introspect, userinfo, the identity URL, OpenID discovery.
+//! - [`history`]: login history written in batches off the request path, and its admin route.
+//! - [`directory`]: caches of apps, users and certificate keys.
+//! - [`background`]: the poller that keeps this instance in step with others on the database.
+//!
+//! [`start`] builds the state and spawns the background tasks; [`router`] serves it.
+
+pub mod background;
+pub mod directory;
+pub mod history;
+pub mod identity;
+pub mod token;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use byoc_core::oauth::GrantRefusal;
+use byoc_core::Clock;
+use byoc_proto::oauth::{OAuthErrorBody, DIAGNOSIS_HEADER};
+use byoc_proto::setup::Org;
+use byoc_store::Store;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin_api::AdminState;
+use crate::setup_service::SetupService;
+
+pub use tokens::{AccessTokenClaims, TokenError, TokenVerifier};
+
+/// Salesforce's production and sandbox login URLs: the audiences accepted by default.
+pub const DEFAULT_AUDIENCES: [&str; 2] = [
+    "https://login.salesforce.com",
+    "https://test.salesforce.com",
+];
+
+/// Settings of the OAuth endpoints.
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub org: Org,
+    /// This server's login URL: the identity URLs' base, and always an accepted audience.
+    pub login_url: String,
+    pub instance_url: String,
+    /// Accepted `aud` values besides `login_url`; empty means [`DEFAULT_AUDIENCES`].
+    pub accepted_audiences: Vec<String>,
+    /// `--strict`: hold partners to RFC 7523's and RFC 8725's recommendations.
+    pub strict: bool,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) org: Org,
+    pub(crate) login_url: String,
+    pub(crate) instance_url: String,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) strict: bool,
+    pub(crate) directory: directory::Directory,
+    pub(crate) keys: directory::KeyCache,
+    pub(crate) tokens: Arc<TokenVerifier>,
+    pub(crate) history: history::Recorder,
+    pub(crate) setup: SetupService,
+}
+
+/// Shared by every OAuth request; cheap to clone.
+#[derive(Clone)]
+pub struct OAuthState(pub(crate) Arc<Inner>);
+
+impl OAuthState {
+    /// The verifier for bearer tokens, for the Interaction API and Pub/Sub hosts.
+    pub fn token_verifier(&self) -> Arc<TokenVerifier> {
+        self.0.tokens.clone()
+    }
+
+    pub fn now(&self) -> i64 {
+        self.0.clock.now_millis()
+    }
+
+    /// Check a bearer token now.
+    pub fn verify(&self, bearer: &str) -> Result<AccessTokenClaims, TokenError> {
+        self.0.tokens.verify(bearer, self.now())
+    }
+}
+
+/// The username an access token acts as, for the admin API: `Some` only for a valid, unexpired,
+/// unrevoked token of this org.
+pub async fn actor_username_from_access_token(state: &OAuthState, token: &str) -> Option<String> {
+    state.verify(token).ok().map(|c| c.username)
+}
+
+/// Build the OAuth state (loading or creating the shared sealing key) and spawn the login-history
+/// flusher and the poller on `tasks`; both stop with `shutdown`, the flusher after writing every
+/// recorded attempt.
+pub async fn start(
+    config: OAuthConfig,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    setup: SetupService,
+    shutdown: CancellationToken,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<OAuthState> {
+    let mut candidate = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut candidate)
+        .map_err(|_| anyhow::anyhow!("no randomness for the token sealing key"))?;
+    let key_hex = store
+        .repo()
+        .server_key(
+            tokens::SEALING_KEY_NAME,
+            &hex::encode(candidate),
+            clock.now_millis(),
+        )
+        .await
+        .context("can't load the access token sealing key")?;
+    let key =
+        hex::decode(key_hex.trim()).context("the stored access token sealing key is not hex")?;
+    let tokens = Arc::new(TokenVerifier::new(&key, &config.org.id)?);
+    let fingerprint = store
+        .repo()
+        .setup_fingerprint()
+        .await
+        .context("can't read the setup tables")?;
+
+    let mut audiences: Vec<String> = if config.accepted_audiences.is_empty() {
+        DEFAULT_AUDIENCES.iter().map(|s| s.to_string()).collect()
+    } else {
+        config.accepted_audiences.clone()
+    };
+    audiences.push(config.login_url.clone());
+
+    let (recorder, receiver) = history::channel();
+    tasks.spawn(history::flush(store.clone(), receiver, shutdown.clone()));
+
+    let inner = Arc::new(Inner {
+        directory: directory::Directory::new(store.clone(), fingerprint),
+        keys: directory::KeyCache::default(),
+        store: store.clone(),
+        clock: clock.clone(),
+        org: config.org,
+        login_url: config.login_url,
+        instance_url: config.instance_url,
+        audiences,
+        strict: config.strict,
+        tokens,
+        history: recorder,
+        setup,
+    });
+    background::load_revocations(&inner).await?;
+    // The poller holds a weak reference, so the state (and the history sender in it) goes away
+    // when the HTTP host stops, which is what lets the flusher finish.
+    tasks.spawn(background::poll(
+        Arc::downgrade(&inner),
+        store,
+        clock,
+        shutdown,
+    ));
+    Ok(OAuthState(inner))
+}
+
+/// The OAuth, identity and login-history routes for the login host.
+pub fn router(state: OAuthState) -> Router {
+    let admin = AdminState {
+        setup: state.0.setup.clone(),
+    };
+    Router::new()
+        .route("/services/oauth2/token", post(token::token))
+        .route(
+            "/services/oauth2/revoke",
+            post(identity::revoke).get(identity::revoke_get),
+        )
+        .route("/services/oauth2/introspect", post(identity::introspect))
+        .route(
+            "/services/oauth2/userinfo",
+            get(identity::userinfo).post(identity::userinfo),
+        )
+        .route(
+            "/id/{org}/{user}",
+            get(identity::identity).post(identity::identity),
+        )
+        .route("/id/keys", get(identity::keys))
+        .route(
+            "/.well-known/openid-configuration",
+            get(identity::openid_configuration),
+        )
+        .with_state(state)
+        .merge(
+            Router::new()
+                .route("/admin/v1/login-history", get(history::list))
+                .with_state(admin),
+        )
+}
+
+/// An OAuth error answer: HTTP 400 (or `status`), `Cache-Control: no-store`, Salesforce's JSON
+/// body, and byoc's diagnosis in [`DIAGNOSIS_HEADER`].
+pub(crate) fn oauth_error(status: StatusCode, refusal: &GrantRefusal) -> Response {
+    let body = OAuthErrorBody {
+        error: refusal.error.error().into(),
+        error_description: refusal.error.description().into(),
+    };
+    let mut response = (status, json_body(&body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&byoc_core::oauth::header_safe(&refusal.diagnosis)) {
+        headers.insert(DIAGNOSIS_HEADER, v);
+    }
+    response
+}
+
+/// A plain OAuth error body with no diagnosis (endpoints other than the token endpoint).
+pub(crate) fn plain_oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let body = OAuthErrorBody {
+        error: error.into(),
+        error_description: description.into(),
+    };
+    let mut response = (status, json_body(&body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// JSON with Salesforce's content type.
+pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=UTF-8"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Log a store failure under an id and answer Salesforce's generic error, never the cause.
+pub(crate) fn store_failure(e: &byoc_store::StoreError) -> Response {
+    let error_id = uuid::Uuid::new_v4().simple().to_string();
+    tracing::error!(error_id, error = %e, "OAuth endpoint store failure");
+    let mut r = plain_oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "unknown_error",
+        "retry your request",
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("store failure, error id {error_id}")) {
+        r.headers_mut().insert(DIAGNOSIS_HEADER, v);
+    }
+    r
+}
+
+/// Form parameters, refusing repeats (RFC 6749 §3.2: parameters MUST NOT be included more than
+/// once). `Err` names the repeated parameter.
+pub(crate) fn form_params(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if out.iter().any(|(seen, _)| *seen == k) {
+            return Err(k.into_owned());
+        }
+        out.push((k.into_owned(), v.into_owned()));
+    }
+    Ok(out)
+}
+
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The bearer token of an `Authorization` header.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("Bearer") || scheme.eq_ignore_ascii_case("OAuth"))
+        .then(|| token.trim())
+}

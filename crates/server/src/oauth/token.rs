@@ -1,0 +1,236 @@
+//! `POST /services/oauth2/token`: the OAuth 2.0 JWT Bearer flow
+//! ([RFC 7523](https://www.rfc-editor.org/rfc/rfc7523),
+//! <https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_jwt_flow.htm>).
+//!
+//! Order: repeated parameters → `grant_type` → parse the assertion → the domain decision
+//! (client, signature, audience, expiry, user, policy, scope) → strict `jti` → mint. Every
+//! attempt is recorded in the login history; refusals carry byoc's diagnosis in
+//! `X-Byoc-Diagnosis`.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use byoc_core::oauth::{self, GrantRefusal, GrantRequest, OAuthError};
+use byoc_proto::oauth::{LoginHistoryEntry, LoginStatus, TokenResponse};
+use byoc_proto::setup::{App, User};
+
+use super::history::LOGIN_TYPE;
+use super::tokens::AccessTokenClaims;
+use super::{form_params, json_body, oauth_error, param, store_failure, Inner, OAuthState};
+
+/// Request bodies beyond this are refused (an assertion is at most 16 KiB).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+struct Attempt {
+    username: String,
+    consumer_key: Option<String>,
+    app: Option<std::sync::Arc<App>>,
+    user: Option<std::sync::Arc<User>>,
+    source_ip: Option<String>,
+}
+
+impl Attempt {
+    fn entry(&self, now: i64, refusal: Option<&GrantRefusal>) -> LoginHistoryEntry {
+        LoginHistoryEntry {
+            login_time: now,
+            username: self.username.clone(),
+            user_id: self.user.as_ref().map(|u| u.id.clone()),
+            application: self.app.as_ref().map(|a| a.name.clone()),
+            consumer_key: self.consumer_key.clone(),
+            login_type: LOGIN_TYPE.into(),
+            status: if refusal.is_some() {
+                LoginStatus::Failed
+            } else {
+                LoginStatus::Success
+            },
+            error: refusal.map(|r| r.error.error().to_string()),
+            error_description: refusal.map(|r| r.error.description().to_string()),
+            diagnosis: refusal.map(|r| r.diagnosis.clone()),
+            source_ip: self.source_ip.clone(),
+        }
+    }
+}
+
+/// The client address a proxy in front of byoc reports, if any (byoc itself listens on loopback).
+fn source_ip(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("x-forwarded-for")?.to_str().ok()?;
+    let first = v.split(',').next()?.trim();
+    (!first.is_empty() && first.len() <= 64).then(|| first.to_string())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Body) -> Response {
+    let s = &state.0;
+    let now = s.clock.now_millis();
+    let mut attempt = Attempt {
+        username: String::new(),
+        consumer_key: None,
+        app: None,
+        user: None,
+        source_ip: source_ip(&headers),
+    };
+    let outcome = grant(s, body, now, &mut attempt).await;
+    match outcome {
+        Ok(response) => {
+            s.history.record(attempt.entry(now, None)).await;
+            response
+        }
+        Err(Refused::Grant(refusal)) => {
+            s.history.record(attempt.entry(now, Some(&refusal))).await;
+            oauth_error(StatusCode::BAD_REQUEST, &refusal)
+        }
+        Err(Refused::Internal(response)) => response,
+    }
+}
+
+enum Refused {
+    Grant(GrantRefusal),
+    /// A failure of byoc itself (store down), already rendered.
+    Internal(Response),
+}
+
+impl From<GrantRefusal> for Refused {
+    fn from(r: GrantRefusal) -> Refused {
+        Refused::Grant(r)
+    }
+}
+
+async fn grant(
+    s: &Inner,
+    body: Body,
+    now: i64,
+    attempt: &mut Attempt,
+) -> Result<Response, Refused> {
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(GrantRefusal::new(
+                OAuthError::InvalidAssertion,
+                format!("the request body is larger than {MAX_BODY_BYTES} bytes or unreadable"),
+            )
+            .into())
+        }
+    };
+    let params = form_params(&bytes).map_err(|name| {
+        let shown: String = name.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
+        GrantRefusal::new(OAuthError::DuplicateParameter, format!("the parameter {shown:?} appears more than once; send each parameter once (RFC 6749 section 3.2)"))
+    })?;
+    oauth::check_grant_type(param(&params, "grant_type"))?;
+
+    let assertion = match oauth::parse_assertion(param(&params, "assertion").unwrap_or("")) {
+        Ok(a) => a,
+        Err(e) => {
+            attempt.username = truncate(e.sub.as_deref().unwrap_or(""), 255);
+            if let Some(iss) = &e.iss {
+                attempt.consumer_key = Some(truncate(iss, 255));
+                attempt.app = s.directory.app_by_consumer_key(iss).await.ok().flatten();
+            }
+            return Err(e.refusal.into());
+        }
+    };
+    let claims = &assertion.claims;
+    attempt.username = truncate(&claims.sub, 255);
+    attempt.consumer_key = Some(truncate(&claims.iss, 255));
+    attempt.app = s
+        .directory
+        .app_by_consumer_key(&claims.iss)
+        .await
+        .map_err(|e| Refused::Internal(store_failure(&e)))?;
+    attempt.user = s
+        .directory
+        .user(&claims.sub)
+        .await
+        .map_err(|e| Refused::Internal(store_failure(&e)))?;
+
+    let request = GrantRequest {
+        assertion: &assertion,
+        app: attempt.app.as_deref(),
+        user: attempt.user.as_deref(),
+        accepted_audiences: &s.audiences,
+        now_millis: now,
+        strict: s.strict,
+    };
+    let granted = oauth::decide(&request, &s.keys)?;
+    let (Some(app), Some(user)) = (attempt.app.clone(), attempt.user.clone()) else {
+        // decide() refuses without an app and a user; this is unreachable in practice.
+        return Err(GrantRefusal::new(
+            OAuthError::InvalidAssertion,
+            "the app or user vanished during the request",
+        )
+        .into());
+    };
+
+    if let Some(jti) = &granted.jti_to_record {
+        // Kept until the assertion expires (strict mode caps that at about 3 minutes).
+        let keep_until = claims.exp.saturating_mul(1000);
+        match s
+            .store
+            .repo()
+            .use_assertion_id(&app.id, jti, keep_until)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(oauth::jti_reused(jti).into()),
+            Err(e) => return Err(Refused::Internal(store_failure(&e))),
+        }
+    }
+
+    let mut token_id = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut token_id)
+        .map_err(|_| Refused::Internal(StatusCode::INTERNAL_SERVER_ERROR.into_response()))?;
+    let access = AccessTokenClaims {
+        token_id: hex::encode(token_id),
+        org_id: s.org.id.clone(),
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        app_id: app.id.clone(),
+        consumer_key: app.oauth.consumer_key.clone(),
+        scopes: granted.scopes.clone(),
+        issued_at: granted.issued_at_millis,
+        expires_at: granted.expires_at_millis,
+    };
+    let access_token = s.tokens.mint(&access).map_err(|e| {
+        tracing::error!(error = %e, "minting an access token failed");
+        Refused::Internal(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    })?;
+    let id = identity_url(s, &user);
+    let issued_at = granted.issued_at_millis.to_string();
+    let response = TokenResponse {
+        access_token,
+        signature: signature(
+            app.oauth.consumer_secret.as_deref().unwrap_or(""),
+            &id,
+            &issued_at,
+        ),
+        scope: granted.scopes.join(" "),
+        instance_url: s.instance_url.clone(),
+        id,
+        token_type: "Bearer".into(),
+        issued_at,
+    };
+    let mut r = json_body(&response);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// `<login_url>/id/<orgId18>/<userId18>`.
+pub(crate) fn identity_url(s: &Inner, user: &User) -> String {
+    format!("{}/id/{}/{}", s.login_url, s.org.id18, user.id18)
+}
+
+/// Salesforce's `signature`: Base64 HMAC-SHA256 over `id + issued_at`, keyed by the consumer
+/// secret, so the client can check the response came from the org that knows its secret.
+pub(crate) fn signature(consumer_secret: &str, id: &str, issued_at: &str) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, consumer_secret.as_bytes());
+    let mut message = String::with_capacity(id.len() + issued_at.len());
+    message.push_str(id);
+    message.push_str(issued_at);
+    STANDARD.encode(aws_lc_rs::hmac::sign(&key, message.as_bytes()).as_ref())
+}

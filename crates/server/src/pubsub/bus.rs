@@ -1,0 +1,187 @@
+//! The event bus: which topics the org has (one per distinct CCD `customPlatformEvent`), and
+//! publishing to them — a durable append to the store's event log, then a wake-up of this
+//! process's subscribers of that topic. Subscribers also poll the log, so events appended by
+//! another instance sharing the PostgreSQL database arrive too, within the poll interval.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use byoc_core::events::{self, EventError, EventFields, EventSchema};
+use byoc_core::Clock;
+use byoc_proto::setup::ConversationChannelDefinition;
+use byoc_store::events::{NewEvent, StoredSchema};
+use byoc_store::{Store, StoreError};
+use tokio::sync::watch;
+
+/// A topic of this org.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    /// `/event/<Name>__e`, as the CCD spells the event.
+    pub name: String,
+    pub schema: EventSchema,
+    /// The CCDs that publish on it.
+    pub ccds: Vec<ConversationChannelDefinition>,
+}
+
+/// Why a publish failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One event to publish on a topic.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub event_id: String,
+    pub fields: EventFields,
+}
+
+pub struct EventBus {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Per topic, the newest replay id this process appended; subscribers wait on changes.
+    heads: Mutex<HashMap<String, watch::Sender<i64>>>,
+}
+
+impl EventBus {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> EventBus {
+        EventBus {
+            store,
+            clock,
+            heads: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    /// Every topic of the org, from the CCDs of its messaging channels.
+    pub async fn topics(&self) -> Result<Vec<Topic>, StoreError> {
+        let mut by_event: BTreeMap<String, Vec<ConversationChannelDefinition>> = BTreeMap::new();
+        for channel in self.store.channels().await? {
+            if let Some(ccd) = channel.conversation_channel_definition {
+                by_event
+                    .entry(ccd.custom_platform_event.clone())
+                    .or_default()
+                    .push(ccd);
+            }
+        }
+        let mut out = Vec::new();
+        for (event, ccds) in by_event {
+            match EventSchema::for_ccds(&event, &ccds) {
+                Ok(schema) => out.push(Topic {
+                    name: events::topic_name(&event),
+                    schema,
+                    ccds,
+                }),
+                Err(e) => {
+                    tracing::warn!(event, error = %e, "a CCD names an unusable platform event; it gets no topic")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The topic with this name; the `/event/` prefix is required, the event name is matched
+    /// case-insensitively (Salesforce API names are).
+    pub async fn topic(&self, topic_name: &str) -> Result<Option<Topic>, StoreError> {
+        let Some(wanted) = topic_name.strip_prefix(events::TOPIC_PREFIX) else {
+            return Ok(None);
+        };
+        Ok(self
+            .topics()
+            .await?
+            .into_iter()
+            .find(|t| t.schema.event_name().eq_ignore_ascii_case(wanted)))
+    }
+
+    /// The topic a CCD publishes on.
+    pub async fn topic_of_ccd(
+        &self,
+        ccd: &ConversationChannelDefinition,
+    ) -> Result<Option<Topic>, StoreError> {
+        self.topic(&events::topic_name(&ccd.custom_platform_event))
+            .await
+    }
+
+    /// Encode, append durably, then wake this process's subscribers. Returns the replay ids.
+    pub async fn publish(
+        &self,
+        topic: &Topic,
+        outgoing: &[Outgoing],
+    ) -> Result<Vec<i64>, PublishError> {
+        let now = self.now();
+        let mut rows = Vec::with_capacity(outgoing.len());
+        for o in outgoing {
+            rows.push(NewEvent {
+                event_id: o.event_id.clone(),
+                schema_id: topic.schema.id().to_string(),
+                payload: topic.schema.encode(&o.fields)?,
+                created_at: now,
+            });
+        }
+        self.append(topic, &rows).await
+    }
+
+    /// Append already encoded payloads (validated by the caller) and wake subscribers.
+    pub async fn append(&self, topic: &Topic, rows: &[NewEvent]) -> Result<Vec<i64>, PublishError> {
+        let schema = StoredSchema {
+            schema_id: topic.schema.id().to_string(),
+            topic: topic.name.clone(),
+            schema_json: topic.schema.json().to_string(),
+        };
+        let ids = self
+            .store
+            .repo()
+            .append_events(&topic.name, &schema, rows)
+            .await?;
+        if let Some(last) = ids.last() {
+            self.notify(&topic.name, *last);
+        }
+        Ok(ids)
+    }
+
+    fn notify(&self, topic: &str, head: i64) {
+        if let Ok(mut heads) = self.heads.lock() {
+            let sender = heads
+                .entry(topic.to_string())
+                .or_insert_with(|| watch::channel(0).0);
+            sender.send_if_modified(|current| {
+                if head > *current {
+                    *current = head;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+    }
+
+    /// Changes of this process's head of a topic.
+    pub fn watch(&self, topic: &str) -> watch::Receiver<i64> {
+        match self.heads.lock() {
+            Ok(mut heads) => heads
+                .entry(topic.to_string())
+                .or_insert_with(|| watch::channel(0).0)
+                .subscribe(),
+            // A poisoned lock only means a panic elsewhere; polling still delivers.
+            Err(_) => watch::channel(0).1,
+        }
+    }
+
+    /// Forget events older than the retention period.
+    pub async fn purge(&self, retention_ms: i64) -> Result<u64, StoreError> {
+        self.store
+            .repo()
+            .purge_events(self.now() - retention_ms)
+            .await
+    }
+}

@@ -1,0 +1,186 @@
+//! The Pub/Sub API host: `eventbus.v1.PubSub` over gRPC with TLS from byoc's local CA
+//! (docs/pubsub.md).
+//!
+//! - [`service`]: GetTopic, GetSchema, Subscribe (replay presets, flow control, keepalives),
+//!   Publish and PublishStream.
+//! - [`bus`]: the org's topics (one per CCD `customPlatformEvent`) and publishing: a durable
+//!   append to the store's event log, then a wake-up of this process's subscribers.
+//! - [`auth`]: the `accesstoken`/`instanceurl`/`tenantid` metadata, behind the
+//!   [`auth::AccessTokenCheck`] seam.
+//! - [`agent`]: the agent's side (`POST /admin/v1/conversations/{id}/replies`), which publishes
+//!   the outbound `InteractionEvent`.
+//! - [`errors`]: statuses with Salesforce's `error-code` trailer.
+
+pub mod agent;
+pub mod auth;
+pub mod bus;
+pub mod errors;
+pub mod service;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use byoc_core::Clock;
+use byoc_pubsub_proto::v1::pub_sub_server::PubSubServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+pub use service::PubSubService;
+
+/// Settings of the Pub/Sub host.
+#[derive(Debug, Clone)]
+pub struct PubSubConfig {
+    /// An idle subscription gets a keepalive `FetchResponse` this often (Salesforce: 270 s).
+    pub keepalive: Duration,
+    /// Idle subscriptions re-read the log this often, for events other instances appended.
+    pub poll_interval: Duration,
+    /// Events are kept this long for replay (Salesforce: 72 hours).
+    pub retention: Duration,
+}
+
+impl Default for PubSubConfig {
+    fn default() -> PubSubConfig {
+        PubSubConfig {
+            keepalive: Duration::from_secs(270),
+            poll_interval: service::DEFAULT_POLL_INTERVAL,
+            retention: Duration::from_millis(
+                u64::try_from(byoc_core::events::RETENTION_MILLIS).unwrap_or(u64::MAX),
+            ),
+        }
+    }
+}
+
+/// A server certificate for this start, for `localhost`, the loopback addresses and the bound
+/// address, signed by the local CA.
+pub fn tls_identity(
+    ca: &byoc_pki::LocalCa,
+    bound: SocketAddr,
+    clock: &dyn Clock,
+) -> anyhow::Result<Identity> {
+    let mut ips: Vec<IpAddr> = vec![
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ];
+    if !bound.ip().is_unspecified() && !ips.contains(&bound.ip()) {
+        ips.push(bound.ip());
+    }
+    let now = chrono::DateTime::from_timestamp_millis(clock.now_millis()).unwrap_or_default();
+    let cert = byoc_pki::issue_server_certificate(ca, &["localhost".to_string()], &ips, now)
+        .context("can't issue the Pub/Sub TLS certificate")?;
+    // Clients verify the chain up to the CA, so the CA goes after the leaf.
+    let chain = format!("{}{}", cert.certificate_pem, ca.certificate_pem);
+    Ok(Identity::from_pem(chain, cert.private_key_pem))
+}
+
+/// Serve the Pub/Sub API on `listener` until `shutdown`; open subscriptions end with
+/// `UNAVAILABLE` so clients resubscribe elsewhere or later.
+pub async fn serve(
+    listener: TcpListener,
+    identity: Identity,
+    service: PubSubService,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    Server::builder()
+        .tls_config(ServerTlsConfig::new().identity(identity))
+        .context("bad Pub/Sub TLS configuration")?
+        .add_service(PubSubServer::new(service))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            shutdown.cancelled().await
+        })
+        .await
+        .context("the Pub/Sub host failed")
+}
+
+/// Purge events past the retention period now and then every hour, until `shutdown`.
+pub async fn retention(
+    bus: Arc<bus::EventBus>,
+    retention: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        match bus.purge(retention_ms).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                events = n,
+                "purged platform events past the retention period"
+            ),
+            Err(e) => tracing::warn!(error = %e, "purging old platform events failed; will retry"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
+}
+
+/// The Pub/Sub host of one server: its event bus and gRPC service, built before the hosts start
+/// so the login host can mount the agent API on the same bus.
+pub struct Host {
+    pub bus: Arc<bus::EventBus>,
+    pub service: PubSubService,
+    retention: Duration,
+    shutdown: CancellationToken,
+}
+
+impl Host {
+    /// Access tokens are checked by the OAuth verifier, then as the admin credential (a session
+    /// id of the bootstrap admin).
+    pub fn new(
+        store: byoc_store::Store,
+        clock: Arc<dyn Clock>,
+        verifier: Arc<crate::oauth::tokens::TokenVerifier>,
+        org: &byoc_proto::setup::Org,
+        config: PubSubConfig,
+        shutdown: CancellationToken,
+    ) -> Host {
+        let bus = Arc::new(bus::EventBus::new(store.clone(), clock));
+        let verifier: Arc<dyn auth::AccessTokenCheck> = verifier;
+        let admin: Arc<dyn auth::AccessTokenCheck> = Arc::new(auth::AdminCredentialCheck { store });
+        let tokens: Arc<dyn auth::AccessTokenCheck> =
+            Arc::new(auth::FirstOf(vec![verifier, admin]));
+        let retention = config.retention;
+        let service = PubSubService::new(
+            bus.clone(),
+            tokens,
+            org.id.clone(),
+            org.id18.clone(),
+            config,
+            shutdown.clone(),
+        );
+        Host {
+            bus,
+            service,
+            retention,
+            shutdown,
+        }
+    }
+
+    /// `POST /admin/v1/conversations/{id}/replies`, for the login host.
+    pub fn agent_router(&self, admin: crate::admin_api::AdminState) -> axum::Router {
+        agent::router(agent::AgentState {
+            admin,
+            bus: self.bus.clone(),
+        })
+    }
+
+    /// Serve gRPC on `listener` and run the retention purge, both until shutdown.
+    pub fn spawn(
+        self,
+        listener: TcpListener,
+        identity: Identity,
+        tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+    ) {
+        tasks.spawn(serve(
+            listener,
+            identity,
+            self.service,
+            self.shutdown.clone(),
+        ));
+        tasks.spawn(retention(self.bus, self.retention, self.shutdown));
+    }
+}

@@ -1,0 +1,514 @@
+//! `eventbus.v1.PubSub`: GetTopic, GetSchema, Subscribe, Publish, PublishStream
+//! (<https://developer.salesforce.com/docs/platform/pub-sub-api/references/methods/subscribe-rpc.html>).
+//! ManagedSubscribe (beta) answers `UNIMPLEMENTED`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use byoc_core::events::{ReplayId, MAX_PENDING_REQUESTED};
+use byoc_core::ids;
+use byoc_pubsub_proto::v1::pub_sub_server::PubSub;
+use byoc_pubsub_proto::v1::{
+    self as pb, ConsumerEvent, FetchRequest, FetchResponse, ProducerEvent, PublishRequest,
+    PublishResponse, PublishResult, ReplayPreset, SchemaInfo, SchemaRequest, TopicInfo,
+    TopicRequest,
+};
+use byoc_store::events::NewEvent;
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, Request, Response, Status, Streaming};
+
+use super::auth::{authenticate, AccessTokenCheck, Grant};
+use super::bus::{EventBus, Topic};
+use super::errors;
+use super::PubSubConfig;
+
+type BoxStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// Stay under the 4 MB default message limit of gRPC clients.
+const MAX_RESPONSE_BYTES: usize = 3 * 1024 * 1024;
+
+/// The Pub/Sub service of one org.
+#[derive(Clone)]
+pub struct PubSubService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bus: Arc<EventBus>,
+    tokens: Arc<dyn AccessTokenCheck>,
+    org_id: String,
+    org_id18: String,
+    config: PubSubConfig,
+    shutdown: CancellationToken,
+}
+
+fn rpc_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn replay_bytes(id: i64) -> Vec<u8> {
+    ReplayId(u64::try_from(id).unwrap_or(0)).to_bytes()
+}
+
+impl PubSubService {
+    pub fn new(
+        bus: Arc<EventBus>,
+        tokens: Arc<dyn AccessTokenCheck>,
+        org_id: String,
+        org_id18: String,
+        config: PubSubConfig,
+        shutdown: CancellationToken,
+    ) -> PubSubService {
+        PubSubService {
+            inner: Arc::new(Inner {
+                bus,
+                tokens,
+                org_id,
+                org_id18,
+                config,
+                shutdown,
+            }),
+        }
+    }
+
+    async fn auth<T>(&self, request: &Request<T>) -> Result<Grant, Status> {
+        let i = &self.inner;
+        authenticate(
+            request.metadata(),
+            i.tokens.as_ref(),
+            &i.org_id,
+            &i.org_id18,
+            i.bus.now(),
+        )
+        .await
+    }
+
+    async fn topic(&self, name: &str) -> Result<Topic, Status> {
+        match self.inner.bus.topic(name).await {
+            Ok(Some(t)) => Ok(t),
+            Ok(None) => Err(errors::topic_not_found(name)),
+            Err(e) => Err(errors::store_failure(&e)),
+        }
+    }
+
+    /// Validate and publish one request's events; each event gets its own result.
+    async fn publish_request(
+        &self,
+        grant: &Grant,
+        topic: &Topic,
+        events: Vec<ProducerEvent>,
+    ) -> Result<Vec<PublishResult>, Status> {
+        let now = self.inner.bus.now();
+        let created_by = ids::to_18(&grant.user_id).unwrap_or_else(|| grant.user_id.clone());
+        let mut results: Vec<PublishResult> = Vec::with_capacity(events.len());
+        let mut accepted: Vec<(usize, NewEvent)> = Vec::new();
+        for event in events {
+            let correlation_key = if event.id.is_empty() {
+                uuid::Uuid::new_v4().to_string()
+            } else {
+                event.id.clone()
+            };
+            let refused = |msg: String| PublishResult {
+                replay_id: vec![],
+                error: Some(pb::Error {
+                    code: pb::ErrorCode::Publish as i32,
+                    msg,
+                }),
+                correlation_key: correlation_key.clone(),
+            };
+            if event.schema_id != topic.schema.id() {
+                results.push(refused(format!(
+                    "schema id {:?} is not the current schema of {} ({})",
+                    event.schema_id,
+                    topic.name,
+                    topic.schema.id()
+                )));
+                continue;
+            }
+            match topic.schema.decode(&event.payload) {
+                Ok(mut fields) => {
+                    // Salesforce sets the system fields itself, whatever the publisher sent.
+                    fields.created_date = now;
+                    fields.created_by_id = created_by.clone();
+                    match topic.schema.encode(&fields) {
+                        Ok(payload) => {
+                            accepted.push((
+                                results.len(),
+                                NewEvent {
+                                    event_id: correlation_key.clone(),
+                                    schema_id: topic.schema.id().to_string(),
+                                    payload,
+                                    created_at: now,
+                                },
+                            ));
+                            results.push(PublishResult {
+                                replay_id: vec![],
+                                error: None,
+                                correlation_key,
+                            });
+                        }
+                        Err(e) => results.push(refused(e.to_string())),
+                    }
+                }
+                Err(e) => results.push(refused(e.to_string())),
+            }
+        }
+        let rows: Vec<NewEvent> = accepted.iter().map(|(_, e)| e.clone()).collect();
+        let ids = match self.inner.bus.append(topic, &rows).await {
+            Ok(ids) => ids,
+            Err(super::bus::PublishError::Store(e)) => return Err(errors::store_failure(&e)),
+            Err(e) => {
+                return Err(errors::invalid_argument(
+                    errors::PUBLISH_INVALID,
+                    e.to_string(),
+                ))
+            }
+        };
+        for ((index, _), id) in accepted.iter().zip(ids) {
+            if let Some(r) = results.get_mut(*index) {
+                r.replay_id = replay_bytes(id);
+            }
+        }
+        Ok(results)
+    }
+}
+
+#[tonic::async_trait]
+impl PubSub for PubSubService {
+    async fn get_topic(
+        &self,
+        request: Request<TopicRequest>,
+    ) -> Result<Response<TopicInfo>, Status> {
+        self.auth(&request).await?;
+        let topic = self.topic(&request.get_ref().topic_name).await?;
+        Ok(Response::new(TopicInfo {
+            topic_name: topic.name.clone(),
+            tenant_guid: self.inner.org_id18.clone(),
+            can_publish: true,
+            can_subscribe: true,
+            schema_id: topic.schema.id().to_string(),
+            rpc_id: rpc_id(),
+        }))
+    }
+
+    async fn get_schema(
+        &self,
+        request: Request<SchemaRequest>,
+    ) -> Result<Response<SchemaInfo>, Status> {
+        self.auth(&request).await?;
+        let wanted = request.get_ref().schema_id.clone();
+        let topics = self
+            .inner
+            .bus
+            .topics()
+            .await
+            .map_err(|e| errors::store_failure(&e))?;
+        if let Some(t) = topics.iter().find(|t| t.schema.id() == wanted) {
+            return Ok(Response::new(SchemaInfo {
+                schema_json: t.schema.json().to_string(),
+                schema_id: wanted,
+                rpc_id: rpc_id(),
+            }));
+        }
+        // A schema that events were written with before the CCDs changed.
+        match self.inner.bus.store().repo().event_schema(&wanted).await {
+            Ok(Some(s)) => Ok(Response::new(SchemaInfo {
+                schema_json: s.schema_json,
+                schema_id: wanted,
+                rpc_id: rpc_id(),
+            })),
+            Ok(None) => Err(errors::status(
+                Code::NotFound,
+                errors::SCHEMA_NOT_FOUND,
+                format!("Schema {wanted} doesn't exist."),
+            )),
+            Err(e) => Err(errors::store_failure(&e)),
+        }
+    }
+
+    async fn subscribe(
+        &self,
+        request: Request<Streaming<FetchRequest>>,
+    ) -> Result<Response<BoxStream<FetchResponse>>, Status> {
+        self.auth(&request).await?;
+        let inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(4);
+        let service = self.clone();
+        tokio::spawn(async move {
+            if let Err(status) = service.run_subscription(inbound, &tx).await {
+                let _ = tx.send(Err(status)).await;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn publish(
+        &self,
+        request: Request<PublishRequest>,
+    ) -> Result<Response<PublishResponse>, Status> {
+        let grant = self.auth(&request).await?;
+        let req = request.into_inner();
+        let topic = self.topic(&req.topic_name).await?;
+        if req.events.is_empty() {
+            return Err(errors::invalid_argument(
+                errors::PUBLISH_INVALID,
+                "A publish request needs at least one event.",
+            ));
+        }
+        let results = self.publish_request(&grant, &topic, req.events).await?;
+        Ok(Response::new(PublishResponse {
+            results,
+            schema_id: topic.schema.id().to_string(),
+            rpc_id: rpc_id(),
+        }))
+    }
+
+    async fn publish_stream(
+        &self,
+        request: Request<Streaming<PublishRequest>>,
+    ) -> Result<Response<BoxStream<PublishResponse>>, Status> {
+        let grant = self.auth(&request).await?;
+        let mut inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(4);
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut topic: Option<Topic> = None;
+            loop {
+                let next = tokio::select! {
+                    _ = service.inner.shutdown.cancelled() => break,
+                    next = inbound.next() => next,
+                };
+                let req = match next {
+                    Some(Ok(r)) => r,
+                    Some(Err(_)) | None => break,
+                };
+                let current = match &topic {
+                    Some(t)
+                        if req.topic_name.is_empty()
+                            || t.schema.event_name().eq_ignore_ascii_case(
+                                req.topic_name
+                                    .trim_start_matches(byoc_core::events::TOPIC_PREFIX),
+                            ) =>
+                    {
+                        t.clone()
+                    }
+                    Some(t) => {
+                        let msg = format!(
+                            "The topic name {:?} differs from the stream's topic {}.",
+                            req.topic_name, t.name
+                        );
+                        let _ = tx
+                            .send(Err(errors::invalid_argument(errors::TOPIC_CHANGED, msg)))
+                            .await;
+                        break;
+                    }
+                    None => match service.topic(&req.topic_name).await {
+                        Ok(t) => {
+                            topic = Some(t.clone());
+                            t
+                        }
+                        Err(status) => {
+                            let _ = tx.send(Err(status)).await;
+                            break;
+                        }
+                    },
+                };
+                let answer = match service.publish_request(&grant, &current, req.events).await {
+                    Ok(results) => Ok(PublishResponse {
+                        results,
+                        schema_id: current.schema.id().to_string(),
+                        rpc_id: rpc_id(),
+                    }),
+                    Err(status) => Err(status),
+                };
+                let failed = answer.is_err();
+                if tx.send(answer).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// Where a subscription stands.
+struct Subscription {
+    topic: Topic,
+    /// The replay id of the last event delivered (or skipped by the preset).
+    cursor: i64,
+    /// Requested and not yet delivered.
+    pending: i32,
+}
+
+fn add_requested(pending: i32, requested: i32) -> Result<i32, Status> {
+    if requested < 0 {
+        return Err(errors::invalid_argument(
+            errors::REQUESTED_EVENTS_INVALID,
+            format!("num_requested must not be negative, got {requested}."),
+        ));
+    }
+    Ok(pending.saturating_add(requested).min(MAX_PENDING_REQUESTED))
+}
+
+impl PubSubService {
+    async fn start_position(&self, first: &FetchRequest) -> Result<Subscription, Status> {
+        let topic = self.topic(&first.topic_name).await?;
+        let bounds = self
+            .inner
+            .bus
+            .store()
+            .repo()
+            .topic_bounds(&topic.name)
+            .await
+            .map_err(|e| errors::store_failure(&e))?;
+        let cursor = match ReplayPreset::try_from(first.replay_preset) {
+            Ok(ReplayPreset::Latest) => bounds.latest,
+            Ok(ReplayPreset::Earliest) => bounds
+                .oldest_retained
+                .map(|o| o - 1)
+                .unwrap_or(bounds.latest),
+            Ok(ReplayPreset::Custom) => {
+                if first.replay_id.is_empty() {
+                    return Err(errors::invalid_argument(
+                        errors::REPLAY_ID_VALIDATION_FAILED,
+                        "The Replay ID validation failed: CUSTOM needs a replay_id.",
+                    ));
+                }
+                let corrupted = || {
+                    errors::invalid_argument(errors::REPLAY_ID_CORRUPTED, "The Replay ID validation failed. Ensure that the Replay ID is valid and within the retention window.")
+                };
+                let id = ReplayId::from_bytes(&first.replay_id)
+                    .and_then(|r| i64::try_from(r.0).ok())
+                    .ok_or_else(corrupted)?;
+                // Resuming needs every event after `id` still retained.
+                let oldest = bounds.oldest_retained.unwrap_or(bounds.latest + 1);
+                if id > bounds.latest || id + 1 < oldest {
+                    return Err(corrupted());
+                }
+                id
+            }
+            Err(_) => {
+                return Err(errors::invalid_argument(
+                    errors::REPLAY_ID_VALIDATION_FAILED,
+                    format!("Unknown replay_preset {}.", first.replay_preset),
+                ))
+            }
+        };
+        Ok(Subscription {
+            topic,
+            cursor,
+            pending: add_requested(0, first.num_requested)?,
+        })
+    }
+
+    fn same_topic(sub: &Subscription, name: &str) -> bool {
+        name.is_empty()
+            || name
+                .strip_prefix(byoc_core::events::TOPIC_PREFIX)
+                .is_some_and(|n| n.eq_ignore_ascii_case(sub.topic.schema.event_name()))
+    }
+
+    /// Serve one Subscribe stream until the client goes away, the server shuts down or an
+    /// error ends it (returned, to be sent as the stream's status).
+    async fn run_subscription(
+        &self,
+        mut inbound: Streaming<FetchRequest>,
+        tx: &mpsc::Sender<Result<FetchResponse, Status>>,
+    ) -> Result<(), Status> {
+        let first = tokio::select! {
+            _ = self.inner.shutdown.cancelled() => return Err(Status::unavailable("The server is shutting down.")),
+            first = inbound.next() => match first {
+                Some(Ok(f)) => f,
+                Some(Err(_)) | None => return Ok(()),
+            },
+        };
+        let mut sub = self.start_position(&first).await?;
+        let mut heads = self.inner.bus.watch(&sub.topic.name);
+        let mut heads_open = true;
+        let mut inbound_open = true;
+        let keepalive = self.inner.config.keepalive;
+        let mut last_sent = Instant::now();
+        loop {
+            if sub.pending > 0 {
+                let batch = self
+                    .inner
+                    .bus
+                    .store()
+                    .repo()
+                    .read_events(&sub.topic.name, sub.cursor, i64::from(sub.pending))
+                    .await
+                    .map_err(|e| errors::store_failure(&e))?;
+                if !batch.is_empty() {
+                    let mut events = Vec::with_capacity(batch.len());
+                    let mut bytes = 0usize;
+                    for e in batch {
+                        bytes += e.payload.len() + 64;
+                        if !events.is_empty() && bytes > MAX_RESPONSE_BYTES {
+                            break;
+                        }
+                        sub.cursor = e.replay_id;
+                        events.push(ConsumerEvent {
+                            event: Some(ProducerEvent {
+                                id: e.event_id,
+                                schema_id: e.schema_id,
+                                payload: e.payload,
+                                headers: vec![],
+                            }),
+                            replay_id: replay_bytes(e.replay_id),
+                        });
+                    }
+                    sub.pending -= i32::try_from(events.len()).unwrap_or(sub.pending);
+                    let response = FetchResponse {
+                        events,
+                        latest_replay_id: replay_bytes(sub.cursor),
+                        rpc_id: rpc_id(),
+                        pending_num_requested: sub.pending,
+                    };
+                    if tx.send(Ok(response)).await.is_err() {
+                        return Ok(());
+                    }
+                    last_sent = Instant::now();
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = self.inner.shutdown.cancelled() => {
+                    return Err(errors::status(Code::Unavailable, errors::SERVICE_UNAVAILABLE, "The server is shutting down; subscribe again to resume."));
+                }
+                _ = tx.closed() => return Ok(()),
+                next = inbound.next(), if inbound_open => match next {
+                    Some(Ok(req)) => {
+                        if !Self::same_topic(&sub, &req.topic_name) {
+                            return Err(errors::invalid_argument(errors::TOPIC_CHANGED, format!("The topic name {:?} differs from the subscription's topic {}. Subscribe again to change topics.", req.topic_name, sub.topic.name)));
+                        }
+                        sub.pending = add_requested(sub.pending, req.num_requested)?;
+                    }
+                    // The client closed its side (or broke it): keep serving what it asked for.
+                    Some(Err(_)) | None => inbound_open = false,
+                },
+                changed = heads.changed(), if heads_open => {
+                    if changed.is_err() {
+                        heads_open = false;
+                    }
+                }
+                _ = tokio::time::sleep(self.inner.config.poll_interval) => {}
+                _ = tokio::time::sleep_until(last_sent + keepalive) => {
+                    let response = FetchResponse { events: vec![], latest_replay_id: replay_bytes(sub.cursor), rpc_id: rpc_id(), pending_num_requested: sub.pending };
+                    if tx.send(Ok(response)).await.is_err() {
+                        return Ok(());
+                    }
+                    last_sent = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// How long an idle subscription waits before re-reading the log even without a wake-up, for
+/// events appended by other instances sharing the database.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);

@@ -1,0 +1,212 @@
+//! What arrived, for people: `GET /admin/v1/conversations`, `GET /admin/v1/conversations/{id}`
+//! (sessions, entries with attachments and acknowledgement state, routing records) and
+//! `GET /admin/v1/attachments/{id}` (the bytes). Served on the login host, authorized like the
+//! rest of the admin API.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use byoc_core::ids;
+use byoc_core::SetupError;
+use byoc_proto::interaction::{
+    AttachmentView, ConversationDetail, ConversationSummary, EntryView, Participant, RecordView,
+    SessionView,
+};
+use byoc_store::conversations::ConversationRow;
+use byoc_store::Store;
+use serde::Deserialize;
+
+use crate::admin_api::{Acting, AdminState, ApiError};
+use crate::setup_service::ServiceError;
+
+type ApiResult = Result<Response, ApiError>;
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/admin/v1/conversations", get(list))
+        .route("/admin/v1/conversations/{id}", get(show))
+        .route("/admin/v1/attachments/{id}", get(attachment))
+        .with_state(state)
+}
+
+fn store_error(e: byoc_store::StoreError) -> ApiError {
+    ApiError::from(ServiceError::Store(e))
+}
+
+fn not_found(kind: &'static str, name: &str) -> ApiError {
+    ApiError::from(SetupError::NotFound {
+        kind,
+        name: name.to_string(),
+    })
+}
+
+async fn summary(store: &Store, c: ConversationRow) -> Result<ConversationSummary, ApiError> {
+    let repo = store.repo();
+    let sessions = repo.sessions(&c.id).await.map_err(store_error)?;
+    let entry_count = repo.entry_count(&c.id).await.map_err(store_error)?;
+    let current = sessions.first();
+    Ok(ConversationSummary {
+        messaging_session_id: current.map(|s| s.id.clone()),
+        session_status: current.map(|s| s.status.clone()),
+        id: c.id,
+        channel_address_identifier: c.channel_address,
+        conversation_channel_definition: c.ccd_developer_name,
+        end_user_client_id: c.client_id,
+        end_user_id: c.end_user_id,
+        consent_status: c.consent_status,
+        entry_count,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(s): State<AdminState>,
+    _a: Acting,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult {
+    let limit = query
+        .ok()
+        .and_then(|Query(q)| q.limit)
+        .unwrap_or(100)
+        .clamp(1, 10_000);
+    let store = s.setup.store();
+    let rows = store
+        .repo()
+        .conversations(limit)
+        .await
+        .map_err(store_error)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(summary(store, row).await?);
+    }
+    Ok(Json(out).into_response())
+}
+
+/// Read beats delivered: the highest acknowledgement an entry got.
+fn stronger(current: Option<&str>, new: &str) -> bool {
+    !matches!(
+        (current, new),
+        (Some("Read"), _) | (Some("Delivered"), "Delivered")
+    )
+}
+
+async fn show(State(s): State<AdminState>, _a: Acting, Path(id): Path<String>) -> ApiResult {
+    let store = s.setup.store();
+    let repo = store.repo();
+    let row = repo
+        .conversation(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| not_found("Conversation", &id))?;
+    let sessions = repo.sessions(&row.id).await.map_err(store_error)?;
+    let entries = repo.entries(&row.id).await.map_err(store_error)?;
+    let attachments = repo.attachments(&row.id).await.map_err(store_error)?;
+    let records = repo.records_of(&row.id).await.map_err(store_error)?;
+
+    let mut acks: HashMap<String, String> = HashMap::new();
+    for e in &entries {
+        let level = match e.entry_type.as_str() {
+            "ReadAcknowledgement" => "Read",
+            "DeliveryAcknowledgement" => "Delivered",
+            _ => continue,
+        };
+        if let Some(target) = &e.acknowledged_entry_id {
+            if stronger(acks.get(target).map(String::as_str), level) {
+                acks.insert(target.clone(), level.to_string());
+            }
+        }
+    }
+    let entries = entries
+        .into_iter()
+        .map(|e| EntryView {
+            attachments: attachments
+                .iter()
+                .filter(|a| a.entry_id == e.entry_id)
+                .map(|a| AttachmentView {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    mime_type: a.mime_type.clone(),
+                    size: a.size,
+                })
+                .collect(),
+            acknowledgement: acks.get(&e.entry_id).cloned(),
+            sender: Participant {
+                app_type: Some(e.sender_app_type),
+                subject: Some(e.sender_subject),
+                role: Some(e.sender_role),
+            },
+            payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+            id: e.entry_id,
+            entry_type: e.entry_type,
+            messaging_session_id: e.session_id,
+            client_timestamp: e.client_timestamp,
+            server_timestamp: e.server_timestamp,
+            text: e.text,
+            message_type: e.message_type,
+            format_type: e.format_type,
+            acknowledged_entry_id: e.acknowledged_entry_id,
+            source: e.source,
+        })
+        .collect();
+    let sessions = sessions
+        .into_iter()
+        .map(|x| SessionView {
+            id18: ids::to_18(&x.id).unwrap_or_default(),
+            id: x.id,
+            status: x.status,
+            started_at: x.started_at,
+            ended_at: x.ended_at,
+        })
+        .collect();
+    let records = records
+        .into_iter()
+        .filter(|r| !r.key.starts_with("active|"))
+        .map(|r| RecordView {
+            body: serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
+            kind: r.kind,
+            key: r.key,
+            updated_at: r.updated_at,
+        })
+        .collect();
+    let conversation = summary(store, row).await?;
+    Ok(Json(ConversationDetail {
+        conversation,
+        sessions,
+        entries,
+        records,
+    })
+    .into_response())
+}
+
+async fn attachment(State(s): State<AdminState>, _a: Acting, Path(id): Path<String>) -> ApiResult {
+    let found = s
+        .setup
+        .store()
+        .repo()
+        .attachment_content(&id)
+        .await
+        .map_err(store_error)?;
+    let (meta, bytes) = found.ok_or_else(|| not_found("Attachment", &id))?;
+    let content_type = HeaderValue::from_str(&meta.mime_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mut response = bytes.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
