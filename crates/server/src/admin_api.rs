@@ -29,6 +29,14 @@ use crate::setup_service::{ServiceError, SetupService};
 #[derive(Clone)]
 pub struct AdminState {
     pub setup: SetupService,
+    /// When set, the admin API also accepts the org's OAuth access tokens, acting as their user.
+    pub oauth: Option<crate::oauth::OAuthState>,
+}
+
+impl AdminState {
+    pub fn new(setup: SetupService, oauth: Option<crate::oauth::OAuthState>) -> AdminState {
+        AdminState { setup, oauth }
+    }
 }
 
 /// An error answered in Salesforce's REST shape.
@@ -127,15 +135,22 @@ impl FromRequestParts<AdminState> for Acting {
             .store()
             .admin_credential(&digest)
             .await
-            .map_err(|e| ApiError::from(ServiceError::Store(e)))?
-            .ok_or_else(ApiError::invalid_session)?;
-        // The lookup is by digest; compare again in constant time so the match itself leaks nothing.
-        if !bool::from(credential.digest.as_bytes().ct_eq(digest.as_bytes())) {
-            return Err(ApiError::invalid_session());
-        }
+            .map_err(|e| ApiError::from(ServiceError::Store(e)))?;
+        let token_user = match credential {
+            // The lookup is by digest; compare again in constant time so the match leaks nothing.
+            Some(c) if bool::from(c.digest.as_bytes().ct_eq(digest.as_bytes())) => c.username,
+            Some(_) => return Err(ApiError::invalid_session()),
+            // An OAuth access token of the org acts as its user.
+            None => match &state.oauth {
+                Some(oauth) => crate::oauth::actor_username_from_access_token(oauth, token)
+                    .await
+                    .ok_or_else(ApiError::invalid_session)?,
+                None => return Err(ApiError::invalid_session()),
+            },
+        };
         let username = match parts.headers.get(ACT_AS_HEADER).and_then(|v| v.to_str().ok()).map(str::trim) {
             Some(other) if !other.is_empty() => other.to_string(),
-            _ => credential.username,
+            _ => token_user,
         };
         Ok(Acting(state.setup.actor(&username).await?))
     }

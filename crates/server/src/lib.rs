@@ -175,11 +175,12 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     let scrt_state = scrt::ScrtState::new(store.clone(), clock.clone(), oauth.token_verifier());
     let pubsub_host = pubsub::Host::new(store.clone(), clock.clone(), oauth.token_verifier(), &org, config.pubsub.clone(), shutdown.clone());
 
+    let admin_state = admin_api::AdminState::new(setup.clone(), Some(oauth.clone()));
     let login_router = Router::new()
-        .merge(admin_api::router(admin_api::AdminState { setup: setup.clone() }))
+        .merge(admin_api::router(admin_state.clone()))
+        .merge(scrt::admin_router(admin_state.clone()))
+        .merge(pubsub_host.agent_router(admin_state))
         .merge(oauth::router(oauth))
-        .merge(scrt::admin_router(admin_api::AdminState { setup: setup.clone() }))
-        .merge(pubsub_host.agent_router(admin_api::AdminState { setup: setup.clone() }))
         .fallback(admin_api::not_found);
     tasks.spawn(serve_http(listeners.login, login_router, shutdown.clone(), "login"));
     tasks.spawn(serve_http(listeners.scrt, scrt::router(scrt_state), shutdown.clone(), "Interaction API"));

@@ -169,9 +169,7 @@ pub async fn start(
 
 /// The OAuth, identity and login-history routes for the login host.
 pub fn router(state: OAuthState) -> Router {
-    let admin = AdminState {
-        setup: state.0.setup.clone(),
-    };
+    let admin = AdminState::new(state.0.setup.clone(), Some(state.clone()));
     Router::new()
         .route("/services/oauth2/token", post(token::token))
         .route(
