@@ -32,10 +32,18 @@ pub async fn execute(ctx: &Context, command: AgentCommand) -> Result<Output, Cli
                 .agent_reply(&args.conversation, &args.text)
                 .await
                 .map_err(CliError::from)
-                .map_err(|e| e.hint_if_not_found(&args.conversation, "`byoc conversations list` shows the conversations"))?;
+                .map_err(|e| {
+                    e.hint_if_not_found(
+                        &args.conversation,
+                        "`byoc conversations list` shows the conversations",
+                    )
+                })?;
             let text = format!(
                 "Sent entry {} in conversation {}\nPublished on {} with replay id {}\n",
-                sent.entry_identifier, sent.conversation_identifier, sent.topic_name, sent.replay_id
+                sent.entry_identifier,
+                sent.conversation_identifier,
+                sent.topic_name,
+                sent.replay_id
             );
             Output::new(&sent, text)
         }

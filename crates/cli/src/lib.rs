@@ -11,6 +11,8 @@
 //!   Apps, connected apps, messaging channels, CCDs, the audit trail).
 //! - `cert`, `ca`: `byoc cert new`, `byoc ca`.
 //! - `serve`: `byoc serve`, the local org.
+//! - `token`, `logins`: `byoc token` (the partner side of the JWT Bearer flow, against byoc or
+//!   real Salesforce) and `byoc logins` (the login history with byoc's diagnosis).
 //! - `agent`, `listen`: `byoc agent reply` (publishes the outbound event) and `byoc listen` (the
 //!   Pub/Sub subscriber, printing events as they arrive).
 //!
@@ -23,9 +25,11 @@ mod ca;
 mod cert;
 mod context;
 mod listen;
+mod logins;
 mod output;
 mod serve;
 pub mod setup;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,6 +117,14 @@ pub enum Command {
     #[command(subcommand)]
     Agent(agent::AgentCommand),
 
+    /// JWT Bearer flow, the partner's side: sign an assertion with the private key, trade it at a
+    /// token URL (byoc or real Salesforce), print the answer
+    Token(token::TokenArgs),
+
+    /// Login history: every token request with Salesforce's error and byoc's diagnosis, newest
+    /// first (Setup > Login History)
+    Logins(logins::LoginsArgs),
+
     /// Subscribe to the CCD's platform event topic (Pub/Sub API) with partner.env settings and
     /// print each event
     Listen(listen::ListenArgs),
@@ -151,6 +163,8 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Cert(command) => cert::execute(command),
         Command::Ca(args) => ca::execute(&ctx, &args),
         Command::Agent(command) => agent::execute(&ctx, command).await,
+        Command::Token(args) => token::execute(&ctx, &args).await,
+        Command::Logins(args) => logins::execute(&ctx, &args).await,
         Command::Listen(_) => Err(CliError::usage("`byoc listen` prints as events arrive; call byoc::run for it")),
     }
 }

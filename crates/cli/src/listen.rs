@@ -13,7 +13,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use byoc_client::pubsub::{Delivery, JwtBearerTokens, PubSubSettings, ReceivedEvent, Replay, StaticToken, Subscriber, TokenSource};
+use byoc_client::pubsub::{
+    Delivery, JwtBearerTokens, PubSubSettings, ReceivedEvent, Replay, StaticToken, Subscriber,
+    TokenSource,
+};
 use byoc_client::token::{JwtBearer, JwtBearerSettings};
 use byoc_proto::files::partner_env as env;
 use clap::Args;
@@ -56,7 +59,9 @@ pub fn parse_env_file(text: &str) -> HashMap<String, String> {
             continue;
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let value = value.trim();
         let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
             Some(quoted) => {
@@ -89,11 +94,17 @@ struct Settings {
 
 impl Settings {
     fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty()).or_else(|| self.file.get(name).cloned().filter(|v| !v.is_empty()))
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.file.get(name).cloned().filter(|v| !v.is_empty()))
     }
 
     fn require(&self, name: &str) -> Result<String, CliError> {
-        self.get(name).ok_or_else(|| CliError::new(format!("{name} is not set (environment or --env-file)")).with_hint("`byoc serve` writes DATA/partner.env with every setting"))
+        self.get(name).ok_or_else(|| {
+            CliError::new(format!("{name} is not set (environment or --env-file)"))
+                .with_hint("`byoc serve` writes DATA/partner.env with every setting")
+        })
     }
 }
 
@@ -101,7 +112,11 @@ fn parse_replay(s: &str) -> Result<Replay, CliError> {
     match s.to_ascii_lowercase().as_str() {
         "latest" => Ok(Replay::Latest),
         "earliest" => Ok(Replay::Earliest),
-        other => other.parse::<u64>().map(Replay::After).map_err(|_| CliError::usage(format!("--replay takes earliest, latest or a replay id number, not {s:?}"))),
+        other => other.parse::<u64>().map(Replay::After).map_err(|_| {
+            CliError::usage(format!(
+                "--replay takes earliest, latest or a replay id number, not {s:?}"
+            ))
+        }),
     }
 }
 
@@ -116,7 +131,13 @@ fn token_source(settings: &Settings) -> Result<Arc<dyn TokenSource>, CliError> {
         username: settings.require(env::SF_SUBJECT)?,
         audience: settings.require(env::SF_AUDIENCE)?,
         // A key sourced into the shell from partner.env keeps its `\n` escapes.
-        private_key_pem: settings.require(env::SF_PRIVATE_KEY).map(|k| if k.contains('\n') { k } else { k.replace("\\n", "\n") })?,
+        private_key_pem: settings.require(env::SF_PRIVATE_KEY).map(|k| {
+            if k.contains('\n') {
+                k
+            } else {
+                k.replace("\\n", "\n")
+            }
+        })?,
     })
     .map_err(|e| CliError::new(format!("can't use the JWT Bearer settings: {e}")))?;
     Ok(Arc::new(JwtBearerTokens::new(provider)))
@@ -126,10 +147,21 @@ fn token_source(settings: &Settings) -> Result<Arc<dyn TokenSource>, CliError> {
 fn ca_pem(ctx: &Context, args: &ListenArgs, endpoint: &str) -> Result<Option<String>, CliError> {
     let path = match &args.ca_cert {
         Some(p) => Some(p.clone()),
-        None => ctx.try_org_file().ok().flatten().filter(|org| endpoint.trim_start_matches("https://") == org.pubsub_endpoint).map(|org| PathBuf::from(org.ca_cert)),
+        None => ctx
+            .try_org_file()
+            .ok()
+            .flatten()
+            .filter(|org| endpoint.trim_start_matches("https://") == org.pubsub_endpoint)
+            .map(|org| PathBuf::from(org.ca_cert)),
     };
     match path {
-        Some(p) => std::fs::read_to_string(&p).map(Some).map_err(|e| CliError::new(format!("can't read the CA certificate {}: {}", p.display(), io_message(&e)))),
+        Some(p) => std::fs::read_to_string(&p).map(Some).map_err(|e| {
+            CliError::new(format!(
+                "can't read the CA certificate {}: {}",
+                p.display(),
+                io_message(&e)
+            ))
+        }),
         None => Ok(None),
     }
 }
@@ -156,16 +188,34 @@ pub fn event_json(event: &ReceivedEvent, payload_field: Option<&str>) -> Value {
 
 /// Text for people: a header line, the message text of an interaction, then the fields.
 pub fn event_text(event: &ReceivedEvent, payload_field: Option<&str>) -> String {
-    let mut out = format!("#{} {} (event {})\n", event.replay_id, event.topic, event.event_id);
+    let mut out = format!(
+        "#{} {} (event {})\n",
+        event.replay_id, event.topic, event.event_id
+    );
     let doc = event_json(event, payload_field);
     if let Some(i) = doc.get("interactionEvent") {
-        let text = i.pointer("/payload/entryPayload/abstractMessage/staticContent/text").and_then(Value::as_str);
-        let to = i.pointer("/recipient/subject").and_then(Value::as_str).unwrap_or("?");
-        let conversation = i.get("conversationIdentifier").and_then(Value::as_str).unwrap_or("?");
-        let kind = i.pointer("/payload/entryType").and_then(Value::as_str).unwrap_or("entry");
+        let text = i
+            .pointer("/payload/entryPayload/abstractMessage/staticContent/text")
+            .and_then(Value::as_str);
+        let to = i
+            .pointer("/recipient/subject")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let conversation = i
+            .get("conversationIdentifier")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let kind = i
+            .pointer("/payload/entryType")
+            .and_then(Value::as_str)
+            .unwrap_or("entry");
         match text {
-            Some(t) => out.push_str(&format!("  {kind} to {to} in conversation {conversation}: {t}\n")),
-            None => out.push_str(&format!("  {kind} to {to} in conversation {conversation}\n")),
+            Some(t) => out.push_str(&format!(
+                "  {kind} to {to} in conversation {conversation}: {t}\n"
+            )),
+            None => out.push_str(&format!(
+                "  {kind} to {to} in conversation {conversation}\n"
+            )),
         }
     }
     if let Some(fields) = event.fields.as_object() {
@@ -182,11 +232,22 @@ pub fn event_text(event: &ReceivedEvent, payload_field: Option<&str>) -> String 
 
 /// Run the subscription, printing as events arrive.
 pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
-    let env_path = args.env_file.clone().unwrap_or_else(|| ctx.data_dir().join("partner.env"));
+    let env_path = args
+        .env_file
+        .clone()
+        .unwrap_or_else(|| ctx.data_dir().join("partner.env"));
     let file = match std::fs::read_to_string(&env_path) {
         Ok(text) => parse_env_file(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.env_file.is_none() => HashMap::new(),
-        Err(e) => return Err(CliError::new(format!("can't read {}: {}", env_path.display(), io_message(&e)))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.env_file.is_none() => {
+            HashMap::new()
+        }
+        Err(e) => {
+            return Err(CliError::new(format!(
+                "can't read {}: {}",
+                env_path.display(),
+                io_message(&e)
+            )))
+        }
     };
     let settings = Settings { file };
     let replay = parse_replay(&args.replay)?;
@@ -195,7 +256,10 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
         Some(t) => t.clone(),
         None => settings.require(env::SF_PUB_SUB_TOPIC_NAME)?,
     };
-    let batch = settings.get(env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT).and_then(|v| v.parse().ok()).unwrap_or(100);
+    let batch = settings
+        .get(env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     let payload_field = settings.get(env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD);
     let pubsub = PubSubSettings {
         ca_cert_pem: ca_pem(ctx, args, &endpoint)?,
@@ -203,12 +267,16 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
         instance_url: settings.require(env::SF_INSTANCE_URL)?,
         tenant_id: settings.require(env::SF_ORG_ID)?,
     };
-    let subscriber = Subscriber::connect(pubsub, token_source(&settings)?).await.map_err(|e| CliError::new(e.to_string()))?;
+    let subscriber = Subscriber::connect(pubsub, token_source(&settings)?)
+        .await
+        .map_err(|e| CliError::new(e.to_string()))?;
     let mut subscription = subscriber.subscribe(&topic, replay, batch);
 
     let wanted = args.count;
     let mut received = 0u64;
-    let deadline = args.timeout.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = args
+        .timeout
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     if wanted == Some(0) {
         return Ok(());
     }
@@ -218,7 +286,10 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
                 Ok(n) => n,
                 Err(_) => {
                     return match wanted {
-                        Some(n) => Err(CliError::new(format!("received {received} of {n} events within {} s", args.timeout.unwrap_or_default()))),
+                        Some(n) => Err(CliError::new(format!(
+                            "received {received} of {n} events within {} s",
+                            args.timeout.unwrap_or_default()
+                        ))),
                         None => Ok(()),
                     };
                 }
@@ -230,8 +301,12 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
                 received += 1;
                 let mut stdout = std::io::stdout().lock();
                 let written = match ctx.format() {
-                    OutputFormat::Json => writeln!(stdout, "{}", event_json(&event, payload_field.as_deref())),
-                    OutputFormat::Text => write!(stdout, "{}", event_text(&event, payload_field.as_deref())),
+                    OutputFormat::Json => {
+                        writeln!(stdout, "{}", event_json(&event, payload_field.as_deref()))
+                    }
+                    OutputFormat::Text => {
+                        write!(stdout, "{}", event_text(&event, payload_field.as_deref()))
+                    }
                 };
                 // A closed stdout (`byoc listen | head -1`) ends the listener quietly.
                 if written.and_then(|_| stdout.flush()).is_err() {
@@ -242,7 +317,11 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
                 }
             }
             Some(Delivery::Keepalive { .. }) => {}
-            None => return Err(CliError::new(format!("the server ended the subscription to {topic}"))),
+            None => {
+                return Err(CliError::new(format!(
+                    "the server ended the subscription to {topic}"
+                )))
+            }
         }
     }
 }

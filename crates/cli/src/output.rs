@@ -45,6 +45,9 @@ pub struct CliError {
     /// The org's REST error entries, when the org refused.
     pub errors: Vec<RestError>,
     pub hint: Option<String>,
+    /// byoc's diagnosis of a refused token request (the `X-Byoc-Diagnosis` header): text mode
+    /// prints it as `byoc diagnosis: ...`, JSON mode as the `diagnosis` member.
+    pub diagnosis: Option<String>,
     /// 1 for refusals and failures, 2 for usage errors.
     pub exit_code: u8,
 }
@@ -55,6 +58,7 @@ impl CliError {
             message: message.into(),
             errors: Vec::new(),
             hint: None,
+            diagnosis: None,
             exit_code: 1,
         }
     }
@@ -115,6 +119,7 @@ impl From<ClientError> for CliError {
             message: error.to_string(),
             errors: error.rest_errors().to_vec(),
             hint,
+            diagnosis: None,
             exit_code: 1,
         }
     }
@@ -159,8 +164,13 @@ pub fn error_json(error: &CliError) -> Value {
         "error": error.message,
         "errors": error.errors,
     });
-    if let (Some(hint), Some(map)) = (&error.hint, object.as_object_mut()) {
-        map.insert("hint".into(), Value::String(hint.clone()));
+    if let Some(map) = object.as_object_mut() {
+        if let Some(diagnosis) = &error.diagnosis {
+            map.insert("diagnosis".into(), Value::String(diagnosis.clone()));
+        }
+        if let Some(hint) = &error.hint {
+            map.insert("hint".into(), Value::String(hint.clone()));
+        }
     }
     object
 }
@@ -171,6 +181,9 @@ pub fn report_error(format: OutputFormat, error: &CliError) -> ExitCode {
     match format {
         OutputFormat::Text => {
             let _ = writeln!(stderr, "error: {}", error.message);
+            if let Some(diagnosis) = &error.diagnosis {
+                let _ = writeln!(stderr, "byoc diagnosis: {diagnosis}");
+            }
             if let Some(hint) = &error.hint {
                 let _ = writeln!(stderr, "hint: {hint}");
             }

@@ -28,6 +28,14 @@ pub struct ServeArgs {
     /// On first start, create the org without the sample setup (no ECA, channel or partner.env)
     #[arg(long)]
     pub empty: bool,
+    /// Token endpoint: also refuse what a careful partner never sends (exp more than 3 minutes
+    /// ahead, a missing or reused jti, iat/nbf in the future, expired certificates)
+    #[arg(long)]
+    pub strict: bool,
+    /// Token endpoint: accept this JWT `aud` too, besides https://login.salesforce.com,
+    /// https://test.salesforce.com and byoc's own login URL (repeatable)
+    #[arg(long = "audience", value_name = "URL")]
+    pub audiences: Vec<String>,
 }
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
@@ -41,8 +49,8 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
             data_dir: global.data_dir.clone(),
             database_url: args.database_url,
             empty: args.empty,
-            strict: false,
-            accepted_audiences: Vec::new(),
+            strict: args.strict,
+            accepted_audiences: accepted_audiences(&args.audiences),
             pubsub: Default::default(),
         },
     )
@@ -58,6 +66,25 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
         .await
         .into_outcome()
         .map_err(|e| CliError::new(format!("byoc did not shut down cleanly: {e}")))
+}
+
+/// `--audience` adds to Salesforce's two login URLs; the server replaces them with a non-empty
+/// list, so they are passed along.
+fn accepted_audiences(extra: &[String]) -> Vec<String> {
+    if extra.is_empty() {
+        return Vec::new();
+    }
+    let mut all: Vec<String> = byoc_server::oauth::DEFAULT_AUDIENCES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for audience in extra {
+        let audience = audience.trim().trim_end_matches('/').to_string();
+        if !audience.is_empty() && !all.iter().any(|a| a.eq_ignore_ascii_case(&audience)) {
+            all.push(audience);
+        }
+    }
+    all
 }
 
 /// Logs go to stderr; `BYOC_LOG` takes an env-filter directive (default `info`).

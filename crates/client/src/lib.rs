@@ -14,12 +14,14 @@
 //! - [`pubsub`]: a Pub/Sub API subscriber (TLS, auth metadata, flow control, Avro decoding,
 //!   reconnect-and-resume by replay id), for byoc and real Salesforce.
 //! - [`agent`]: the agent's reply in a conversation (`byoc agent reply`).
+//! - [`logins`]: [`AdminClient::login_history`], the login history with byoc's diagnosis.
 //!
 //! Record names go into URL paths percent-encoded (names have spaces), so any name Setup accepts
 //! can be passed as is.
 
 pub mod agent;
 pub mod conversations;
+pub mod logins;
 pub mod pubsub;
 pub mod token;
 

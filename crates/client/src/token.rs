@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use byoc_proto::oauth::{OAuthErrorBody, TokenResponse, DIAGNOSIS_HEADER, JWT_BEARER_GRANT_TYPE};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde::Serialize;
+use serde::{Deserialize as _, Serialize};
 
 /// How far ahead the assertion's `exp` is set: Salesforce's documented maximum, which also passes
 /// byoc's `--strict` mode.
@@ -163,6 +163,12 @@ impl JwtBearer {
         let assertion = self.assertion()?;
         exchange(&self.http, &self.settings.token_url, &assertion).await
     }
+
+    /// [`JwtBearer::fetch`], also returning the answer's JSON exactly as the server sent it.
+    pub async fn fetch_with_json(&self) -> Result<(TokenResponse, serde_json::Value), TokenError> {
+        let assertion = self.assertion()?;
+        exchange_with_json(&self.http, &self.settings.token_url, &assertion).await
+    }
 }
 
 /// Post an assertion to a token URL and read the answer.
@@ -171,6 +177,18 @@ pub async fn exchange(
     token_url: &str,
     assertion: &str,
 ) -> Result<TokenResponse, TokenError> {
+    exchange_with_json(http, token_url, assertion)
+        .await
+        .map(|(token, _)| token)
+}
+
+/// [`exchange`], also returning the answer's JSON as sent (members [`TokenResponse`] does not
+/// name included), for callers that print it.
+pub async fn exchange_with_json(
+    http: &reqwest::Client,
+    token_url: &str,
+    assertion: &str,
+) -> Result<(TokenResponse, serde_json::Value), TokenError> {
     let response = http
         .post(token_url)
         .form(&[
@@ -191,11 +209,14 @@ pub async fn exchange(
         .await
         .map_err(|e| TokenError::Transport(format!("reading the answer of {token_url}: {e}")))?;
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| {
+        let not_a_token = |e: serde_json::Error| {
             TokenError::Decode(format!(
                 "{token_url} answered {status} but not a token response: {e}"
             ))
-        });
+        };
+        let json: serde_json::Value = serde_json::from_slice(&body).map_err(not_a_token)?;
+        let token = TokenResponse::deserialize(&json).map_err(not_a_token)?;
+        return Ok((token, json));
     }
     match serde_json::from_slice::<OAuthErrorBody>(&body) {
         Ok(error) => Err(TokenError::Rejected {

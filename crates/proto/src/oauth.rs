@@ -21,7 +21,9 @@ pub const DIAGNOSIS_HEADER: &str = "X-Byoc-Diagnosis";
 pub struct TokenResponse {
     /// `<orgId15>!<opaque>`.
     pub access_token: String,
-    /// Base64 HMAC-SHA256 of `id + issued_at`, keyed by the app's consumer secret.
+    /// Base64 HMAC-SHA256 of `id + issued_at`, keyed by the app's consumer secret. Salesforce's
+    /// JWT Bearer documentation shows answers without it, so a client accepts its absence.
+    #[serde(default)]
     pub signature: String,
     /// Space-separated scope names.
     pub scope: String,
@@ -30,7 +32,9 @@ pub struct TokenResponse {
     pub id: String,
     /// Always `Bearer`.
     pub token_type: String,
-    /// Milliseconds since the epoch, as a string.
+    /// Milliseconds since the epoch, as a string (absent from some Salesforce answers, as
+    /// `signature`).
+    #[serde(default)]
     pub issued_at: String,
 }
 

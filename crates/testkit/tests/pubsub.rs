@@ -11,7 +11,8 @@ use apache_avro::Schema;
 use byoc_client::token::{JwtBearer, JwtBearerSettings};
 use byoc_pubsub_proto::v1::pub_sub_client::PubSubClient;
 use byoc_pubsub_proto::v1::{
-    FetchRequest, FetchResponse, ProducerEvent, PublishRequest, ReplayPreset, SchemaRequest, TopicRequest,
+    FetchRequest, FetchResponse, ProducerEvent, PublishRequest, ReplayPreset, SchemaRequest,
+    TopicRequest,
 };
 use byoc_server::pubsub::PubSubConfig;
 use byoc_testkit::{Options, TestServer};
@@ -29,13 +30,28 @@ const REPLAY_CORRUPTED: &str = "sfdc.platform.eventbus.grpc.subscription.fetch.r
 /// Keepalives every 200 ms, so a test knows its subscription is in place (the first keepalive)
 /// and sees idle periods quickly.
 fn options() -> Options {
-    Options { pubsub: PubSubConfig { keepalive: Duration::from_millis(200), ..PubSubConfig::default() }, ..Options::default() }
+    Options {
+        pubsub: PubSubConfig {
+            keepalive: Duration::from_millis(200),
+            ..PubSubConfig::default()
+        },
+        ..Options::default()
+    }
 }
 
 async fn servers() -> Vec<TestServer> {
-    let mut out = vec![TestServer::start_with(options()).await.expect("sqlite server")];
+    let mut out = vec![TestServer::start_with(options())
+        .await
+        .expect("sqlite server")];
     if let Some(url) = byoc_store::testing::postgres_url("pubsub suite").await {
-        out.push(TestServer::start_with(Options { database_url: Some(url), ..options() }).await.expect("postgres server"));
+        out.push(
+            TestServer::start_with(Options {
+                database_url: Some(url),
+                ..options()
+            })
+            .await
+            .expect("postgres server"),
+        );
     }
     out
 }
@@ -53,7 +69,12 @@ fn partner_env(server: &TestServer) -> HashMap<String, String> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').replace("\\n", "\n")))
+        .map(|(k, v)| {
+            (
+                k.trim().to_string(),
+                v.trim().trim_matches('"').replace("\\n", "\n"),
+            )
+        })
         .collect()
 }
 
@@ -97,17 +118,32 @@ impl Partner {
             .connect()
             .await
             .expect("connect over TLS");
-        Partner { grpc: PubSubClient::new(channel), token, instance_url: server.org().instance_url.clone(), tenant: server.org().org_id.clone() }
+        Partner {
+            grpc: PubSubClient::new(channel),
+            token,
+            instance_url: server.org().instance_url.clone(),
+            tenant: server.org().org_id.clone(),
+        }
     }
 
     /// `headers` replaces the auth metadata (name, value); an empty value leaves one out.
     fn request_with<T>(&self, message: T, headers: &[(&str, &str)]) -> Request<T> {
         let mut request = Request::new(message);
-        let defaults = [("accesstoken", self.token.as_str()), ("instanceurl", self.instance_url.as_str()), ("tenantid", self.tenant.as_str())];
+        let defaults = [
+            ("accesstoken", self.token.as_str()),
+            ("instanceurl", self.instance_url.as_str()),
+            ("tenantid", self.tenant.as_str()),
+        ];
         for (name, value) in defaults {
-            let value = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v).unwrap_or(value);
+            let value = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+                .unwrap_or(value);
             if !value.is_empty() {
-                request.metadata_mut().insert(name, value.parse().expect("metadata"));
+                request
+                    .metadata_mut()
+                    .insert(name, value.parse().expect("metadata"));
             }
         }
         request
@@ -119,19 +155,40 @@ impl Partner {
 
     async fn schema(&self) -> (String, Schema) {
         let mut grpc = self.grpc.clone();
-        let topic = grpc.get_topic(self.request(TopicRequest { topic_name: TOPIC.into() })).await.expect("GetTopic").into_inner();
+        let topic = grpc
+            .get_topic(self.request(TopicRequest {
+                topic_name: TOPIC.into(),
+            }))
+            .await
+            .expect("GetTopic")
+            .into_inner();
         assert!(topic.can_subscribe && topic.can_publish);
-        let info = grpc.get_schema(self.request(SchemaRequest { schema_id: topic.schema_id.clone() })).await.expect("GetSchema").into_inner();
+        let info = grpc
+            .get_schema(self.request(SchemaRequest {
+                schema_id: topic.schema_id.clone(),
+            }))
+            .await
+            .expect("GetSchema")
+            .into_inner();
         assert_eq!(info.schema_id, topic.schema_id);
-        (topic.schema_id, Schema::parse_str(&info.schema_json).expect("an Avro schema"))
+        (
+            topic.schema_id,
+            Schema::parse_str(&info.schema_json).expect("an Avro schema"),
+        )
     }
 
     async fn subscribe(&self, first: FetchRequest) -> Result<Stream, Status> {
         let (tx, rx) = mpsc::channel(16);
         tx.send(first).await.expect("queue");
         let mut grpc = self.grpc.clone();
-        let responses = grpc.subscribe(self.request(ReceiverStream::new(rx))).await?.into_inner();
-        Ok(Stream { requests: tx, responses })
+        let responses = grpc
+            .subscribe(self.request(ReceiverStream::new(rx)))
+            .await?
+            .into_inner();
+        Ok(Stream {
+            requests: tx,
+            responses,
+        })
     }
 
     /// Publish `texts` as events whose payload field holds each text; their replay ids.
@@ -140,10 +197,23 @@ impl Partner {
         let events = texts
             .iter()
             .enumerate()
-            .map(|(i, text)| ProducerEvent { id: format!("event-{i}"), schema_id: schema_id.clone(), payload: encode(&schema, text), headers: vec![] })
+            .map(|(i, text)| ProducerEvent {
+                id: format!("event-{i}"),
+                schema_id: schema_id.clone(),
+                payload: encode(&schema, text),
+                headers: vec![],
+            })
             .collect();
         let mut grpc = self.grpc.clone();
-        let response = grpc.publish(self.request(PublishRequest { topic_name: TOPIC.into(), events, auth_refresh: String::new() })).await.expect("Publish").into_inner();
+        let response = grpc
+            .publish(self.request(PublishRequest {
+                topic_name: TOPIC.into(),
+                events,
+                auth_refresh: String::new(),
+            }))
+            .await
+            .expect("Publish")
+            .into_inner();
         response
             .results
             .iter()
@@ -157,7 +227,9 @@ impl Partner {
 
 /// A payload of the topic's schema, written with apache-avro as a single raw datum.
 fn encode(schema: &Schema, text: &str) -> Vec<u8> {
-    let Schema::Record(record) = schema else { panic!("not a record schema") };
+    let Schema::Record(record) = schema else {
+        panic!("not a record schema")
+    };
     let fields = record
         .fields
         .iter()
@@ -217,7 +289,12 @@ impl Stream {
         let mut out = Vec::new();
         while out.len() < n {
             let r = self.next().await.expect("response");
-            assert!(r.events.len() as i32 <= *requested, "{} events sent, {} requested", r.events.len(), requested);
+            assert!(
+                r.events.len() as i32 <= *requested,
+                "{} events sent, {} requested",
+                r.events.len(),
+                requested
+            );
             *requested -= r.events.len() as i32;
             assert_eq!(r.pending_num_requested, *requested);
             for e in r.events {
@@ -232,18 +309,33 @@ impl Stream {
     }
 
     async fn request(&self, n: i32) {
-        self.requests.send(FetchRequest { num_requested: n, ..FetchRequest::default() }).await.expect("send");
+        self.requests
+            .send(FetchRequest {
+                num_requested: n,
+                ..FetchRequest::default()
+            })
+            .await
+            .expect("send");
     }
 }
 
 fn fetch(preset: ReplayPreset, replay_id: Vec<u8>, n: i32) -> FetchRequest {
-    FetchRequest { topic_name: TOPIC.into(), replay_preset: preset as i32, replay_id, num_requested: n, auth_refresh: String::new() }
+    FetchRequest {
+        topic_name: TOPIC.into(),
+        replay_preset: preset as i32,
+        replay_id,
+        num_requested: n,
+        auth_refresh: String::new(),
+    }
 }
 
 #[track_caller]
 fn refused(status: Status, code: Code, error_code: &str) {
     assert_eq!(status.code(), code, "{status:?}");
-    let trailer = status.metadata().get("error-code").and_then(|v| v.to_str().ok());
+    let trailer = status
+        .metadata()
+        .get("error-code")
+        .and_then(|v| v.to_str().ok());
     assert_eq!(trailer, Some(error_code), "{status:?}");
 }
 
@@ -265,14 +357,28 @@ fn text_interaction(to: &str, from: &str, text: &str) -> Value {
 }
 
 fn uuid_like() -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("{:08x}-0000-4000-8000-{:012x}", (n >> 48) as u32, n & 0xffff_ffff_ffff)
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        (n >> 48) as u32,
+        n & 0xffff_ffff_ffff
+    )
 }
 
 /// An end user's message through the Interaction API; the conversation id.
 async fn inbound_message(server: &TestServer, token: &str, from: &str) -> String {
     let env = partner_env(server);
-    let form = Form::new().part("json", Part::text(text_interaction(&env["CHANNEL_ADDRESS_IDENTIFIER"], from, "hello?").to_string()).mime_str("application/json").expect("mime"));
+    let form = Form::new().part(
+        "json",
+        Part::text(
+            text_interaction(&env["CHANNEL_ADDRESS_IDENTIFIER"], from, "hello?").to_string(),
+        )
+        .mime_str("application/json")
+        .expect("mime"),
+    );
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/interactions", server.org().scrt_url))
         .bearer_auth(token)
@@ -285,7 +391,10 @@ async fn inbound_message(server: &TestServer, token: &str, from: &str) -> String
         .expect("send");
     assert_eq!(response.status().as_u16(), 202);
     let body: Value = response.json().await.expect("json");
-    body["conversationIdentifier"].as_str().expect("conversation id").to_string()
+    body["conversationIdentifier"]
+        .as_str()
+        .expect("conversation id")
+        .to_string()
 }
 
 #[tokio::test]
@@ -295,38 +404,75 @@ async fn an_agent_reply_reaches_a_subscriber_that_started_before_it() {
         let (_, schema) = p.schema().await;
         let conversation = inbound_message(&server, &p.token, "end-user-1").await;
 
-        let mut stream = p.subscribe(fetch(ReplayPreset::Latest, vec![], 10)).await.expect("subscribe");
+        let mut stream = p
+            .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+            .await
+            .expect("subscribe");
         stream.keepalive().await;
         let started = std::time::Instant::now();
-        let sent = server.admin().agent_reply(&conversation, "Hi, how can I help?").await.expect("agent reply");
+        let sent = server
+            .admin()
+            .agent_reply(&conversation, "Hi, how can I help?")
+            .await
+            .expect("agent reply");
         let mut requested = 10;
         let got = stream.events(1, &mut requested).await;
         let latency = started.elapsed();
-        assert!(latency < Duration::from_secs(2), "{}: delivered after {latency:?}", backend(&server));
+        assert!(
+            latency < Duration::from_secs(2),
+            "{}: delivered after {latency:?}",
+            backend(&server)
+        );
         assert_eq!(got[0].0, sent.replay_id);
 
         let record = decode(&schema, &got[0].1);
         assert_eq!(record["EventType__c"], "Interaction");
-        assert_eq!(record["ChannelAddressIdentifier__c"], partner_env(&server)["CHANNEL_ADDRESS_IDENTIFIER"]);
-        assert!(record["CreatedById"].as_str().is_some_and(|s| s.starts_with("005") && s.len() == 18));
+        assert_eq!(
+            record["ChannelAddressIdentifier__c"],
+            partner_env(&server)["CHANNEL_ADDRESS_IDENTIFIER"]
+        );
+        assert!(record["CreatedById"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("005") && s.len() == 18));
         assert!(record["CreatedDate"].as_i64().is_some_and(|t| t > 0));
-        let recipient: Value = serde_json::from_str(record["Recipient__c"].as_str().expect("recipient")).expect("json");
-        assert_eq!(recipient, json!({"appType": "custom", "subject": "end-user-1", "role": "EndUser"}));
-        let event: Value = serde_json::from_str(record["Payload__c"].as_str().expect("payload")).expect("json");
+        let recipient: Value =
+            serde_json::from_str(record["Recipient__c"].as_str().expect("recipient"))
+                .expect("json");
+        assert_eq!(
+            recipient,
+            json!({"appType": "custom", "subject": "end-user-1", "role": "EndUser"})
+        );
+        let event: Value =
+            serde_json::from_str(record["Payload__c"].as_str().expect("payload")).expect("json");
         assert_eq!(event["conversationIdentifier"], conversation);
         assert_eq!(event["recipient"], recipient);
         assert_eq!(event["payload"]["entryType"], "Message");
         assert_eq!(event["payload"]["sender"]["role"], "Agent");
         assert_eq!(event["payload"]["sender"]["appType"], "agent");
-        assert_eq!(event["payload"]["entryPayload"]["abstractMessage"]["staticContent"]["text"], "Hi, how can I help?");
+        assert_eq!(
+            event["payload"]["entryPayload"]["abstractMessage"]["staticContent"]["text"],
+            "Hi, how can I help?"
+        );
         assert_eq!(event["payload"]["identifier"], sent.entry_identifier);
 
         // The reply is an entry of the conversation too.
-        let detail = server.admin().conversation(&conversation).await.expect("conversation");
-        assert!(detail.entries.iter().any(|e| e.id == sent.entry_identifier && e.text.as_deref() == Some("Hi, how can I help?")));
+        let detail = server
+            .admin()
+            .conversation(&conversation)
+            .await
+            .expect("conversation");
+        assert!(detail
+            .entries
+            .iter()
+            .any(|e| e.id == sent.entry_identifier
+                && e.text.as_deref() == Some("Hi, how can I help?")));
 
         // An unknown conversation is refused.
-        let missing = server.admin().agent_reply("no-such-conversation", "hi").await.expect_err("unknown");
+        let missing = server
+            .admin()
+            .agent_reply("no-such-conversation", "hi")
+            .await
+            .expect_err("unknown");
         assert_eq!(missing.status(), Some(404));
         server.stop().await.expect("stop");
     }
@@ -343,19 +489,40 @@ async fn replay_after_a_restart_returns_what_was_stored_in_order() {
         let server = server.restart().await.expect("restart");
         let p = Partner::new(&server).await;
         let (_, schema) = p.schema().await;
-        let text = |payload: &[u8]| decode(&schema, payload)["Payload__c"].as_str().unwrap_or_default().to_string();
+        let text = |payload: &[u8]| {
+            decode(&schema, payload)["Payload__c"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
 
         let mut requested = 100;
-        let mut earliest = p.subscribe(fetch(ReplayPreset::Earliest, vec![], 100)).await.expect("subscribe");
+        let mut earliest = p
+            .subscribe(fetch(ReplayPreset::Earliest, vec![], 100))
+            .await
+            .expect("subscribe");
         let all = earliest.events(5, &mut requested).await;
         assert_eq!(all.iter().map(|e| e.0).collect::<Vec<_>>(), ids);
-        assert_eq!(all.iter().map(|e| text(&e.1)).collect::<Vec<_>>(), ["one", "two", "three", "four", "five"]);
+        assert_eq!(
+            all.iter().map(|e| text(&e.1)).collect::<Vec<_>>(),
+            ["one", "two", "three", "four", "five"]
+        );
 
         // CUSTOM resumes after the given id.
         let mut requested = 100;
-        let mut custom = p.subscribe(fetch(ReplayPreset::Custom, (first + 1).to_be_bytes().to_vec(), 100)).await.expect("subscribe");
+        let mut custom = p
+            .subscribe(fetch(
+                ReplayPreset::Custom,
+                (first + 1).to_be_bytes().to_vec(),
+                100,
+            ))
+            .await
+            .expect("subscribe");
         let rest = custom.events(3, &mut requested).await;
-        assert_eq!(rest.iter().map(|e| text(&e.1)).collect::<Vec<_>>(), ["three", "four", "five"]);
+        assert_eq!(
+            rest.iter().map(|e| text(&e.1)).collect::<Vec<_>>(),
+            ["three", "four", "five"]
+        );
 
         // New events reach both.
         let new = p.publish(&["six"]).await;
@@ -364,8 +531,15 @@ async fn replay_after_a_restart_returns_what_was_stored_in_order() {
 
         // Corrupt and future replay ids.
         for bad in [vec![1, 2, 3], (new[0] + 10).to_be_bytes().to_vec()] {
-            let mut s = p.subscribe(fetch(ReplayPreset::Custom, bad, 1)).await.expect("subscribe");
-            refused(s.next().await.expect_err("refused"), Code::InvalidArgument, REPLAY_CORRUPTED);
+            let mut s = p
+                .subscribe(fetch(ReplayPreset::Custom, bad, 1))
+                .await
+                .expect("subscribe");
+            refused(
+                s.next().await.expect_err("refused"),
+                Code::InvalidArgument,
+                REPLAY_CORRUPTED,
+            );
         }
         server.stop().await.expect("stop");
     }
@@ -375,15 +549,24 @@ async fn replay_after_a_restart_returns_what_was_stored_in_order() {
 async fn flow_control_never_sends_more_than_requested() {
     for server in servers().await {
         let p = Partner::new(&server).await;
-        let ids = p.publish(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]).await;
-        let mut stream = p.subscribe(fetch(ReplayPreset::Earliest, vec![], 3)).await.expect("subscribe");
+        let ids = p
+            .publish(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
+            .await;
+        let mut stream = p
+            .subscribe(fetch(ReplayPreset::Earliest, vec![], 3))
+            .await
+            .expect("subscribe");
         let mut requested = 3;
         let got = stream.events(3, &mut requested).await;
         assert_eq!(got.iter().map(|e| e.0).collect::<Vec<_>>(), ids[..3]);
         // Nothing more flows while nothing is requested: only keepalives, at the position reached.
         for _ in 0..2 {
             let k = stream.next().await.expect("keepalive");
-            assert!(k.events.is_empty(), "{}: events sent without a request", backend(&server));
+            assert!(
+                k.events.is_empty(),
+                "{}: events sent without a request",
+                backend(&server)
+            );
             assert_eq!(k.pending_num_requested, 0);
             assert_eq!(replay(&k.latest_replay_id), ids[2]);
         }
@@ -397,12 +580,24 @@ async fn flow_control_never_sends_more_than_requested() {
         assert_eq!(r.events.len(), 3);
         assert_eq!(r.pending_num_requested, 97);
         // A later request naming another topic ends the stream.
-        stream.requests.send(FetchRequest { topic_name: "/event/Other__e".into(), num_requested: 1, ..FetchRequest::default() }).await.expect("send");
+        stream
+            .requests
+            .send(FetchRequest {
+                topic_name: "/event/Other__e".into(),
+                num_requested: 1,
+                ..FetchRequest::default()
+            })
+            .await
+            .expect("send");
         loop {
             match stream.next().await {
                 Ok(_) => continue,
                 Err(status) => {
-                    refused(status, Code::InvalidArgument, "sfdc.platform.eventbus.grpc.subscription.fetch.topic.change");
+                    refused(
+                        status,
+                        Code::InvalidArgument,
+                        "sfdc.platform.eventbus.grpc.subscription.fetch.topic.change",
+                    );
                     break;
                 }
             }
@@ -425,28 +620,69 @@ async fn auth_failures_carry_the_salesforce_trailer() {
         ];
         for headers in cases {
             let mut grpc = p.grpc.clone();
-            let status = grpc.get_topic(p.request_with(TopicRequest { topic_name: TOPIC.into() }, headers)).await.expect_err("refused");
+            let status = grpc
+                .get_topic(p.request_with(
+                    TopicRequest {
+                        topic_name: TOPIC.into(),
+                    },
+                    headers,
+                ))
+                .await
+                .expect_err("refused");
             refused(status, Code::Unauthenticated, AUTH_ERROR);
             let (_tx, rx) = mpsc::channel::<FetchRequest>(1);
-            let status = grpc.subscribe(p.request_with(ReceiverStream::new(rx), headers)).await.expect_err("refused");
+            let status = grpc
+                .subscribe(p.request_with(ReceiverStream::new(rx), headers))
+                .await
+                .expect_err("refused");
             refused(status, Code::Unauthenticated, AUTH_ERROR);
         }
         // The 18-character org id is accepted as tenantid, and the admin credential works as a
         // session id.
         let mut grpc = p.grpc.clone();
-        grpc.get_topic(p.request_with(TopicRequest { topic_name: TOPIC.into() }, &[("tenantid", &server.org().org_id_18)])).await.expect("18-char tenant");
+        grpc.get_topic(p.request_with(
+            TopicRequest {
+                topic_name: TOPIC.into(),
+            },
+            &[("tenantid", &server.org().org_id_18)],
+        ))
+        .await
+        .expect("18-char tenant");
         let admin = Partner::with_token(&server, server.org().admin_token.clone()).await;
         admin.schema().await;
 
         // Unknown topics and schemas.
-        let status = grpc.get_topic(p.request(TopicRequest { topic_name: "/event/Nope__e".into() })).await.expect_err("unknown");
+        let status = grpc
+            .get_topic(p.request(TopicRequest {
+                topic_name: "/event/Nope__e".into(),
+            }))
+            .await
+            .expect_err("unknown");
         assert_eq!(status.code(), Code::NotFound);
-        let status = grpc.get_schema(p.request(SchemaRequest { schema_id: "nope".into() })).await.expect_err("unknown");
+        let status = grpc
+            .get_schema(p.request(SchemaRequest {
+                schema_id: "nope".into(),
+            }))
+            .await
+            .expect_err("unknown");
         assert_eq!(status.code(), Code::NotFound);
         // A payload that is not a datum of the schema is refused per event.
         let (schema_id, _) = p.schema().await;
-        let bad = ProducerEvent { id: "bad".into(), schema_id, payload: vec![0xff, 0xff, 0xff], headers: vec![] };
-        let response = grpc.publish(p.request(PublishRequest { topic_name: TOPIC.into(), events: vec![bad], auth_refresh: String::new() })).await.expect("publish").into_inner();
+        let bad = ProducerEvent {
+            id: "bad".into(),
+            schema_id,
+            payload: vec![0xff, 0xff, 0xff],
+            headers: vec![],
+        };
+        let response = grpc
+            .publish(p.request(PublishRequest {
+                topic_name: TOPIC.into(),
+                events: vec![bad],
+                auth_refresh: String::new(),
+            }))
+            .await
+            .expect("publish")
+            .into_inner();
         assert!(response.results[0].error.is_some());
         assert!(response.results[0].replay_id.is_empty());
         server.stop().await.expect("stop");
@@ -465,9 +701,16 @@ async fn the_sdk_subscriber_decodes_events() {
         instance_url: server.org().instance_url.clone(),
         tenant_id: server.org().org_id.clone(),
     };
-    let subscriber = Subscriber::connect(settings, std::sync::Arc::new(StaticToken(p.token.clone()))).await.expect("connect");
+    let subscriber =
+        Subscriber::connect(settings, std::sync::Arc::new(StaticToken(p.token.clone())))
+            .await
+            .expect("connect");
     let mut subscription = subscriber.subscribe(TOPIC, Replay::Earliest, 10);
-    let event = subscription.next_event().await.expect("event").expect("some");
+    let event = subscription
+        .next_event()
+        .await
+        .expect("event")
+        .expect("some");
     assert_eq!(event.fields["Payload__c"], "via the SDK");
     assert_eq!(event.topic, TOPIC);
     server.stop().await.expect("stop");

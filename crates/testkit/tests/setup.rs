@@ -163,12 +163,13 @@ async fn empty_org_has_no_sample_and_pubsub_speaks_tls() {
         let resp = http
             .post(format!("https://localhost:{port}/eventbus.v1.PubSub/GetTopic"))
             .header("content-type", "application/grpc")
-            .body(Vec::<u8>::new())
+            // One gRPC frame: uncompressed, length 0 (an empty TopicRequest).
+            .body(vec![0u8; 5])
             .send()
             .await
             .expect("TLS handshake with the local CA");
-        // grpc-status 12 = UNIMPLEMENTED until the Pub/Sub issue lands.
-        assert_eq!(resp.headers().get("grpc-status").map(|v| v.to_str().unwrap()), Some("12"));
+        // No access token: grpc-status 16 = UNAUTHENTICATED, as trailers-only.
+        assert_eq!(resp.headers().get("grpc-status").map(|v| v.to_str().unwrap()), Some("16"));
         s.stop().await.unwrap();
     }
 }
