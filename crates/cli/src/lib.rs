@@ -13,8 +13,13 @@
 //! - `serve`: `byoc serve`, the local org.
 //! - `token`, `logins`: `byoc token` (the partner side of the JWT Bearer flow, against byoc or
 //!   real Salesforce) and `byoc logins` (the login history with byoc's diagnosis).
+//! - `conversations`: `byoc conversations list|show`, what arrived through the Interaction API.
 //! - `agent`, `listen`: `byoc agent reply` (publishes the outbound event) and `byoc listen` (the
 //!   Pub/Sub subscriber, printing events as they arrive).
+//! - `send`, `doctor`: `byoc send` (the end user's message, file or typing indicator through the
+//!   Interaction API) and `byoc doctor` (the whole partner chain, step by step, with fixes).
+//! - `partner`: what the partner commands share — settings from flags, the environment and
+//!   `partner.env` (`byoc_client::settings`), the access token, the Pub/Sub CA.
 //!
 //! Every command prints one JSON document on stdout with `--output json`; errors go to stderr
 //! (as `{"error": ..., "errors": [...]}` in JSON mode) with exit code 1; clap's usage errors exit
@@ -24,9 +29,13 @@ mod agent;
 mod ca;
 mod cert;
 mod context;
+mod conversations;
+mod doctor;
 mod listen;
 mod logins;
 mod output;
+mod partner;
+mod send;
 mod serve;
 pub mod setup;
 mod token;
@@ -125,9 +134,22 @@ pub enum Command {
     /// first (Setup > Login History)
     Logins(logins::LoginsArgs),
 
+    /// Conversations that arrived through the Interaction API: entries, attachments,
+    /// acknowledgements (the Messaging Session records of the org)
+    #[command(subcommand)]
+    Conversations(conversations::ConversationsCommand),
+
     /// Subscribe to the CCD's platform event topic (Pub/Sub API) with partner.env settings and
     /// print each event
     Listen(listen::ListenArgs),
+
+    /// Send as the end user through the Interaction API (a message, a file or a typing
+    /// indicator) with partner.env settings; prints the conversation and entry ids
+    Send(send::SendArgs),
+
+    /// Check the partner's whole chain (key, certificate, token, scope, CCD link, channel
+    /// address, Pub/Sub topic) and name the fix for each broken step; exit 0 only when all pass
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Run a parsed command line: print its output (or its error) and return the exit code.
@@ -143,6 +165,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         let ctx = context::Context::new(cli.global.clone());
         return match listen::listen(&ctx, args).await {
             Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output::report_error(format, &error),
+        };
+    }
+    if let Command::Doctor(args) = &cli.command {
+        let ctx = context::Context::new(cli.global.clone());
+        return match doctor::run_and_print(&ctx, args).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
             Err(error) => output::report_error(format, &error),
         };
     }
@@ -163,8 +193,11 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Cert(command) => cert::execute(command),
         Command::Ca(args) => ca::execute(&ctx, &args),
         Command::Agent(command) => agent::execute(&ctx, command).await,
+        Command::Conversations(command) => conversations::execute(&ctx, command).await,
         Command::Token(args) => token::execute(&ctx, &args).await,
         Command::Logins(args) => logins::execute(&ctx, &args).await,
+        Command::Send(args) => send::execute(&ctx, &args).await,
+        Command::Doctor(args) => doctor::execute(&ctx, &args).await,
         Command::Listen(_) => Err(CliError::usage("`byoc listen` prints as events arrive; call byoc::run for it")),
     }
 }

@@ -2,28 +2,24 @@
 //! print each event, decoded with the topic's schema (text, or one JSON document per line with
 //! `--output json`). Works against byoc (trusting its local CA) and real Salesforce.
 //!
-//! Settings come from the environment first, then `--env-file` (default `DATA/partner.env`):
+//! Settings come from the environment first, then `--env-file` (default `DATA/partner.env`),
+//! read by the shared `partner` module:
 //! `SF_PUB_SUB_ENDPOINT`, `SF_PUB_SUB_TOPIC_NAME`, `SF_ORG_ID`, `SF_INSTANCE_URL`, and for the
 //! access token either `SF_ACCESS_TOKEN` or the JWT Bearer settings (`SF_AUTH_ENDPOINT`,
 //! `SF_CONSUMER_KEY`, `SF_SUBJECT`, `SF_AUDIENCE`, `SF_PRIVATE_KEY`).
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use byoc_client::pubsub::{
-    Delivery, JwtBearerTokens, PubSubSettings, ReceivedEvent, Replay, StaticToken, Subscriber,
-    TokenSource,
-};
-use byoc_client::token::{JwtBearer, JwtBearerSettings};
+use byoc_client::pubsub::{Delivery, ReceivedEvent, Replay, Subscriber};
 use byoc_proto::files::partner_env as env;
 use clap::Args;
 use serde_json::{json, Value};
 
 use crate::context::Context;
-use crate::output::{io_message, CliError};
+use crate::output::CliError;
+use crate::partner::{self, require};
 use crate::OutputFormat;
 
 #[derive(Debug, Clone, Args)]
@@ -50,64 +46,6 @@ pub struct ListenArgs {
     pub topic: Option<String>,
 }
 
-/// `KEY=VALUE` lines; values may be double-quoted with `\n`, `\"` and `\\` escapes.
-pub fn parse_env_file(text: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let value = value.trim();
-        let value = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            Some(quoted) => {
-                let mut s = String::with_capacity(quoted.len());
-                let mut chars = quoted.chars();
-                while let Some(c) = chars.next() {
-                    if c == '\\' {
-                        match chars.next() {
-                            Some('n') => s.push('\n'),
-                            Some(other) => s.push(other),
-                            None => s.push('\\'),
-                        }
-                    } else {
-                        s.push(c);
-                    }
-                }
-                s
-            }
-            None => value.trim_matches('\'').to_string(),
-        };
-        out.insert(key.trim().to_string(), value);
-    }
-    out
-}
-
-/// Settings by name: the process environment wins over the file.
-struct Settings {
-    file: HashMap<String, String>,
-}
-
-impl Settings {
-    fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| self.file.get(name).cloned().filter(|v| !v.is_empty()))
-    }
-
-    fn require(&self, name: &str) -> Result<String, CliError> {
-        self.get(name).ok_or_else(|| {
-            CliError::new(format!("{name} is not set (environment or --env-file)"))
-                .with_hint("`byoc serve` writes DATA/partner.env with every setting")
-        })
-    }
-}
-
 fn parse_replay(s: &str) -> Result<Replay, CliError> {
     match s.to_ascii_lowercase().as_str() {
         "latest" => Ok(Replay::Latest),
@@ -117,52 +55,6 @@ fn parse_replay(s: &str) -> Result<Replay, CliError> {
                 "--replay takes earliest, latest or a replay id number, not {s:?}"
             ))
         }),
-    }
-}
-
-/// The access token: `SF_ACCESS_TOKEN`, or the JWT Bearer flow with the partner's key.
-fn token_source(settings: &Settings) -> Result<Arc<dyn TokenSource>, CliError> {
-    if let Some(token) = settings.get("SF_ACCESS_TOKEN") {
-        return Ok(Arc::new(StaticToken(token)));
-    }
-    let provider = JwtBearer::new(JwtBearerSettings {
-        token_url: settings.require(env::SF_AUTH_ENDPOINT)?,
-        consumer_key: settings.require(env::SF_CONSUMER_KEY)?,
-        username: settings.require(env::SF_SUBJECT)?,
-        audience: settings.require(env::SF_AUDIENCE)?,
-        // A key sourced into the shell from partner.env keeps its `\n` escapes.
-        private_key_pem: settings.require(env::SF_PRIVATE_KEY).map(|k| {
-            if k.contains('\n') {
-                k
-            } else {
-                k.replace("\\n", "\n")
-            }
-        })?,
-    })
-    .map_err(|e| CliError::new(format!("can't use the JWT Bearer settings: {e}")))?;
-    Ok(Arc::new(JwtBearerTokens::new(provider)))
-}
-
-/// The CA to trust: `--ca-cert`, else the org's local CA when the endpoint is the org's.
-fn ca_pem(ctx: &Context, args: &ListenArgs, endpoint: &str) -> Result<Option<String>, CliError> {
-    let path = match &args.ca_cert {
-        Some(p) => Some(p.clone()),
-        None => ctx
-            .try_org_file()
-            .ok()
-            .flatten()
-            .filter(|org| endpoint.trim_start_matches("https://") == org.pubsub_endpoint)
-            .map(|org| PathBuf::from(org.ca_cert)),
-    };
-    match path {
-        Some(p) => std::fs::read_to_string(&p).map(Some).map_err(|e| {
-            CliError::new(format!(
-                "can't read the CA certificate {}: {}",
-                p.display(),
-                io_message(&e)
-            ))
-        }),
-        None => Ok(None),
     }
 }
 
@@ -232,42 +124,24 @@ pub fn event_text(event: &ReceivedEvent, payload_field: Option<&str>) -> String 
 
 /// Run the subscription, printing as events arrive.
 pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
-    let env_path = args
-        .env_file
-        .clone()
-        .unwrap_or_else(|| ctx.data_dir().join("partner.env"));
-    let file = match std::fs::read_to_string(&env_path) {
-        Ok(text) => parse_env_file(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.env_file.is_none() => {
-            HashMap::new()
-        }
-        Err(e) => {
-            return Err(CliError::new(format!(
-                "can't read {}: {}",
-                env_path.display(),
-                io_message(&e)
-            )))
-        }
-    };
-    let settings = Settings { file };
+    let settings = partner::settings(ctx, args.env_file.as_deref())?;
     let replay = parse_replay(&args.replay)?;
-    let endpoint = settings.require(env::SF_PUB_SUB_ENDPOINT)?;
+    let endpoint = require(&settings, env::SF_PUB_SUB_ENDPOINT, None)?.to_string();
     let topic = match &args.topic {
         Some(t) => t.clone(),
-        None => settings.require(env::SF_PUB_SUB_TOPIC_NAME)?,
+        None => require(&settings, env::SF_PUB_SUB_TOPIC_NAME, Some("--topic"))?.to_string(),
     };
     let batch = settings
         .get(env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT)
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    let payload_field = settings.get(env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD);
-    let pubsub = PubSubSettings {
-        ca_cert_pem: ca_pem(ctx, args, &endpoint)?,
-        endpoint,
-        instance_url: settings.require(env::SF_INSTANCE_URL)?,
-        tenant_id: settings.require(env::SF_ORG_ID)?,
-    };
-    let subscriber = Subscriber::connect(pubsub, token_source(&settings)?)
+    let payload_field = settings
+        .get(env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD)
+        .map(str::to_string);
+    let ca = partner::ca_pem(ctx, args.ca_cert.as_deref(), &endpoint)?;
+    let pubsub = settings.pubsub(ca).map_err(partner::settings_error)?;
+    let tokens = partner::tokens(&settings)?;
+    let subscriber = Subscriber::connect(pubsub, tokens.pubsub)
         .await
         .map_err(|e| CliError::new(e.to_string()))?;
     let mut subscription = subscriber.subscribe(&topic, replay, batch);
@@ -329,15 +203,6 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn env_files_are_read_like_the_samples_write_them() {
-        let vars = parse_env_file("# c\nA=1\nB=\"x\\ny\"\nexport C='z'\n\nD=\"q\\\"r\"\n");
-        assert_eq!(vars["A"], "1");
-        assert_eq!(vars["B"], "x\ny");
-        assert_eq!(vars["C"], "z");
-        assert_eq!(vars["D"], "q\"r");
-    }
 
     #[test]
     fn replay_option() {

@@ -101,6 +101,36 @@ fn serve_defaults_and_flags() {
     assert_eq!(args.pubsub_listen.to_string(), "[::1]:0");
     assert_eq!(args.database_url.as_deref(), Some("postgres://u@h/db"));
     assert!(args.empty);
+    assert!(!args.strict);
+    assert!(args.audiences.is_empty());
+
+    let cli = parse("serve --strict --audience https://a.example --audience https://b.example");
+    let Command::Serve(args) = cli.command else {
+        panic!("not serve")
+    };
+    assert!(args.strict);
+    assert_eq!(args.audiences, ["https://a.example", "https://b.example"]);
+}
+
+#[test]
+fn token_and_logins_flags() {
+    let cli = parse("token --env-file p.env --key-file k.pem --passphrase-env PW --username u@x.com");
+    let Command::Token(args) = cli.command else {
+        panic!("not token")
+    };
+    assert_eq!(args.env_file.unwrap().to_str(), Some("p.env"));
+    assert_eq!(args.key_file.unwrap().to_str(), Some("k.pem"));
+    assert_eq!(args.passphrase_env.as_deref(), Some("PW"));
+    assert_eq!(args.subject.as_deref(), Some("u@x.com"));
+
+    let cli = parse("logins --status failure --limit 5 --app Sample --username u@x.com");
+    let Command::Logins(args) = cli.command else {
+        panic!("not logins")
+    };
+    assert_eq!(args.status, Some(logins::StatusFilter::Failure));
+    assert_eq!(args.limit, Some(5));
+    refuse("logins --status maybe");
+    refuse("logins --limit 0");
 }
 
 #[test]

@@ -659,6 +659,9 @@ async fn serve_runs_until_sigterm() {
             "127.0.0.1:0",
             "--pubsub-listen",
             "127.0.0.1:0",
+            "--strict",
+            "--audience",
+            "https://partner.example",
         ])
         .env_remove("DATABASE_URL")
         .env("BYOC_LOG", "warn")
@@ -685,6 +688,16 @@ async fn serve_runs_until_sigterm() {
     .await));
     assert_eq!(shown["id"], org.org_id.as_str());
 
+    // --audience adds an accepted `aud`; Salesforce's login URLs stay accepted.
+    for audience in ["https://partner.example", "https://login.salesforce.com"] {
+        ok(&partner(&data, &["token", "--audience", audience], &[]).await);
+    }
+    let refused = fails(
+        &partner(&data, &["token", "--audience", "https://other.example"], &[]).await,
+        1,
+    );
+    assert!(refused.contains("invalid_grant: audience is invalid"), "{refused}");
+
     let pid = child.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -696,4 +709,238 @@ async fn serve_runs_until_sigterm() {
         .expect("serve did not stop within 30 s after SIGTERM")
         .unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// The partner settings `byoc token` reads from the environment.
+const PARTNER_VARS: [&str; 6] = [
+    "SF_CONSUMER_KEY",
+    "SF_PRIVATE_KEY",
+    "SF_SUBJECT",
+    "SF_AUDIENCE",
+    "SF_AUTH_ENDPOINT",
+    "BYOC_TEST_PASSPHRASE",
+];
+
+/// [`byoc`] with exactly `env` of the partner settings in the environment.
+async fn partner(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = tokio::process::Command::new(BYOC);
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("BYOC_URL")
+        .env_remove("BYOC_DATA_DIR");
+    for var in PARTNER_VARS {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    command.output().await.expect("run byoc")
+}
+
+/// The login history, once the server has flushed at least `n` attempts (it writes in batches
+/// off the request path).
+async fn logins_json(data: &Path, args: &[&str], n: usize) -> Vec<Value> {
+    let mut argv = vec!["logins", "--output", "json"];
+    argv.extend(args);
+    for _ in 0..100 {
+        let entries = json(&ok(&byoc(data, &argv).await));
+        let entries = entries.as_array().unwrap().clone();
+        if entries.len() >= n {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the login history did not reach {n} entries for {args:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_trades_the_sample_assertion_and_logins_explain_a_refusal() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let org = server.org().clone();
+    let env_file = data.join("partner.env");
+    let env_arg = env_file.to_str().unwrap();
+
+    // Text: the token and what it is for.
+    let text = ok(&partner(data, &["token", "--env-file", env_arg], &[]).await);
+    for expected in [
+        format!("Access Token:  {}!", org.org_id),
+        "Token Type:    Bearer".to_string(),
+        format!("Instance URL:  {}", org.instance_url),
+        "interaction_api".to_string(),
+        format!("Identity URL:  {}/id/{}/005", org.login_url, org.org_id_18),
+        "Issued At:".to_string(),
+    ] {
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+    }
+
+    // JSON: the token response as the server sent it.
+    let answer = json(&ok(&partner(
+        data,
+        &["token", "--env-file", env_arg, "--output", "json"],
+        &[],
+    )
+    .await));
+    let members: Vec<&str> = answer
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "access_token",
+        "signature",
+        "scope",
+        "instance_url",
+        "id",
+        "token_type",
+        "issued_at",
+    ];
+    expected.sort_unstable();
+    let mut sorted = members.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, expected, "{answer}");
+    assert!(answer["access_token"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{}!", org.org_id)));
+    assert_eq!(answer["token_type"], "Bearer");
+
+    // Flags win over the environment, which wins over the file.
+    let bogus = [("SF_AUDIENCE", "https://bogus.example")];
+    let refused = fails(&partner(data, &["token"], &bogus).await, 1);
+    assert!(refused.contains("invalid_grant: audience is invalid"), "{refused}");
+    ok(&partner(
+        data,
+        &["token", "--audience", "https://login.salesforce.com"],
+        &bogus,
+    )
+    .await);
+
+    // Settings without any env file: flags and variables only, an encrypted key file.
+    let key = std::fs::read_to_string(data.join("server.key")).unwrap();
+    let encrypted = byoc_pki::encrypt_private_key(&key, "correct horse").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let key_file = elsewhere.path().join("server.key");
+    std::fs::write(&key_file, encrypted).unwrap();
+    let entries = std::fs::read_to_string(&env_file).unwrap();
+    let setting = |name: &str| -> String {
+        let line = entries
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}=")))
+            .unwrap();
+        line[name.len() + 1..].trim_matches('"').to_string()
+    };
+    let (consumer_key, subject, token_url) = (
+        setting("SF_CONSUMER_KEY"),
+        setting("SF_SUBJECT"),
+        setting("SF_AUTH_ENDPOINT"),
+    );
+    let no_org = elsewhere.path().join("no-data");
+    let env = [
+        ("SF_CONSUMER_KEY", consumer_key.as_str()),
+        ("SF_SUBJECT", subject.as_str()),
+        ("SF_AUDIENCE", "https://login.salesforce.com"),
+        ("SF_AUTH_ENDPOINT", token_url.as_str()),
+    ];
+    let key_arg = key_file.to_str().unwrap();
+    let locked = fails(
+        &partner(&no_org, &["token", "--key-file", key_arg], &env).await,
+        1,
+    );
+    assert!(locked.contains("the private key is encrypted"), "{locked}");
+    assert!(locked.contains("--passphrase-env"), "{locked}");
+    let mut with_passphrase = env.to_vec();
+    with_passphrase.push(("BYOC_TEST_PASSPHRASE", "correct horse"));
+    ok(&partner(
+        &no_org,
+        &[
+            "token",
+            "--key-file",
+            key_arg,
+            "--passphrase-env",
+            "BYOC_TEST_PASSPHRASE",
+        ],
+        &with_passphrase,
+    )
+    .await);
+    let missing = fails(&partner(&no_org, &["token"], &env).await, 1);
+    assert!(missing.contains("SF_PRIVATE_KEY is not set"), "{missing}");
+
+    // A wrong policy: Salesforce's refusal, and byoc's diagnosis naming the fix.
+    server
+        .admin()
+        .update_external_client_app_policies(
+            "BYOC Sample App",
+            &byoc_proto::admin::PolicyInput {
+                permitted_users: Some(byoc_proto::setup::PermittedUsers::AllSelfAuthorized),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let out = partner(data, &["token"], &[]).await;
+    let refused = fails(&out, 1);
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(
+        refused.contains("invalid_grant: user hasn't approved this consumer"),
+        "{refused}"
+    );
+    let diagnosis = refused
+        .lines()
+        .find_map(|l| l.strip_prefix("byoc diagnosis: "))
+        .unwrap_or_else(|| panic!("no diagnosis in:\n{refused}"));
+    assert!(
+        diagnosis.contains("Admin approved users are pre-authorized"),
+        "{diagnosis}"
+    );
+    let out = partner(data, &["token", "--output", "json"], &[]).await;
+    let error = json(&fails(&out, 1));
+    assert_eq!(error["errors"][0]["errorCode"], "invalid_grant");
+    assert_eq!(
+        error["errors"][0]["message"],
+        "user hasn't approved this consumer"
+    );
+    assert_eq!(error["diagnosis"], diagnosis);
+
+    // The login history: newest first, the refusals with their diagnosis. Successes so far: 2
+    // sample tokens, the flag override, the encrypted key; failures: the bogus audience and the
+    // two policy refusals.
+    let all = logins_json(data, &[], 7).await;
+    assert_eq!(all.len(), 7, "{all:?}");
+    assert_eq!(all[0]["status"], "Failed");
+    assert_eq!(all[0]["error"], "invalid_grant");
+    assert_eq!(all[0]["errorDescription"], "user hasn't approved this consumer");
+    assert_eq!(all[0]["diagnosis"], diagnosis);
+    assert_eq!(all[0]["application"], "BYOC Sample App");
+    assert_eq!(all[0]["username"], subject.as_str());
+    assert_eq!(all[6]["status"], "Success");
+    assert!(all[6]["diagnosis"].is_null());
+
+    let failures = logins_json(data, &["--status", "failure"], 3).await;
+    assert_eq!(failures.len(), 3);
+    assert!(failures.iter().all(|e| e["status"] == "Failed"));
+    let successes = logins_json(data, &["--status", "success", "--limit", "2"], 2).await;
+    assert_eq!(successes.len(), 2);
+    assert!(successes.iter().all(|e| e["status"] == "Success"));
+    assert_eq!(
+        logins_json(data, &["--app", "byoc sample app", "--username", &subject], 7)
+            .await
+            .len(),
+        7
+    );
+
+    let text = ok(&byoc(data, &["logins", "--limit", "2"]).await);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("Time"), "{text}");
+    assert!(
+        lines[1].ends_with("Failed  invalid_grant: user hasn't approved this consumer"),
+        "{text}"
+    );
+    assert_eq!(lines[2], format!("    {diagnosis}"), "{text}");
+    assert!(lines[1].contains(&subject) && lines[1].contains("BYOC Sample App"), "{text}");
+    let none = ok(&byoc(data, &["logins", "--username", "nobody@example.com"]).await);
+    assert_eq!(none, "No login attempts yet.\n");
+
+    server.stop().await.unwrap();
 }

@@ -9,7 +9,9 @@ use crate::{api_error, AdminClient, ClientError};
 /// An attachment's bytes and declared type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentContent {
+    /// The stored MIME type.
     pub mime_type: String,
+    /// The content.
     pub bytes: Vec<u8>,
 }
 

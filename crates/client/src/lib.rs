@@ -9,8 +9,14 @@
 //!   or did not answer ([`ClientError::Transport`]), or it answered something unexpected
 //!   ([`ClientError::Decode`]).
 //!
-//! - [`token`]: the JWT Bearer token provider — sign an assertion with the partner's key, trade
-//!   it for an access token at byoc or at real Salesforce.
+//! - [`settings`]: [`settings::PartnerSettings`], a connector's settings from a
+//!   `partner.env`-style file or the environment, named as in Salesforce's BYOC samples.
+//! - [`token`]: the JWT Bearer flow — sign an assertion with the partner's key, trade it for an
+//!   access token at byoc or at real Salesforce — and [`token::TokenProvider`], which caches the
+//!   token, refreshes it before expiry and after a refusal, one request in flight at a time.
+//! - [`interaction`]: [`interaction::InteractionClient`], every operation of the Interaction
+//!   Service API with the required headers, multipart for files, typed `{code, message}` errors
+//!   and one retry with a new token after code 10004.
 //! - [`pubsub`]: a Pub/Sub API subscriber (TLS, auth metadata, flow control, Avro decoding,
 //!   reconnect-and-resume by replay id), for byoc and real Salesforce.
 //! - [`agent`]: the agent's reply in a conversation (`byoc agent reply`).
@@ -19,11 +25,18 @@
 //! Record names go into URL paths percent-encoded (names have spaces), so any name Setup accepts
 //! can be passed as is.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod conversations;
+pub mod interaction;
 pub mod logins;
 pub mod pubsub;
+pub mod settings;
 pub mod token;
+
+#[cfg(test)]
+mod testing;
 
 use std::fmt;
 use std::time::Duration;
@@ -56,7 +69,12 @@ pub enum ClientError {
     /// empty: a body that is not that array becomes one entry quoting it); `Display` joins the
     /// messages.
     #[error("{}", join_messages(.errors))]
-    Api { status: u16, errors: Vec<RestError> },
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// Salesforce's REST error entries.
+        errors: Vec<RestError>,
+    },
     /// The request did not get an answer: server not running, wrong address, timeout.
     #[error("{0}")]
     Transport(String),

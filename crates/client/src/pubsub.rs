@@ -43,7 +43,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
-use tonic::{Code, Request, Status, Streaming};
+use tonic::{Request, Status, Streaming};
+
+/// The gRPC status codes of [`PubSubError::Status`].
+pub use tonic::Code;
 
 use crate::token::JwtBearer;
 
@@ -60,21 +63,38 @@ const MAX_RECONNECTS: u32 = 5;
 /// Why a Pub/Sub call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PubSubError {
+    /// Unusable settings (endpoint, CA, header values).
     #[error("bad Pub/Sub settings: {0}")]
     Settings(String),
     #[error("can't reach the Pub/Sub API at {endpoint}: {message}")]
-    Connect { endpoint: String, message: String },
+    /// The server could not be reached.
+    Connect {
+        /// `SF_PUB_SUB_ENDPOINT`.
+        endpoint: String,
+        /// Why.
+        message: String,
+    },
     /// The server refused the call; `error_code` is Salesforce's `error-code` trailer.
     #[error("{code:?}: {message}{}", .error_code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default())]
     Status {
+        /// The gRPC status code.
         code: Code,
+        /// The status message.
         message: String,
+        /// The `error-code` trailer.
         error_code: Option<String>,
     },
+    /// No access token to send.
     #[error("can't get an access token: {0}")]
     Token(String),
     #[error("can't decode event {replay_id}: {message}")]
-    Decode { replay_id: u64, message: String },
+    /// An event whose payload does not decode with its schema.
+    Decode {
+        /// The event's replay id.
+        replay_id: u64,
+        /// Why.
+        message: String,
+    },
 }
 
 impl PubSubError {
@@ -137,10 +157,12 @@ pub struct PubSubSettings {
     pub tenant_id: String,
 }
 
+/// The future [`TokenSource::access_token`] returns.
 pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<String, PubSubError>> + Send + 'a>>;
 
 /// Where access tokens come from. `refresh` asks for a new one (the last one was refused).
 pub trait TokenSource: Send + Sync {
+    /// A token to send; `refresh` when the last one was refused.
     fn access_token(&self, refresh: bool) -> TokenFuture<'_>;
 }
 
@@ -160,6 +182,8 @@ pub struct JwtBearerTokens {
 }
 
 impl JwtBearerTokens {
+    /// Tokens of `provider` (see also [`crate::token::TokenProvider`], which also refreshes
+    /// before expiry and shares one request among concurrent callers).
     pub fn new(provider: JwtBearer) -> JwtBearerTokens {
         JwtBearerTokens {
             provider,
@@ -201,12 +225,15 @@ pub enum Replay {
 /// One decoded event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedEvent {
+    /// The topic it came from.
     pub topic: String,
     /// The replay id as a number (on the wire: 8 bytes, big-endian).
     pub replay_id: u64,
     /// The raw replay id bytes, for servers whose ids are not 8 bytes.
     pub replay_id_bytes: Vec<u8>,
+    /// The event's UUID.
     pub event_id: String,
+    /// The writer's schema id.
     pub schema_id: String,
     /// The Avro record as JSON; `["null","string"]` unions become a string or `null`.
     pub fields: serde_json::Value,
@@ -410,10 +437,13 @@ impl Subscriber {
 /// What a subscription stream yields.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
+    /// An event.
     Event(ReceivedEvent),
     /// A keepalive: no events, the subscription's position as the server sees it.
     Keepalive {
+        /// The newest replay id of the topic.
         latest_replay_id: Vec<u8>,
+        /// Events requested and not yet delivered.
         pending_num_requested: i32,
     },
 }

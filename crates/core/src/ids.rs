@@ -53,7 +53,7 @@ pub fn to_18(id15: &str) -> Option<String> {
 pub fn is_valid_id(s: &str) -> bool {
     match s.len() {
         15 => to_18(s).is_some(),
-        18 => to_18(&s[..15]).is_some_and(|full| full.eq_ignore_ascii_case(s) && full[15..] == s[15..]),
+        18 if s.is_ascii() => to_18(&s[..15]).is_some_and(|full| full.eq_ignore_ascii_case(s) && full[15..] == s[15..]),
         _ => false,
     }
 }
@@ -128,6 +128,8 @@ mod tests {
         assert!(is_valid_id("001A0000006Vm9rIAC"));
         assert!(!is_valid_id("001A0000006Vm9rAAA"));
         assert!(!is_valid_id("001A0000006Vm9"));
+        // 18 bytes but not 18 ASCII characters: refused, not a panic on a char boundary.
+        assert!(!is_valid_id("0Mw00000000000é00"));
     }
 
     #[test]

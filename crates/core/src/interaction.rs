@@ -294,7 +294,7 @@ pub fn check_grant(grant: &TokenGrant, org_id_header: Option<&str>) -> Result<()
         return Err(ApiError::new(10003));
     }
     let org = org_id_header.map(str::trim).unwrap_or("");
-    if org.len() != 15 || !org.starts_with("00D") || !ids::is_valid_id(org) {
+    if org.len() != 15 || !org.starts_with("00D") || !is_record_id(org) {
         return Err(ApiError::new(10016));
     }
     if org != grant.org_id15 {
@@ -429,6 +429,12 @@ fn string_map(o: &Map<String, Value>, key: &str) -> Result<BTreeMap<String, Stri
     Ok(out)
 }
 
+/// A 15- or 18-character record id. Only ASCII is looked at further: `ids::is_valid_id` slices
+/// at byte 15, which must not land inside a multi-byte character of attacker input.
+fn is_record_id(s: &str) -> bool {
+    s.is_ascii() && ids::is_valid_id(s)
+}
+
 /// PostgreSQL cannot store NUL in text, and no Salesforce field carries one: refuse such input
 /// before it reaches the store.
 pub fn contains_nul(v: &Value) -> bool {
@@ -471,7 +477,7 @@ pub fn work_item_id(v: Option<&Value>) -> Result<String, ApiError> {
     let s = v.and_then(Value::as_str).map(str::trim).unwrap_or("");
     if (s.len() == 15 || s.len() == 18)
         && s.starts_with(prefix::MESSAGING_SESSION)
-        && ids::is_valid_id(s)
+        && is_record_id(s)
     {
         Ok(s[..15].to_string())
     } else {
@@ -1221,7 +1227,7 @@ pub fn validate_history(json: &Value) -> Result<ValidHistory, ApiError> {
                     let id = opt_str(payload, "sessionId").map(str::trim).unwrap_or("");
                     if !(id.len() == 15 || id.len() == 18)
                         || !id.starts_with(prefix::MESSAGING_SESSION)
-                        || !ids::is_valid_id(id)
+                        || !is_record_id(id)
                     {
                         return Err(ApiError::new(10072));
                     }
@@ -1354,7 +1360,7 @@ pub struct ValidRoute {
 fn queue_id(v: Option<&str>) -> Result<Option<String>, ApiError> {
     match v.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(q) if q.starts_with(prefix::QUEUE) && ids::is_valid_id(q) => Ok(Some(q.to_string())),
+        Some(q) if q.starts_with(prefix::QUEUE) && is_record_id(q) => Ok(Some(q.to_string())),
         Some(_) => Err(ApiError::new(10032)),
     }
 }
@@ -1544,7 +1550,7 @@ pub struct ValidAgentWorkUpdate {
 pub fn validate_agent_work_update(json: &Value) -> Result<ValidAgentWorkUpdate, ApiError> {
     let o = obj(json, 10089)?;
     let work_id = opt_str(o, "workId").map(str::trim).unwrap_or("");
-    if !(work_id.len() == 15 || work_id.len() == 18) || !ids::is_valid_id(work_id) {
+    if !(work_id.len() == 15 || work_id.len() == 18) || !is_record_id(work_id) {
         return Err(ApiError::new(10082));
     }
     let context_type = opt_str(o, "contextType")
@@ -1717,7 +1723,7 @@ pub fn validate_session_operation(json: &Value) -> Result<ValidSessionOperation,
         Some(s)
             if (s.len() == 15 || s.len() == 18)
                 && s.starts_with(prefix::MESSAGING_SESSION)
-                && ids::is_valid_id(s) =>
+                && is_record_id(s) =>
         {
             Some(s[..15].to_string())
         }

@@ -7,6 +7,8 @@
 //! - [`oauth`]: the token endpoint's answers, introspection, identity, login history.
 //! - [`interaction`]: the Interaction Service API's requests, responses and error body, and
 //!   the admin view of conversations.
+//! - [`interaction_requests`]: the Interaction Service API's request bodies, typed for clients
+//!   (the SDK sends them; the server reads bodies leniently).
 //! - [`outbound`]: the `InteractionEvent` an agent reply publishes, and the agent reply API.
 //! - [`files`]: the files `byoc serve` writes in its data dir (`org.json`, `partner.env`).
 //!
@@ -15,6 +17,7 @@
 pub mod admin;
 pub mod files;
 pub mod interaction;
+pub mod interaction_requests;
 pub mod oauth;
 pub mod outbound;
 pub mod setup;

@@ -26,7 +26,12 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { seconds: 10, concurrency: 64, users: 1000, database_url: None };
+    let mut a = Args {
+        seconds: 10,
+        concurrency: 64,
+        users: 1000,
+        database_url: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_default();
@@ -52,7 +57,12 @@ impl Run {
     fn report(&self, what: &str) -> f64 {
         let mut l = self.latencies_us.clone();
         l.sort_unstable();
-        let pct = |p: f64| l.get(((l.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0) as f64 / 1000.0;
+        let pct = |p: f64| {
+            l.get(((l.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
         let rate = self.ok as f64 / self.elapsed.as_secs_f64();
         println!(
             "{what:<28} {rate:>10.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed, {:.1} s)",
@@ -96,7 +106,12 @@ where
             (ok, failed, lat)
         }));
     }
-    let mut run = Run { ok: 0, failed: 0, latencies_us: Vec::new(), elapsed: Duration::ZERO };
+    let mut run = Run {
+        ok: 0,
+        failed: 0,
+        latencies_us: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
     for t in tasks {
         if let Ok((ok, failed, lat)) = t.await {
             run.ok += ok;
@@ -111,13 +126,18 @@ where
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args();
-    let server = TestServer::start_with(Options { database_url: a.database_url.clone(), ..Options::default() }).await?;
-    let env: std::collections::HashMap<String, String> = std::fs::read_to_string(server.data_dir().join("partner.env"))?
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('"').replace("\\n", "\n")))
-        .collect();
+    let server = TestServer::start_with(Options {
+        database_url: a.database_url.clone(),
+        ..Options::default()
+    })
+    .await?;
+    let env: std::collections::HashMap<String, String> =
+        std::fs::read_to_string(server.data_dir().join("partner.env"))?
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('"').replace("\\n", "\n")))
+            .collect();
     let token = JwtBearer::new(JwtBearerSettings {
         token_url: format!("{}/services/oauth2/token", server.org().login_url),
         consumer_key: env["SF_CONSUMER_KEY"].clone(),
@@ -128,10 +148,19 @@ async fn main() -> anyhow::Result<()> {
     .fetch()
     .await?
     .access_token;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency)
+        .build()?;
     let scrt = server.org().scrt_url.clone();
-    let backend = if a.database_url.is_some() { "postgres" } else { "sqlite" };
-    println!("byoc interactions benchmark: {backend}, {} clients, {} s per measurement, {} end users", a.concurrency, a.seconds, a.users);
+    let backend = if a.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    println!(
+        "byoc interactions benchmark: {backend}, {} clients, {} s per measurement, {} end users",
+        a.concurrency, a.seconds, a.users
+    );
 
     // Warm up connections and the setup cache.
     let trivial_url = format!("{scrt}/api/v1/benchmark-trivial");
@@ -161,7 +190,12 @@ async fn main() -> anyhow::Result<()> {
     let interactions = {
         let http = http.clone();
         let url = format!("{scrt}/api/v1/interactions");
-        let (org, ccd, address, users) = (server.org().org_id.clone(), env["SF_AUTHORIZATION_CONTEXT"].clone(), env["CHANNEL_ADDRESS_IDENTIFIER"].clone(), a.users as u64);
+        let (org, ccd, address, users) = (
+            server.org().org_id.clone(),
+            env["SF_AUTHORIZATION_CONTEXT"].clone(),
+            env["CHANNEL_ADDRESS_IDENTIFIER"].clone(),
+            a.users as u64,
+        );
         drive(a.concurrency, a.seconds, 202, move |n| {
             let body = json!({
                 "to": address,
@@ -188,7 +222,10 @@ async fn main() -> anyhow::Result<()> {
 
     let base = trivial.report("trivial endpoint (404)");
     let rate = interactions.report("durable interactions (202)");
-    println!("ratio interactions / trivial: {:.2}", if base > 0.0 { rate / base } else { 0.0 });
+    println!(
+        "ratio interactions / trivial: {:.2}",
+        if base > 0.0 { rate / base } else { 0.0 }
+    );
     server.stop().await?;
     Ok(())
 }

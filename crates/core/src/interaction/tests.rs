@@ -246,3 +246,13 @@ fn nul_is_detected() {
     assert!(contains_nul(&json!({"a": ["x\u{0}"]})));
     assert!(!contains_nul(&json!({"a": ["x"]})));
 }
+
+#[test]
+fn multibyte_ids_are_refused_not_sliced() {
+    // 18 bytes with a two-byte character across byte 15.
+    let id = "0Mw00000000000\u{e9}00";
+    assert_eq!(id.len(), 18);
+    assert_eq!(work_item_id(Some(&json!(id))).unwrap_err().code, 10012);
+    let patch = json!({"workId": id, "contextType": "Agent", "status": "Close"});
+    assert_eq!(validate_agent_work_update(&patch).unwrap_err().code, 10082);
+}

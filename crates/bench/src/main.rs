@@ -1,0 +1,745 @@
+//! `byoc-bench`: byoc's benchmarks, each printing its figure beside the baselines measured in the
+//! same run (DESIGN.md §5, `docs/benchmarks.md`).
+//!
+//! `byoc-bench tokens` starts a real byoc server in this process (loopback ports, a temporary
+//! data dir on SQLite, the default sample setup), then measures, in interleaved rounds:
+//!
+//! - **trivial**: `GET /.well-known/openid-configuration` on the same login host — a route that
+//!   touches neither the database nor any crypto, so it prices HTTP, routing and JSON alone;
+//! - **grants**: `POST /services/oauth2/token` with JWT Bearer assertions of the sample app, all
+//!   signed before the timed phases so the load generator does not spend the server's CPU on RSA
+//!   signing;
+//! - **verify**: RSA-2048 PKCS#1 v1.5 SHA-256 verifications per second of aws-lc-rs (the library
+//!   the token endpoint verifies with) on one core, over the signing input of one assertion.
+//!
+//! Load comes from `--concurrency` keep-alive HTTP/1.1 connections (hyper's bare client, one
+//! request in flight per connection), on their own runtime beside the server's; all traffic goes
+//! to 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use clap::{Args, Parser, Subcommand};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::{header, Method, Request};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+
+/// The trivial endpoint: served by the login host, no database, no crypto.
+const TRIVIAL_PATH: &str = "/.well-known/openid-configuration";
+const TOKEN_PATH: &str = "/services/oauth2/token";
+/// The grants/trivial ratio DESIGN.md §5 asks for.
+const TARGET_RATIO: f64 = 0.3;
+
+#[derive(Debug, Parser)]
+#[command(name = "byoc-bench", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Token grants per second against a trivial endpoint of the same server and the RSA-2048
+    /// verify rate, medians of interleaved rounds
+    Tokens(TokensArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct TokensArgs {
+    /// Length of each timed phase, in seconds
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    seconds: f64,
+    /// Concurrent keep-alive connections driving the server
+    #[arg(long, value_name = "C", default_value_t = 32)]
+    concurrency: usize,
+    /// Rounds of (trivial, grants, verify); the medians are printed
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    rounds: usize,
+    /// Distinct assertions (unique jti) signed before the timed phases, used in turn
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    assertions: usize,
+    /// Worker threads of the server's runtime [default: the number of cores, as `byoc serve`]
+    #[arg(long, value_name = "N")]
+    server_threads: Option<usize>,
+    /// Worker threads of the load generator's runtime [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    client_threads: Option<usize>,
+    /// The trivial endpoint: a GET route of the login host that does no database or crypto work
+    /// (e.g. /id/keys, an empty key set)
+    #[arg(long, value_name = "PATH", default_value = TRIVIAL_PATH)]
+    trivial_path: String,
+    /// Run only this phase (for profiling one of them; the ratios are then meaningless)
+    #[arg(long, value_enum, value_name = "PHASE")]
+    only: Option<Phase>,
+    /// Print one JSON document instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    Trivial,
+    Grants,
+    Verify,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Tokens(args) => tokens(&args),
+    }
+}
+
+/// One timed phase of HTTP load.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Load {
+    /// Successful (2xx) answers per second.
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    ok: u64,
+    errors: u64,
+    /// CPU time of the server's threads (its runtime and SQLite worker) per successful answer,
+    /// in microseconds, where the OS tells it (Linux): unlike the rates, barely moved by other
+    /// programs on the machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_cpu_us: Option<f64>,
+    /// The same for the load generator's threads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_cpu_us: Option<f64>,
+    /// The first non-2xx answer, with byoc's diagnosis, to say why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Round {
+    trivial: Load,
+    grants: Load,
+    verify_per_second: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Medians {
+    trivial_per_second: f64,
+    trivial_p50_ms: f64,
+    trivial_p99_ms: f64,
+    grants_per_second: f64,
+    grants_p50_ms: f64,
+    grants_p99_ms: f64,
+    verify_per_second: f64,
+    grants_to_trivial: f64,
+    grants_to_verify: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trivial_server_cpu_us: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grants_server_cpu_us: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trivial_client_cpu_us: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grants_client_cpu_us: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    cores: usize,
+    seconds_per_phase: f64,
+    concurrency: usize,
+    server_threads: usize,
+    client_threads: usize,
+    assertions: usize,
+    trivial_endpoint: String,
+    rounds: Vec<Round>,
+    median: Medians,
+    target_grants_to_trivial: f64,
+}
+
+/// What a partner connector needs, read from the data dir the server just wrote.
+struct Partner {
+    consumer_key: String,
+    subject: String,
+    audience: String,
+    private_key_pem: String,
+    certificate_pem: String,
+}
+
+fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
+    if !(args.seconds > 0.0 && args.seconds <= 600.0) {
+        bail!("--seconds must be more than 0 and at most 600");
+    }
+    if args.concurrency == 0 || args.concurrency > 4096 {
+        bail!("--concurrency must be between 1 and 4096");
+    }
+    if !args.trivial_path.starts_with('/') {
+        bail!("--trivial-path must start with /");
+    }
+    if args.rounds == 0 || args.assertions == 0 {
+        bail!("--rounds and --assertions must be at least 1");
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let server_threads = args.server_threads.unwrap_or(cores).max(1);
+    let client_threads = args.client_threads.unwrap_or(cores).max(1);
+    let phase = Duration::from_secs_f64(args.seconds);
+    let say = |line: String| {
+        if !args.json {
+            println!("{line}");
+        }
+    };
+
+    let temp = tempfile::tempdir().context("can't create a temporary data dir")?;
+    let data_dir = temp.path().join("data");
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(server_threads)
+        .thread_name("byoc-server")
+        .enable_all()
+        .build()?;
+    let server = server_rt.block_on(async {
+        let loopback: SocketAddr = "127.0.0.1:0".parse()?;
+        let listeners = byoc_server::Listeners::bind(loopback, loopback, loopback).await?;
+        byoc_server::start(
+            listeners,
+            byoc_server::ServerConfig {
+                data_dir: data_dir.clone(),
+                database_url: None,
+                empty: false,
+                strict: false,
+                accepted_audiences: Vec::new(),
+                pubsub: Default::default(),
+            },
+        )
+        .await
+    })?;
+    let login: url::Url = server.org_file().login_url.parse()?;
+    let addr = login
+        .socket_addrs(|| None)?
+        .into_iter()
+        .next()
+        .context("the login URL has no address")?;
+    if !addr.ip().is_loopback() {
+        bail!("the server is not on loopback ({addr}); refusing to send load there");
+    }
+    let partner = read_partner(&data_dir)?;
+
+    say(format!(
+        "byoc-bench tokens: {cores} cores; server {server_threads} threads, load generator \
+         {client_threads} threads, {} connections; {} rounds of {:.1} s phases; server on {addr}",
+        args.concurrency, args.rounds, args.seconds
+    ));
+    let started = Instant::now();
+    let bodies = sign_assertions(&partner, args.assertions, cores)?;
+    say(format!(
+        "signed {} assertions (unique jti) in {:.1} s, before any timed phase",
+        bodies.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let (signing_input, signature) = first_signature(&bodies)?;
+    let public_key = byoc_pki::parse_certificate(&partner.certificate_pem)?
+        .rsa_public_key_pkcs1_der
+        .clone();
+    let bodies = Arc::new(
+        bodies
+            .into_iter()
+            .map(|(_, body)| Bytes::from(body))
+            .collect::<Vec<_>>(),
+    );
+
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(client_threads)
+        .thread_name("byoc-bench-load")
+        .enable_all()
+        .build()?;
+    let trivial = Arc::new(Target::Get(args.trivial_path.clone()));
+    let grants = Arc::new(Target::Post(TOKEN_PATH, bodies));
+    // Both routes answer before anything is timed (this also fills the server's caches).
+    client_rt.block_on(async {
+        check_once(addr, &trivial).await?;
+        check_once(addr, &grants).await
+    })?;
+
+    let mut rounds = Vec::new();
+    for n in 1..=args.rounds {
+        let runs = |p: Phase| args.only.is_none_or(|only| only == p);
+        let t = if runs(Phase::Trivial) {
+            client_rt.block_on(run_phase(addr, trivial.clone(), args.concurrency, phase))?
+        } else {
+            Load::default()
+        };
+        let g = if runs(Phase::Grants) {
+            client_rt.block_on(run_phase(addr, grants.clone(), args.concurrency, phase))?
+        } else {
+            Load::default()
+        };
+        let v = if runs(Phase::Verify) {
+            verify_rate(&public_key, &signing_input, &signature, phase)?
+        } else {
+            0.0
+        };
+        say(format!(
+            "round {n}: trivial {}  |  grants {}  |  verify {:>8.0}/s",
+            load_text(&t),
+            load_text(&g),
+            v
+        ));
+        for (what, load) in [("trivial", &t), ("grants", &g)] {
+            if let Some(e) = &load.first_error {
+                say(format!(
+                    "  {what}: {} errors; first: {e}",
+                    load.errors
+                ));
+            }
+        }
+        rounds.push(Round {
+            trivial: t,
+            grants: g,
+            verify_per_second: v,
+        });
+    }
+
+    let med = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+    let trivial_rate = med(&|r| r.trivial.per_second);
+    let grants_rate = med(&|r| r.grants.per_second);
+    let verify = med(&|r| r.verify_per_second);
+    let median = Medians {
+        trivial_per_second: trivial_rate,
+        trivial_p50_ms: med(&|r| r.trivial.p50_ms),
+        trivial_p99_ms: med(&|r| r.trivial.p99_ms),
+        grants_per_second: grants_rate,
+        grants_p50_ms: med(&|r| r.grants.p50_ms),
+        grants_p99_ms: med(&|r| r.grants.p99_ms),
+        verify_per_second: verify,
+        grants_to_trivial: ratio(grants_rate, trivial_rate),
+        grants_to_verify: ratio(grants_rate, verify),
+        trivial_server_cpu_us: med_opt(&rounds, |r| r.trivial.server_cpu_us),
+        grants_server_cpu_us: med_opt(&rounds, |r| r.grants.server_cpu_us),
+        trivial_client_cpu_us: med_opt(&rounds, |r| r.trivial.client_cpu_us),
+        grants_client_cpu_us: med_opt(&rounds, |r| r.grants.client_cpu_us),
+    };
+
+    // Stopping flushes the login history, every grant's row included.
+    server_rt.block_on(server.shutdown())?;
+
+    let report = Report {
+        cores,
+        seconds_per_phase: args.seconds,
+        concurrency: args.concurrency,
+        server_threads,
+        client_threads,
+        assertions: args.assertions,
+        trivial_endpoint: args.trivial_path.clone(),
+        rounds,
+        median,
+        target_grants_to_trivial: TARGET_RATIO,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", summary(&report));
+    }
+    Ok(())
+}
+
+fn summary(r: &Report) -> String {
+    let m = &r.median;
+    let verdict = if m.grants_to_trivial >= TARGET_RATIO {
+        "met"
+    } else {
+        "NOT met"
+    };
+    let cpu = match (
+        m.trivial_server_cpu_us,
+        m.grants_server_cpu_us,
+        m.trivial_client_cpu_us,
+        m.grants_client_cpu_us,
+    ) {
+        (Some(ts), Some(gs), Some(tc), Some(gc)) => format!(
+            "\x20 CPU per answer   server: trivial {ts:.1} us, grant {gs:.1} us   \
+             load generator: trivial {tc:.1} us, grant {gc:.1} us\n"
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "\nmedians of {} rounds:\n\
+         \x20 trivial  GET {:<36} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms\n\
+         \x20 grants   POST {:<35} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms\n\
+         \x20 verify   RSA-2048 SHA-256, aws-lc-rs, 1 core   {:>9.0} /s\n\
+         \x20 grants/trivial  {:.2}   (target >= {TARGET_RATIO:.1}: {verdict})\n\
+         \x20 grants/verify   {:.2}\n{cpu}",
+        r.rounds.len(),
+        r.trivial_endpoint,
+        m.trivial_per_second,
+        m.trivial_p50_ms,
+        m.trivial_p99_ms,
+        TOKEN_PATH,
+        m.grants_per_second,
+        m.grants_p50_ms,
+        m.grants_p99_ms,
+        m.verify_per_second,
+        m.grants_to_trivial,
+        m.grants_to_verify,
+    )
+}
+
+fn load_text(l: &Load) -> String {
+    let cpu = match l.server_cpu_us {
+        Some(us) => format!(", server CPU {us:.1} us/req"),
+        None => String::new(),
+    };
+    format!(
+        "{:>8.0} req/s (p50 {:.2} ms, p99 {:.2} ms{cpu})",
+        l.per_second, l.p50_ms, l.p99_ms
+    )
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+/// The median of a figure every round has, else `None`.
+fn med_opt(rounds: &[Round], f: impl Fn(&Round) -> Option<f64>) -> Option<f64> {
+    let values: Option<Vec<f64>> = rounds.iter().map(f).collect();
+    values.map(median)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The sample app's settings from `DATA/partner.env` and its key pair from the data dir.
+fn read_partner(data_dir: &Path) -> anyhow::Result<Partner> {
+    use byoc_proto::files::partner_env as env;
+    let text = std::fs::read_to_string(data_dir.join("partner.env"))
+        .context("the server wrote no partner.env")?;
+    let get = |name: &str| -> anyhow::Result<String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .with_context(|| format!("partner.env has no {name}"))
+    };
+    Ok(Partner {
+        consumer_key: get(env::SF_CONSUMER_KEY)?,
+        subject: get(env::SF_SUBJECT)?,
+        audience: get(env::SF_AUDIENCE)?,
+        private_key_pem: std::fs::read_to_string(data_dir.join("server.key"))
+            .context("the sample private key")?,
+        certificate_pem: std::fs::read_to_string(data_dir.join("server.crt"))
+            .context("the sample certificate")?,
+    })
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: u64,
+    iat: u64,
+    jti: String,
+}
+
+/// `count` assertions with unique `jti`s, as (assertion, form body), signed on every core.
+/// They expire in an hour: the default (parity) server accepts a far `exp`, and the run must not
+/// outlive them.
+fn sign_assertions(
+    partner: &Partner,
+    count: usize,
+    threads: usize,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(partner.private_key_pem.as_bytes())?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let threads = threads.clamp(1, count);
+    let per_thread = count.div_ceil(threads);
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (key, header) = (&key, &header);
+                scope.spawn(move || -> anyhow::Result<Vec<(String, String)>> {
+                    let range = (t * per_thread)..((t + 1) * per_thread).min(count);
+                    range
+                        .map(|i| {
+                            let claims = Claims {
+                                iss: &partner.consumer_key,
+                                sub: &partner.subject,
+                                aud: &partner.audience,
+                                exp: now + 3600,
+                                iat: now,
+                                jti: format!("byoc-bench-{}-{now}-{i}", std::process::id()),
+                            };
+                            let jwt = jsonwebtoken::encode(header, &claims, key)?;
+                            let body = format!(
+                                "grant_type={}&assertion={jwt}",
+                                url::form_urlencoded::byte_serialize(
+                                    byoc_proto::oauth::JWT_BEARER_GRANT_TYPE.as_bytes()
+                                )
+                                .collect::<String>()
+                            );
+                            Ok((jwt, body))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(count);
+        for h in handles {
+            match h.join() {
+                Ok(part) => all.extend(part?),
+                Err(_) => bail!("a signing thread panicked"),
+            }
+        }
+        Ok(all)
+    })
+}
+
+/// The signing input and raw signature of the first assertion: the verify baseline's message.
+fn first_signature(bodies: &[(String, String)]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let (jwt, _) = bodies.first().context("no assertion")?;
+    let (input, signature) = jwt.rsplit_once('.').context("not a JWT")?;
+    Ok((input.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(signature)?))
+}
+
+/// RSA-2048 verifications per second on this thread for `phase`, the way the token endpoint
+/// verifies: aws-lc-rs with the public key given as PKCS#1 DER (parsed on each call, as
+/// jsonwebtoken does).
+fn verify_rate(
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    phase: Duration,
+) -> anyhow::Result<f64> {
+    let key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key);
+    key.verify(message, signature)
+        .map_err(|_| anyhow::anyhow!("the baseline signature does not verify"))?;
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    while start.elapsed() < phase {
+        for _ in 0..32 {
+            if key.verify(message, signature).is_err() {
+                bail!("a verification failed");
+            }
+        }
+        n += 32;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// What a phase sends.
+enum Target {
+    Get(String),
+    /// Form bodies, used in turn.
+    Post(&'static str, Arc<Vec<Bytes>>),
+}
+
+impl Target {
+    fn request(&self, host: &str, turn: &AtomicUsize) -> anyhow::Result<Request<Full<Bytes>>> {
+        let request = match self {
+            Target::Get(path) => Request::builder()
+                .method(Method::GET)
+                .uri(path.as_str())
+                .header(header::HOST, host)
+                .body(Full::new(Bytes::new()))?,
+            Target::Post(path, bodies) => {
+                let i = turn.fetch_add(1, Ordering::Relaxed) % bodies.len();
+                Request::builder()
+                    .method(Method::POST)
+                    .uri(*path)
+                    .header(header::HOST, host)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Full::new(bodies[i].clone()))?
+            }
+        };
+        Ok(request)
+    }
+}
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// One request, which must succeed.
+async fn check_once(addr: SocketAddr, target: &Target) -> anyhow::Result<()> {
+    let mut sender = connect(addr).await?;
+    let request = target.request(&addr.to_string(), &AtomicUsize::new(0))?;
+    let path = request.uri().to_string();
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    if !status.is_success() {
+        let diagnosis = response
+            .headers()
+            .get(byoc_proto::oauth::DIAGNOSIS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response.into_body().collect().await?.to_bytes();
+        bail!(
+            "{path} answered {status}: {} (diagnosis: {})",
+            String::from_utf8_lossy(&body),
+            diagnosis.unwrap_or_default()
+        );
+    }
+    response.into_body().collect().await?;
+    Ok(())
+}
+
+struct Driven {
+    latencies_us: Vec<u32>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+/// `connections` keep-alive connections, each sending one request after another until `phase`
+/// is over. Connections are opened before the clock starts.
+async fn run_phase(
+    addr: SocketAddr,
+    target: Arc<Target>,
+    connections: usize,
+    phase: Duration,
+) -> anyhow::Result<Load> {
+    let mut senders = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        senders.push(connect(addr).await?);
+    }
+    let host = Arc::new(addr.to_string());
+    let turn = Arc::new(AtomicUsize::new(0));
+    let server_before = thread_cpu_ns(SERVER_THREADS);
+    let client_before = thread_cpu_ns(CLIENT_THREADS);
+    let start = Instant::now();
+    let deadline = start + phase;
+    let mut tasks = tokio::task::JoinSet::new();
+    for sender in senders {
+        tasks.spawn(drive(
+            sender,
+            target.clone(),
+            host.clone(),
+            turn.clone(),
+            deadline,
+        ));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let driven = joined??;
+        latencies.extend(driven.latencies_us);
+        errors += driven.errors;
+        first_error = first_error.or(driven.first_error);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let ok = latencies.len() as u64;
+    let per_answer = |before: Option<u64>, after: Option<u64>| -> Option<f64> {
+        let spent = after?.checked_sub(before?)?;
+        (ok > 0).then(|| spent as f64 / 1000.0 / ok as f64)
+    };
+    let server_cpu_us = per_answer(server_before, thread_cpu_ns(SERVER_THREADS));
+    let client_cpu_us = per_answer(client_before, thread_cpu_ns(CLIENT_THREADS));
+    latencies.sort_unstable();
+    let percentile = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        f64::from(latencies[i]) / 1000.0
+    };
+    Ok(Load {
+        per_second: latencies.len() as f64 / elapsed,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        ok,
+        errors,
+        first_error,
+        server_cpu_us,
+        client_cpu_us,
+    })
+}
+
+/// Thread name prefixes of the server: its runtime's threads and sqlx's SQLite worker.
+const SERVER_THREADS: &[&str] = &["byoc-server", "sqlx-sqlite"];
+/// Thread name prefix of the load generator's runtime.
+const CLIENT_THREADS: &[&str] = &["byoc-bench-load"];
+
+/// Nanoseconds on CPU of this process's threads whose names start with one of `prefixes`
+/// (`/proc/self/task/*/schedstat`); `None` where there is no such file.
+fn thread_cpu_ns(prefixes: &[&str]) -> Option<u64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        let Ok(name) = std::fs::read_to_string(dir.join("comm")) else {
+            continue;
+        };
+        if !prefixes.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(dir.join("schedstat")) else {
+            continue;
+        };
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+async fn drive(
+    mut sender: SendRequest<Full<Bytes>>,
+    target: Arc<Target>,
+    host: Arc<String>,
+    turn: Arc<AtomicUsize>,
+    deadline: Instant,
+) -> anyhow::Result<Driven> {
+    let mut driven = Driven {
+        latencies_us: Vec::with_capacity(1 << 16),
+        errors: 0,
+        first_error: None,
+    };
+    while Instant::now() < deadline {
+        sender.ready().await?;
+        let request = target.request(&host, &turn)?;
+        let sent = Instant::now();
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        let diagnosis = (!status.is_success())
+            .then(|| {
+                response
+                    .headers()
+                    .get(byoc_proto::oauth::DIAGNOSIS_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            })
+            .flatten();
+        let body = response.into_body().collect().await?.to_bytes();
+        let micros = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
+        if status.is_success() {
+            driven.latencies_us.push(micros);
+        } else {
+            driven.errors += 1;
+            if driven.first_error.is_none() {
+                driven.first_error = Some(format!(
+                    "HTTP {status}: {} ({})",
+                    String::from_utf8_lossy(&body),
+                    diagnosis.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(driven)
+}
