@@ -9,6 +9,9 @@ use serde_json::Value;
 
 const BYOC: &str = env!("CARGO_BIN_EXE_byoc");
 
+#[path = "cli/crash.rs"]
+mod crash;
+
 /// Run `byoc` with `args` against `data_dir`, without BYOC_* settings from the environment.
 async fn byoc(data_dir: &Path, args: &[&str]) -> Output {
     tokio::process::Command::new(BYOC)
@@ -942,5 +945,414 @@ async fn token_trades_the_sample_assertion_and_logins_explain_a_refusal() {
     let none = ok(&byoc(data, &["logins", "--username", "nobody@example.com"]).await);
     assert_eq!(none, "No login attempts yet.\n");
 
+    server.stop().await.unwrap();
+}
+
+// ---- partner toolkit: send, doctor -------------------------------------------------------------
+
+/// `byoc` with none of the partner settings in the environment: only DATA/partner.env (or
+/// `--env-file`) counts.
+async fn partner_cmd(data_dir: &Path, args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::new(BYOC);
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("BYOC_URL")
+        .env_remove("BYOC_DATA_DIR")
+        .env_remove("NO_COLOR");
+    for var in byoc_client::settings::ALL {
+        command.env_remove(var);
+    }
+    command.output().await.expect("run byoc")
+}
+
+/// The value of `KEY=` in DATA/partner.env.
+fn partner_setting(data: &Path, name: &str) -> String {
+    let text = std::fs::read_to_string(data.join("partner.env")).unwrap();
+    let settings = byoc_client::settings::PartnerSettings::parse(&text).unwrap();
+    settings.get(name).unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_posts_as_the_end_user_and_listen_hears_the_agent() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+
+    // Text: what was sent, the conversation and the entry.
+    let text = ok(&partner_cmd(data, &["send", "--text", "Hello from the CLI"]).await);
+    assert!(
+        text.starts_with("Sent message from byoc-sample-end-user to byoc-sample-channel-address\n"),
+        "{text}"
+    );
+    let conversation = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Conversation:"))
+        .unwrap_or_else(|| panic!("no conversation in:\n{text}"))
+        .trim()
+        .to_string();
+    assert!(text.contains("Entry:"), "{text}");
+
+    // JSON: the API's answer as is; the same end user stays in the same conversation.
+    let sent = json(&ok(&partner_cmd(
+        data,
+        &["send", "--text", "Second message", "--output", "json"],
+    )
+    .await));
+    assert_eq!(sent["conversationIdentifier"], conversation.as_str());
+    assert_eq!(sent["success"], true);
+    let entry = sent["id"].as_str().unwrap().to_string();
+
+    // A typing indicator, and a file with text.
+    ok(&partner_cmd(data, &["send", "--typing", "start"]).await);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipt.txt");
+    std::fs::write(&file, "total: 42").unwrap();
+    let with_file = json(&ok(&partner_cmd(
+        data,
+        &[
+            "send",
+            "--attachment",
+            file.to_str().unwrap(),
+            "--text",
+            "here it is",
+            "--output",
+            "json",
+        ],
+    )
+    .await));
+    let detail = server.admin().conversation(&conversation).await.unwrap();
+    let texts: Vec<Option<&str>> = detail.entries.iter().map(|e| e.text.as_deref()).collect();
+    assert!(texts.contains(&Some("Hello from the CLI")), "{texts:?}");
+    assert!(detail.entries.iter().any(|e| e.id == entry));
+    let attached = detail
+        .entries
+        .iter()
+        .find(|e| e.id == with_file["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(attached.attachments[0].name, "receipt.txt");
+    assert_eq!(attached.attachments[0].mime_type, "text/plain");
+    assert!(detail
+        .entries
+        .iter()
+        .any(|e| e.entry_type == "TypingStartedIndicator"));
+
+    // Another end user, another conversation; a wrong address is Salesforce's refusal.
+    let other = json(&ok(&partner_cmd(
+        data,
+        &["send", "--text", "hi", "--from", "someone-else", "--output", "json"],
+    )
+    .await));
+    assert_ne!(other["conversationIdentifier"], conversation.as_str());
+    let refused = fails(
+        &partner_cmd(data, &["send", "--text", "hi", "--to", "no-such-address"]).await,
+        1,
+    );
+    assert!(refused.contains("code 10017"), "{refused}");
+    assert!(refused.contains("CHANNEL_ADDRESS_IDENTIFIER"), "{refused}");
+    let usage = fails(&partner_cmd(data, &["send"]).await, 2);
+    assert!(usage.contains("--text"), "{usage}");
+
+    // The agent answers; the partner's subscriber hears it.
+    ok(&byoc(
+        data,
+        &[
+            "agent",
+            "reply",
+            "--conversation",
+            &conversation,
+            "--text",
+            "Hi, how can I help?",
+        ],
+    )
+    .await);
+    let heard = ok(&partner_cmd(
+        data,
+        &[
+            "listen", "--replay", "earliest", "--count", "1", "--timeout", "30", "--output",
+            "json",
+        ],
+    )
+    .await);
+    let event = json(heard.lines().next().unwrap());
+    assert_eq!(
+        event["interactionEvent"]["conversationIdentifier"],
+        conversation.as_str()
+    );
+    assert_eq!(
+        event["interactionEvent"]["payload"]["entryPayload"]["abstractMessage"]["staticContent"]
+            ["text"],
+        "Hi, how can I help?"
+    );
+    server.stop().await.unwrap();
+}
+
+/// Run `byoc doctor --output json`, expecting exactly one failed step, `id`; return it.
+async fn doctor_fails_at(data: &Path, id: &str) -> Value {
+    let out = partner_cmd(data, &["doctor", "--output", "json"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report = json(&stdout(&out));
+    assert_eq!(report["passed"], false);
+    let failed: Vec<&Value> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "exactly one failed step expected: {report:#}");
+    assert_eq!(failed[0]["id"], id, "{report:#}");
+    failed[0].clone()
+}
+
+#[track_caller]
+fn fix_of(step: &Value) -> String {
+    step["fix"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_passes_on_the_sample_and_names_the_one_broken_step() {
+    use byoc_proto::admin::{AppInput, LinkApp, PolicyInput};
+    use byoc_proto::setup::PermittedUsers;
+
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let admin = server.admin();
+    let app = "BYOC Sample App";
+    let ccd = partner_setting(data, "SF_AUTHORIZATION_CONTEXT");
+
+    // The sample passes: one line per step, all ok, exit 0.
+    let text = ok(&partner_cmd(data, &["doctor"]).await);
+    let marks: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| &l[..l.find(']').unwrap() + 1])
+        .collect();
+    assert_eq!(marks, vec!["[ok]"; 8], "{text}");
+    for expected in [
+        "[ok] private key: SF_PRIVATE_KEY is an RSA 2048-bit key",
+        "[ok] key matches the app's certificate: the key matches the certificate of 'BYOC Sample App'",
+        "[ok] token carries interaction_api",
+        "[ok] CCD linked to the app:",
+        "[ok] channel address belongs to the CCD: a typing indicator to byoc-sample-channel-address was accepted",
+        "[ok] Pub/Sub topic can be subscribed: /event/",
+        "All checks passed (8 of 8).",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let report = json(&ok(&partner_cmd(data, &["doctor", "--output", "json"]).await));
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["target"], "byoc");
+    let ids: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["settings", "key", "certificate", "token", "scope", "ccd", "address", "pubsub"]
+    );
+
+    let restore_policy = PolicyInput {
+        permitted_users: Some(PermittedUsers::AdminApprovedPreAuthorized),
+        profiles: Some(vec!["System Administrator".into()]),
+        ..Default::default()
+    };
+
+    // 1. Policy back to self-authorize: the token exchange fails, with Salesforce's words,
+    //    byoc's diagnosis and the command that fixes it.
+    admin
+        .update_external_client_app_policies(
+            app,
+            &PolicyInput {
+                permitted_users: Some(PermittedUsers::AllSelfAuthorized),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let step = doctor_fails_at(data, "token").await;
+    assert!(
+        step["detail"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant: user hasn't approved this consumer"),
+        "{step}"
+    );
+    assert!(step["diagnosis"]
+        .as_str()
+        .unwrap()
+        .contains("Admin approved users are pre-authorized"));
+    assert_eq!(
+        fix_of(&step),
+        "byoc setup eca policies 'BYOC Sample App' --permitted-users admin-approved --profile 'System Administrator'"
+    );
+    let out = partner_cmd(data, &["doctor"]).await;
+    let text = fails(&out, 1);
+    let text = format!("{}{text}", stdout(&out));
+    assert!(
+        text.contains("[FAIL] token exchange (JWT Bearer):")
+            && text.contains("fix: byoc setup eca policies 'BYOC Sample App'"),
+        "{text}"
+    );
+    admin
+        .update_external_client_app_policies(app, &restore_policy)
+        .await
+        .unwrap();
+
+    // 2. The profile no longer assigned.
+    admin
+        .update_external_client_app_policies(
+            app,
+            &PolicyInput {
+                profiles: Some(vec![]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let step = doctor_fails_at(data, "token").await;
+    assert!(step["detail"]
+        .as_str()
+        .unwrap()
+        .contains("invalid_app_access"));
+    assert!(
+        fix_of(&step).contains("--profile 'System Administrator'"),
+        "{step}"
+    );
+    admin
+        .update_external_client_app_policies(app, &restore_policy)
+        .await
+        .unwrap();
+
+    // 3. The refresh_token scope removed.
+    let scopes = |list: &[&str]| AppInput {
+        scopes: Some(list.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
+    };
+    admin
+        .update_external_client_app(app, &scopes(&["interaction_api"]))
+        .await
+        .unwrap();
+    let step = doctor_fails_at(data, "token").await;
+    assert!(step["detail"].as_str().unwrap().contains("invalid_request"));
+    assert_eq!(
+        fix_of(&step),
+        "byoc setup eca update 'BYOC Sample App' --scopes interaction_api,refresh_token,offline_access"
+    );
+    admin
+        .update_external_client_app(
+            app,
+            &scopes(&["interaction_api", "refresh_token", "offline_access"]),
+        )
+        .await
+        .unwrap();
+
+    // 4. The CCD linked to another app.
+    let other = byoc_pki::new_self_signed("other", 30, chrono::Utc::now()).unwrap();
+    admin
+        .create_external_client_app(&AppInput {
+            name: Some("Other App".into()),
+            contact_email: Some("dev@other.example".into()),
+            callback_urls: Some(vec!["https://other.example/callback".into()]),
+            scopes: Some(vec!["interaction_api".into(), "refresh_token".into()]),
+            jwt_bearer_enabled: Some(true),
+            certificate_pem: Some(other.certificate_pem.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .link_conversation_channel_definition_app(&ccd, &LinkApp { app: "Other App".into() })
+        .await
+        .unwrap();
+    let step = doctor_fails_at(data, "ccd").await;
+    assert!(step["detail"].as_str().unwrap().contains("'Other App'"), "{step}");
+    assert_eq!(
+        fix_of(&step),
+        format!("byoc setup ccd set {ccd} --app 'BYOC Sample App'")
+    );
+    admin
+        .link_conversation_channel_definition_app(&ccd, &LinkApp { app: app.into() })
+        .await
+        .unwrap();
+
+    // 5. The app's certificate replaced by another.
+    admin
+        .update_external_client_app(
+            app,
+            &AppInput {
+                certificate_pem: Some(other.certificate_pem.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let step = doctor_fails_at(data, "certificate").await;
+    assert!(
+        fix_of(&step).starts_with("byoc setup eca update 'BYOC Sample App' --certificate "),
+        "{step}"
+    );
+    let sample_cert = std::fs::read_to_string(data.join("server.crt")).unwrap();
+    admin
+        .update_external_client_app(
+            app,
+            &AppInput {
+                certificate_pem: Some(sample_cert),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    // Everything restored: all pass again.
+    ok(&partner_cmd(data, &["doctor"]).await);
+
+    // A channel address of another CCD's channel: the probe names the right one.
+    admin
+        .create_channel(&byoc_proto::admin::NewChannel {
+            name: "Second Channel".into(),
+            channel_type: "byoc-messaging".into(),
+            channel_address_identifier: "second-address".into(),
+            app_managed_by: None,
+            routing_owner: None,
+            consent_owner: None,
+        })
+        .await
+        .unwrap();
+    let env_file = data.join("second.env");
+    let original = std::fs::read_to_string(data.join("partner.env")).unwrap();
+    std::fs::write(
+        &env_file,
+        original.replace(
+            "CHANNEL_ADDRESS_IDENTIFIER=\"byoc-sample-channel-address\"",
+            "CHANNEL_ADDRESS_IDENTIFIER=\"second-address\"",
+        ),
+    )
+    .unwrap();
+    let out = partner_cmd(
+        data,
+        &["doctor", "--output", "json", "--env-file", env_file.to_str().unwrap()],
+    )
+    .await;
+    let report = json(&stdout(&out));
+    let address = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "address")
+        .unwrap()
+        .clone();
+    assert_eq!(address["status"], "fail", "{report:#}");
+    assert!(
+        fix_of(&address).contains("set CHANNEL_ADDRESS_IDENTIFIER to byoc-sample-channel-address"),
+        "{address}"
+    );
     server.stop().await.unwrap();
 }
