@@ -2,9 +2,10 @@
 //! pure-Rust protobuf compiler) so no system `protoc` is needed.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto = "proto/pubsub_api.proto";
+    // The unmodified official proto, vendored with the other wire contracts in specs/.
+    let proto = "../../specs/pubsub_api.proto";
     println!("cargo:rerun-if-changed={proto}");
-    let descriptors = protox::compile([proto], ["proto"])?;
+    let descriptors = protox::compile(["pubsub_api.proto"], ["../../specs"])?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

@@ -1,5 +1,5 @@
 //! Salesforce's Pub/Sub API, package `eventbus.v1`, generated at build time from the official
-//! `proto/pubsub_api.proto` (CC0, <https://github.com/forcedotcom/pub-sub-api>, copied without
+//! `specs/pubsub_api.proto` at the workspace root (CC0, <https://github.com/forcedotcom/pub-sub-api>, copied without
 //! edits): the message types, the tonic server trait ([`eventbus::v1::pub_sub_server`]) and the
 //! tonic client ([`eventbus::v1::pub_sub_client`]).
 //!
