@@ -249,7 +249,11 @@ pub async fn run(
     check(ctx, args, &settings, &target, &mut list).await;
     let passed = list.steps.iter().all(|s| s.status != Status::Fail);
     Ok(Report {
-        target: if target.is_byoc() { "byoc" } else { "salesforce" },
+        target: if target.is_byoc() {
+            "byoc"
+        } else {
+            "salesforce"
+        },
         env_file: settings.file().map(|p| p.display().to_string()),
         passed,
         steps: list.steps,
@@ -368,16 +372,18 @@ async fn check(
             None
         }
     };
-    let certificate_ok = list
-        .steps
-        .last()
-        .is_some_and(|s| s.status != Status::Fail);
+    let certificate_ok = list.steps.last().is_some_and(|s| s.status != Status::Fail);
 
     // 4. The token exchange.
     let jwt = match settings.jwt_bearer() {
         Ok(jwt) => jwt,
         Err(e) => {
-            list.record(Step::fail(TOKEN.0, TOKEN.1, e.to_string(), partner::SETTINGS_HINT));
+            list.record(Step::fail(
+                TOKEN.0,
+                TOKEN.1,
+                e.to_string(),
+                partner::SETTINGS_HINT,
+            ));
             list.skip_rest(&[SCOPE, CCD, ADDRESS, PUBSUB], "needs an access token");
             return;
         }
@@ -424,7 +430,10 @@ async fn check(
                 list.record(Step::fail(
                     TOKEN.0,
                     TOKEN.1,
-                    format!("{token_url} did not answer within {} s", STEP_TIMEOUT.as_secs()),
+                    format!(
+                        "{token_url} did not answer within {} s",
+                        STEP_TIMEOUT.as_secs()
+                    ),
                     "check SF_AUTH_ENDPOINT and that the org is reachable",
                 ));
                 None
@@ -439,11 +448,7 @@ async fn check(
             false
         }
         Some(t) if t.scope.split_whitespace().any(|s| s == "interaction_api") => {
-            list.record(Step::pass(
-                SCOPE.0,
-                SCOPE.1,
-                format!("scopes: {}", t.scope),
-            ));
+            list.record(Step::pass(SCOPE.0, SCOPE.1, format!("scopes: {}", t.scope)));
             true
         }
         Some(t) => {
@@ -492,16 +497,21 @@ async fn check(
             None
         }
     };
-    let ccd_ok = list
-        .steps
-        .last()
-        .is_some_and(|s| s.status != Status::Fail);
+    let ccd_ok = list.steps.last().is_some_and(|s| s.status != Status::Fail);
 
     // 7. The channel address.
     let address = settings
         .get(env::CHANNEL_ADDRESS_IDENTIFIER)
         .unwrap_or_default();
-    address_step(list, address, context, ccd_ok, ccd_channel.as_ref(), &probe, byoc);
+    address_step(
+        list,
+        address,
+        context,
+        ccd_ok,
+        ccd_channel.as_ref(),
+        &probe,
+        byoc,
+    );
 
     // 8. Pub/Sub.
     if token.is_none() {
@@ -590,7 +600,10 @@ fn certificate_step(list: &mut Checklist<'_>, app: &App, key: &byoc_pki::Private
             list.record(Step::fail(
                 CERTIFICATE.0,
                 CERTIFICATE.1,
-                format!("the certificate {} holds can't be read: {e}", quoted(&app.name)),
+                format!(
+                    "the certificate {} holds can't be read: {e}",
+                    quoted(&app.name)
+                ),
                 fix,
             ));
         }
@@ -704,8 +717,7 @@ async fn send_probe(settings: &PartnerSettings, provider: std::sync::Arc<TokenPr
     let from = settings
         .get(env::END_USER_CLIENT_IDENTIFIER)
         .unwrap_or_default();
-    match tokio::time::timeout(STEP_TIMEOUT, client.send_typing(to, from, Typing::Stopped)).await
-    {
+    match tokio::time::timeout(STEP_TIMEOUT, client.send_typing(to, from, Typing::Stopped)).await {
         Ok(Ok(sent)) => Probe::Accepted(sent.conversation_identifier),
         Ok(Err(e)) => Probe::Refused(e),
         Err(_) => Probe::Refused(InteractionError::Transport(format!(
@@ -752,7 +764,9 @@ async fn byoc_ccd_step(
         list.record(Step::fail(
             CCD.0,
             CCD.1,
-            format!("no Conversation Channel Definition is named SF_AUTHORIZATION_CONTEXT={context}"),
+            format!(
+                "no Conversation Channel Definition is named SF_AUTHORIZATION_CONTEXT={context}"
+            ),
             "set SF_AUTHORIZATION_CONTEXT to the CCD developer name of your BYOC channel \
              (`byoc setup channel list`; `byoc setup channel create ... --type byoc-messaging` \
              prints it)",
@@ -1051,6 +1065,13 @@ async fn pubsub_step(
                     ..
                 } => "check SF_INSTANCE_URL and SF_ORG_ID (sent as instanceurl and tenantid)"
                     .to_string(),
+                PubSubError::Connect { message, .. }
+                    if message.contains("certificate") || message.contains("Issuer") =>
+                {
+                    "the endpoint's TLS certificate is not trusted: pass its CA with --ca-cert \
+                     (byoc: DATA/ca.crt, or `byoc ca --pem`)"
+                        .to_string()
+                }
                 _ => endpoint_fix,
             };
             list.record(Step::fail(
@@ -1064,7 +1085,10 @@ async fn pubsub_step(
             list.record(Step::fail(
                 PUBSUB.0,
                 PUBSUB.1,
-                format!("{endpoint} did not answer within {} s", STEP_TIMEOUT.as_secs()),
+                format!(
+                    "{endpoint} did not answer within {} s",
+                    STEP_TIMEOUT.as_secs()
+                ),
                 endpoint_fix,
             ));
         }
@@ -1133,7 +1157,14 @@ pub fn summary(report: &Report) -> String {
         .filter(|s| s.status == Status::Pass)
         .count();
     if failed == 0 {
-        format!("All checks passed ({passed} of {}).\n", report.steps.len())
+        let skipped = report.steps.len() - passed;
+        if skipped == 0 {
+            format!("All checks passed ({passed} of {}).\n", report.steps.len())
+        } else {
+            format!(
+                "All checks passed ({passed} passed, {skipped} not possible against this target).\n"
+            )
+        }
     } else {
         format!(
             "{failed} check{} failed; fix {} and run `byoc doctor` again.\n",
@@ -1207,8 +1238,12 @@ mod tests {
 
     #[test]
     fn real_org_refusals_name_the_setup_screen() {
-        let fix = salesforce_token_fix("invalid_grant", "user hasn't approved this consumer", false);
-        assert!(fix.contains("Admin approved users are pre-authorized"), "{fix}");
+        let fix =
+            salesforce_token_fix("invalid_grant", "user hasn't approved this consumer", false);
+        assert!(
+            fix.contains("Admin approved users are pre-authorized"),
+            "{fix}"
+        );
         assert!(fix.contains("Setup > External Client App Manager"), "{fix}");
         let fix = salesforce_token_fix(
             "invalid_request",

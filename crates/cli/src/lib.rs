@@ -14,7 +14,7 @@
 //! - `token`, `logins`: `byoc token` (the partner side of the JWT Bearer flow, against byoc or
 //!   real Salesforce) and `byoc logins` (the login history with byoc's diagnosis).
 //! - `conversations`: `byoc conversations list|show`, what arrived through the Interaction API.
-//! - `agent`, `listen`: `byoc agent reply` (publishes the outbound event) and `byoc listen` (the
+//! - `agent`, `listen`: `byoc agent reply|end|route` (publish outbound events) and `byoc listen` (the
 //!   Pub/Sub subscriber, printing events as they arrive).
 //! - `send`, `doctor`: `byoc send` (the end user's message, file or typing indicator through the
 //!   Interaction API) and `byoc doctor` (the whole partner chain, step by step, with fixes).

@@ -87,9 +87,8 @@ pub fn tokens(settings: &PartnerSettings) -> Result<Tokens, CliError> {
             pubsub: Arc::new(StaticToken(token.to_string())),
         });
     }
-    let provider = Arc::new(
-        TokenProvider::from_settings(jwt_settings(settings)?).map_err(token_error)?,
-    );
+    let provider =
+        Arc::new(TokenProvider::from_settings(jwt_settings(settings)?).map_err(token_error)?);
     Ok(Tokens {
         api: provider.clone(),
         pubsub: provider,

@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use byoc_client::interaction::{codes, AttachmentFile, InteractionClient, InteractionError, Typing};
+use byoc_client::interaction::{
+    codes, AttachmentFile, InteractionClient, InteractionError, Typing,
+};
 use byoc_proto::admin::RestError;
 use byoc_proto::files::partner_env as env;
 use clap::{Args, ValueEnum};

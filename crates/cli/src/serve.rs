@@ -36,6 +36,13 @@ pub struct ServeArgs {
     /// https://test.salesforce.com and byoc's own login URL (repeatable)
     #[arg(long = "audience", value_name = "URL")]
     pub audiences: Vec<String>,
+    /// Answer every inbound end-user message with an agent reply "echo: <text>" (published like
+    /// `byoc agent reply`), for partners' load and soak tests
+    #[arg(long)]
+    pub echo_agent: bool,
+    /// With --echo-agent: wait this long before answering, in milliseconds
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "echo_agent")]
+    pub echo_delay_ms: u64,
 }
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
@@ -51,7 +58,12 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
             empty: args.empty,
             strict: args.strict,
             accepted_audiences: accepted_audiences(&args.audiences),
-            pubsub: Default::default(),
+            pubsub: byoc_server::pubsub::PubSubConfig {
+                echo_agent: args.echo_agent.then(|| byoc_server::pubsub::echo::EchoAgentConfig {
+                    delay: std::time::Duration::from_millis(args.echo_delay_ms),
+                }),
+                ..Default::default()
+            },
         },
     )
     .await

@@ -1040,7 +1040,15 @@ async fn send_posts_as_the_end_user_and_listen_hears_the_agent() {
     // Another end user, another conversation; a wrong address is Salesforce's refusal.
     let other = json(&ok(&partner_cmd(
         data,
-        &["send", "--text", "hi", "--from", "someone-else", "--output", "json"],
+        &[
+            "send",
+            "--text",
+            "hi",
+            "--from",
+            "someone-else",
+            "--output",
+            "json",
+        ],
     )
     .await));
     assert_ne!(other["conversationIdentifier"], conversation.as_str());
@@ -1069,7 +1077,14 @@ async fn send_posts_as_the_end_user_and_listen_hears_the_agent() {
     let heard = ok(&partner_cmd(
         data,
         &[
-            "listen", "--replay", "earliest", "--count", "1", "--timeout", "30", "--output",
+            "listen",
+            "--replay",
+            "earliest",
+            "--count",
+            "1",
+            "--timeout",
+            "30",
+            "--output",
             "json",
         ],
     )
@@ -1105,7 +1120,11 @@ async fn doctor_fails_at(data: &Path, id: &str) -> Value {
         .iter()
         .filter(|s| s["status"] == "fail")
         .collect();
-    assert_eq!(failed.len(), 1, "exactly one failed step expected: {report:#}");
+    assert_eq!(
+        failed.len(),
+        1,
+        "exactly one failed step expected: {report:#}"
+    );
     assert_eq!(failed[0]["id"], id, "{report:#}");
     failed[0].clone()
 }
@@ -1145,7 +1164,9 @@ async fn doctor_passes_on_the_sample_and_names_the_one_broken_step() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
-    let report = json(&ok(&partner_cmd(data, &["doctor", "--output", "json"]).await));
+    let report = json(&ok(
+        &partner_cmd(data, &["doctor", "--output", "json"]).await
+    ));
     assert_eq!(report["passed"], true);
     assert_eq!(report["target"], "byoc");
     let ids: Vec<&str> = report["steps"]
@@ -1156,7 +1177,16 @@ async fn doctor_passes_on_the_sample_and_names_the_one_broken_step() {
         .collect();
     assert_eq!(
         ids,
-        ["settings", "key", "certificate", "token", "scope", "ccd", "address", "pubsub"]
+        [
+            "settings",
+            "key",
+            "certificate",
+            "token",
+            "scope",
+            "ccd",
+            "address",
+            "pubsub"
+        ]
     );
 
     let restore_policy = PolicyInput {
@@ -1269,11 +1299,19 @@ async fn doctor_passes_on_the_sample_and_names_the_one_broken_step() {
         .await
         .unwrap();
     admin
-        .link_conversation_channel_definition_app(&ccd, &LinkApp { app: "Other App".into() })
+        .link_conversation_channel_definition_app(
+            &ccd,
+            &LinkApp {
+                app: "Other App".into(),
+            },
+        )
         .await
         .unwrap();
     let step = doctor_fails_at(data, "ccd").await;
-    assert!(step["detail"].as_str().unwrap().contains("'Other App'"), "{step}");
+    assert!(
+        step["detail"].as_str().unwrap().contains("'Other App'"),
+        "{step}"
+    );
     assert_eq!(
         fix_of(&step),
         format!("byoc setup ccd set {ccd} --app 'BYOC Sample App'")
@@ -1338,7 +1376,13 @@ async fn doctor_passes_on_the_sample_and_names_the_one_broken_step() {
     .unwrap();
     let out = partner_cmd(
         data,
-        &["doctor", "--output", "json", "--env-file", env_file.to_str().unwrap()],
+        &[
+            "doctor",
+            "--output",
+            "json",
+            "--env-file",
+            env_file.to_str().unwrap(),
+        ],
     )
     .await;
     let report = json(&stdout(&out));

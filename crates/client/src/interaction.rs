@@ -44,8 +44,8 @@ use byoc_proto::interaction::{
     PostInteractionResponse, PostMessagingSessionResponse, PostRouteResponse, SuccessResponse,
 };
 use byoc_proto::interaction_requests::{
-    AcknowledgementRequest, AddConversationHistoryRequest, AgentWorkRequest,
-    AttachmentInteraction, CapabilitiesRequest, ConsentRequest, DeleteRouteRequest, EntryPayload,
+    AcknowledgementRequest, AddConversationHistoryRequest, AgentWorkRequest, AttachmentInteraction,
+    CapabilitiesRequest, ConsentRequest, DeleteRouteRequest, EntryPayload,
     GetConversationEntriesRequest, Interaction, InteractionRequest, PatchAgentWorkRequest,
     PostAttachmentRequest, PostConversationEntryRequest, PostConversationRequest,
     PostMessagingSessionRequest, PostParticipantRequest, PostRouteRequest, RoutingResultRequest,
@@ -367,7 +367,9 @@ impl InteractionClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("byoc-client/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| InteractionError::Transport(format!("can't set up the HTTP client: {e}")))?;
+            .map_err(|e| {
+                InteractionError::Transport(format!("can't set up the HTTP client: {e}"))
+            })?;
         Ok(InteractionClient {
             http,
             base_url,

@@ -440,7 +440,8 @@ mod tests {
 
     #[test]
     fn overlays_win_and_blanks_do_not_count() {
-        let file = PartnerSettings::parse("SF_ORG_ID=00Dfile\nSF_SUBJECT=a@b\nSF_AUDIENCE=\n").unwrap();
+        let file =
+            PartnerSettings::parse("SF_ORG_ID=00Dfile\nSF_SUBJECT=a@b\nSF_AUDIENCE=\n").unwrap();
         let mut over = PartnerSettings::new();
         over.set("SF_ORG_ID", "00Denv");
         over.set("SF_SUBJECT", "  ");

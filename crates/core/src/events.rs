@@ -17,7 +17,10 @@ use apache_avro::types::Value;
 use apache_avro::Schema;
 use base64::Engine;
 use byoc_proto::interaction::{AppType, Participant, ParticipantRole};
-use byoc_proto::outbound::{ConversationEntry, InteractionEvent, INTERACTION_EVENT_TYPE};
+use byoc_proto::outbound::{
+    ConversationEntry, InteractionEvent, RoutingRequested, INTERACTION_EVENT_TYPE,
+    ROUTING_REQUESTED_EVENT_TYPE,
+};
 use byoc_proto::setup::ConversationChannelDefinition;
 use sha2::{Digest, Sha256};
 
@@ -271,7 +274,7 @@ pub struct EventFields {
     pub fields: BTreeMap<String, Option<String>>,
 }
 
-/// An agent's text message, as the entry of an [`InteractionEvent`].
+/// An agent's message, as the entry of an [`InteractionEvent`]: text, files, or both.
 #[derive(Debug, Clone)]
 pub struct AgentMessage<'a> {
     pub conversation_identifier: &'a str,
@@ -283,76 +286,213 @@ pub struct AgentMessage<'a> {
     pub agent_display_name: &'a str,
     pub entry_identifier: &'a str,
     pub message_identifier: &'a str,
+    /// May be empty when there are attachments.
     pub text: &'a str,
+    pub attachments: &'a [OutboundAttachment],
     pub now: i64,
 }
 
-/// The `InteractionEvent` for an agent's text message (`outbound-custom-event-payload.yaml`): a
-/// `Message` entry holding a `StaticContentMessage` with `Text` content, sent by the agent to the
-/// end user.
+/// A file of an agent's message: the spec's `Attachment` (`id`, `name`, `mimeType`, `url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundAttachment {
+    pub id: String,
+    pub name: String,
+    pub mime_type: String,
+    /// Where the partner downloads the bytes.
+    pub url: String,
+}
+
+/// The agent as the sender of an outbound entry, and the end user as its recipient.
+struct Parties {
+    sender: Participant,
+    recipient: Participant,
+}
+
+impl Parties {
+    fn new(end_user_subject: &str, agent_subject: &str) -> Parties {
+        Parties {
+            sender: Participant::new(AppType::Agent, agent_subject, ParticipantRole::Agent),
+            recipient: Participant::new(AppType::Custom, end_user_subject, ParticipantRole::EndUser),
+        }
+    }
+
+    fn event(
+        self,
+        conversation_identifier: &str,
+        channel_address_identifier: &str,
+        entry: OutboundEntry<'_>,
+    ) -> InteractionEvent {
+        InteractionEvent {
+            conversation_identifier: conversation_identifier.to_string(),
+            channel_address_identifier: channel_address_identifier.to_string(),
+            recipient: self.recipient.clone(),
+            payload: ConversationEntry {
+                sender_display_name: Some(entry.sender_display_name.to_string()),
+                identifier: entry.identifier.to_string(),
+                entry_type: entry.entry_type.into(),
+                entry_payload: entry.entry_payload,
+                sender: self.sender,
+                recipients: Some(serde_json::json!({ "primary": [self.recipient] })),
+                transcripted_timestamp: entry.now,
+                client_timestamp: entry.now,
+                client_duration: 0,
+            },
+        }
+    }
+}
+
+struct OutboundEntry<'a> {
+    identifier: &'a str,
+    entry_type: &'static str,
+    entry_payload: serde_json::Value,
+    sender_display_name: &'a str,
+    now: i64,
+}
+
+/// The `InteractionEvent` for an agent's message (`outbound-custom-event-payload.yaml`): a
+/// `Message` entry holding a `StaticContentMessage`, sent by the agent to the end user. Text
+/// alone is `formatType` `Text`; with files it is `Attachments` (`StaticContentAttachments`:
+/// the files, and the text when there is one).
 pub fn agent_message_event(m: &AgentMessage<'_>) -> InteractionEvent {
+    let static_content = if m.attachments.is_empty() {
+        serde_json::json!({"formatType": "Text", "text": m.text})
+    } else {
+        let files: Vec<serde_json::Value> = m
+            .attachments
+            .iter()
+            .map(|a| {
+                serde_json::json!({"id": a.id, "name": a.name, "mimeType": a.mime_type, "url": a.url})
+            })
+            .collect();
+        let mut content = serde_json::json!({"formatType": "Attachments", "attachments": files});
+        if !m.text.is_empty() {
+            content["text"] = serde_json::Value::String(m.text.to_string());
+        }
+        content
+    };
     let entry_payload = serde_json::json!({
         "entryType": "Message",
         "id": m.entry_identifier,
         "abstractMessage": {
             "messageType": "StaticContentMessage",
             "id": m.message_identifier,
-            "staticContent": {
-                "formatType": "Text",
-                "text": m.text,
-            },
+            "staticContent": static_content,
         },
     });
-    let recipient = Participant::new(
-        AppType::Custom,
-        m.end_user_subject,
-        ParticipantRole::EndUser,
-    );
-    InteractionEvent {
-        conversation_identifier: m.conversation_identifier.to_string(),
-        channel_address_identifier: m.channel_address_identifier.to_string(),
-        recipient: recipient.clone(),
-        payload: ConversationEntry {
-            sender_display_name: Some(m.agent_display_name.to_string()),
-            identifier: m.entry_identifier.to_string(),
-            entry_type: "Message".into(),
+    Parties::new(m.end_user_subject, m.agent_subject).event(
+        m.conversation_identifier,
+        m.channel_address_identifier,
+        OutboundEntry {
+            identifier: m.entry_identifier,
+            entry_type: "Message",
             entry_payload,
-            sender: Participant::new(AppType::Agent, m.agent_subject, ParticipantRole::Agent),
-            recipients: Some(serde_json::json!({ "primary": [recipient] })),
-            transcripted_timestamp: m.now,
-            client_timestamp: m.now,
-            client_duration: 0,
+            sender_display_name: m.agent_display_name,
+            now: m.now,
         },
-    }
+    )
 }
 
-/// The custom fields of the platform event that carries `event` on a CCD's topic: type field
-/// `Interaction`, payload field the event's JSON, channel address field, and recipient field (the
-/// recipient participant's JSON, which older BYOC connectors read).
-pub fn interaction_event_fields(
+/// A messaging session the agent ended.
+#[derive(Debug, Clone)]
+pub struct SessionEnded<'a> {
+    pub conversation_identifier: &'a str,
+    pub channel_address_identifier: &'a str,
+    pub end_user_subject: &'a str,
+    pub agent_subject: &'a str,
+    pub agent_display_name: &'a str,
+    pub entry_identifier: &'a str,
+    pub session_id: &'a str,
+    /// The status before (`Active`, `Inactive`, ...).
+    pub previous_status: &'a str,
+    pub session_start_time: i64,
+    pub now: i64,
+}
+
+/// The `InteractionEvent` for the end of a messaging session: a `SessionStatusChanged` entry
+/// (`sessionStatus` `Ended`, `sessionEndedByRole` `Agent`) from the agent to the end user.
+pub fn session_ended_event(m: &SessionEnded<'_>) -> InteractionEvent {
+    let entry_payload = serde_json::json!({
+        "entryType": "SessionStatusChanged",
+        "id": m.entry_identifier,
+        "conversationIdentifier": m.conversation_identifier,
+        "channelAddressIdentifier": m.channel_address_identifier,
+        "sessionId": m.session_id,
+        "sessionStatus": "Ended",
+        "sessionStatusPrev": m.previous_status,
+        "sessionStartTime": m.session_start_time,
+        "sessionEndTime": m.now,
+        "sessionEndedByRole": ParticipantRole::Agent.as_str(),
+    });
+    Parties::new(m.end_user_subject, m.agent_subject).event(
+        m.conversation_identifier,
+        m.channel_address_identifier,
+        OutboundEntry {
+            identifier: m.entry_identifier,
+            entry_type: "SessionStatusChanged",
+            entry_payload,
+            sender_display_name: m.agent_display_name,
+            now: m.now,
+        },
+    )
+}
+
+/// The custom fields of a platform event on a CCD's topic: the type field, the payload field
+/// (the event's JSON), the channel address field and the recipient field (the recipient
+/// participant's JSON, which older BYOC connectors read).
+fn event_fields(
     ccd: &ConversationChannelDefinition,
-    event: &InteractionEvent,
+    event_type: &str,
+    payload: &impl serde::Serialize,
+    channel_address_identifier: &str,
+    recipient: &Participant,
 ) -> Result<BTreeMap<String, Option<String>>, EventError> {
-    let json = serde_json::to_string(event).map_err(|e| EventError::Payload(e.to_string()))?;
+    let json = serde_json::to_string(payload).map_err(|e| EventError::Payload(e.to_string()))?;
     let recipient =
-        serde_json::to_string(&event.recipient).map_err(|e| EventError::Payload(e.to_string()))?;
+        serde_json::to_string(recipient).map_err(|e| EventError::Payload(e.to_string()))?;
     let mut fields = BTreeMap::new();
     let mut set = |name: &str, value: String| {
         if !name.is_empty() {
             fields.insert(name.to_string(), Some(value));
         }
     };
-    set(
-        &ccd.custom_event_type_field,
-        INTERACTION_EVENT_TYPE.to_string(),
-    );
+    set(&ccd.custom_event_type_field, event_type.to_string());
     set(&ccd.custom_event_payload_field, json);
     set(
         &ccd.custom_event_channel_address_id_field,
-        event.channel_address_identifier.clone(),
+        channel_address_identifier.to_string(),
     );
     set(&ccd.custom_event_recipient_field, recipient);
     Ok(fields)
+}
+
+/// The custom fields of the platform event that carries an [`InteractionEvent`]: type field
+/// `Interaction`, payload field the event's JSON.
+pub fn interaction_event_fields(
+    ccd: &ConversationChannelDefinition,
+    event: &InteractionEvent,
+) -> Result<BTreeMap<String, Option<String>>, EventError> {
+    event_fields(
+        ccd,
+        INTERACTION_EVENT_TYPE,
+        event,
+        &event.channel_address_identifier,
+        &event.recipient,
+    )
+}
+
+/// The custom fields of the platform event that carries a [`RoutingRequested`]: type field
+/// `RoutingRequested`, payload field the event's JSON.
+pub fn routing_requested_fields(
+    ccd: &ConversationChannelDefinition,
+    event: &RoutingRequested,
+) -> Result<BTreeMap<String, Option<String>>, EventError> {
+    event_fields(
+        ccd,
+        ROUTING_REQUESTED_EVENT_TYPE,
+        event,
+        &event.channel_address_identifier,
+        &event.recipient,
+    )
 }
 
 #[cfg(test)]
@@ -464,6 +604,7 @@ mod tests {
             entry_identifier: "e1",
             message_identifier: "m1",
             text: "hello",
+            attachments: &[],
             now: 5,
         });
         let json = serde_json::to_value(&event).expect("json");

@@ -630,8 +630,10 @@ mod tests {
         let typing = Interaction::entry(7, EntryPayload::typing_stopped("t1", 7));
         assert_eq!(
             serde_json::to_value(&typing).ok(),
-            Some(json!({"interactionType": "EntryInteraction", "timestamp": 7,
-                "payload": {"entryType": "TypingStoppedIndicator", "id": "t1", "timestamp": 7}}))
+            Some(
+                json!({"interactionType": "EntryInteraction", "timestamp": 7,
+                "payload": {"entryType": "TypingStoppedIndicator", "id": "t1", "timestamp": 7}})
+            )
         );
         let file = Interaction::AttachmentInteraction(AttachmentInteraction {
             timestamp: 9,
@@ -642,8 +644,10 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_value(&file).ok(),
-            Some(json!({"interactionType": "AttachmentInteraction", "timestamp": 9, "id": "f1",
-                "attachmentIndex": 0, "contentLength": 3}))
+            Some(
+                json!({"interactionType": "AttachmentInteraction", "timestamp": 9, "id": "f1",
+                "attachmentIndex": 0, "contentLength": 3})
+            )
         );
     }
 
@@ -657,6 +661,9 @@ mod tests {
         assert!(
             matches!(&parsed, Some(EntryPayload::Message(m)) if matches!(&m.abstract_message, AbstractMessage::ChoicesResponseMessage(o) if o.id == "m"))
         );
-        assert_eq!(parsed.and_then(|p| serde_json::to_value(p).ok()), Some(wire));
+        assert_eq!(
+            parsed.and_then(|p| serde_json::to_value(p).ok()),
+            Some(wire)
+        );
     }
 }

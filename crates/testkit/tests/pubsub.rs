@@ -357,13 +357,16 @@ fn text_interaction(to: &str, from: &str, text: &str) -> Value {
 }
 
 fn uuid_like() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
-        "{:08x}-0000-4000-8000-{:012x}",
+        "{:08x}-{:04x}-4000-8000-{:012x}",
         (n >> 48) as u32,
+        seq & 0xffff,
         n & 0xffff_ffff_ffff
     )
 }
@@ -371,19 +374,35 @@ fn uuid_like() -> String {
 /// An end user's message through the Interaction API; the conversation id.
 async fn inbound_message(server: &TestServer, token: &str, from: &str) -> String {
     let env = partner_env(server);
+    inbound_text(
+        server,
+        token,
+        (&env["CHANNEL_ADDRESS_IDENTIFIER"], &env["SF_AUTHORIZATION_CONTEXT"]),
+        from,
+        "hello?",
+    )
+    .await
+}
+
+/// `text` from end user `from` to a channel (its address and CCD); the conversation id.
+async fn inbound_text(
+    server: &TestServer,
+    token: &str,
+    (to, ccd): (&str, &str),
+    from: &str,
+    text: &str,
+) -> String {
     let form = Form::new().part(
         "json",
-        Part::text(
-            text_interaction(&env["CHANNEL_ADDRESS_IDENTIFIER"], from, "hello?").to_string(),
-        )
-        .mime_str("application/json")
-        .expect("mime"),
+        Part::text(text_interaction(to, from, text).to_string())
+            .mime_str("application/json")
+            .expect("mime"),
     );
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/interactions", server.org().scrt_url))
         .bearer_auth(token)
         .header("OrgId", &server.org().org_id)
-        .header("AuthorizationContext", &env["SF_AUTHORIZATION_CONTEXT"])
+        .header("AuthorizationContext", ccd)
         .header("RequestId", uuid_like())
         .multipart(form)
         .send()
@@ -714,4 +733,323 @@ async fn the_sdk_subscriber_decodes_events() {
     assert_eq!(event.fields["Payload__c"], "via the SDK");
     assert_eq!(event.topic, TOPIC);
     server.stop().await.expect("stop");
+}
+
+/// The event's record and its payload field parsed as JSON.
+fn event_json(schema: &Schema, payload: &[u8]) -> (Value, Value) {
+    let record = decode(schema, payload);
+    let event = serde_json::from_str(record["Payload__c"].as_str().expect("payload")).expect("json");
+    (record, event)
+}
+
+fn with_echo_agent(delay: Duration) -> Options {
+    let mut o = options();
+    o.pubsub.echo_agent = Some(byoc_server::pubsub::echo::EchoAgentConfig { delay });
+    o
+}
+
+#[tokio::test]
+async fn the_echo_agent_answers_an_inbound_message_on_the_subscribe_stream() {
+    let mut servers = vec![TestServer::start_with(with_echo_agent(Duration::from_millis(50)))
+        .await
+        .expect("sqlite server")];
+    if let Some(url) = byoc_store::testing::postgres_url("pubsub echo agent").await {
+        servers.push(
+            TestServer::start_with(Options {
+                database_url: Some(url),
+                ..with_echo_agent(Duration::from_millis(50))
+            })
+            .await
+            .expect("postgres server"),
+        );
+    }
+    for server in servers {
+        let p = Partner::new(&server).await;
+        let (_, schema) = p.schema().await;
+        let mut stream = p
+            .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+            .await
+            .expect("subscribe");
+        stream.keepalive().await;
+        let env = partner_env(&server);
+        let to = (
+            env["CHANNEL_ADDRESS_IDENTIFIER"].as_str(),
+            env["SF_AUTHORIZATION_CONTEXT"].as_str(),
+        );
+        let conversation = inbound_text(&server, &p.token, to, "echo-user", "ping 1").await;
+        inbound_text(&server, &p.token, to, "echo-user", "ping 2").await;
+
+        let mut requested = 10;
+        let got = stream.events(2, &mut requested).await;
+        for ((_, payload, _), expected) in got.iter().zip(["echo: ping 1", "echo: ping 2"]) {
+            let (record, event) = event_json(&schema, payload);
+            assert_eq!(record["EventType__c"], "Interaction", "{}", backend(&server));
+            assert_eq!(event["conversationIdentifier"], conversation);
+            assert_eq!(event["recipient"]["subject"], "echo-user");
+            assert_eq!(event["payload"]["sender"]["role"], "Agent");
+            assert_eq!(
+                event["payload"]["entryPayload"]["abstractMessage"]["staticContent"]["text"],
+                expected
+            );
+        }
+        // The answers are entries of the conversation, like `byoc agent reply`'s; a retried
+        // interaction (same entry id) is not answered twice.
+        let detail = server
+            .admin()
+            .conversation(&conversation)
+            .await
+            .expect("conversation");
+        let echoes = detail
+            .entries
+            .iter()
+            .filter(|e| e.source == "agent" && e.text.as_deref().is_some_and(|t| t.starts_with("echo: ")))
+            .count();
+        assert_eq!(echoes, 2);
+        server.stop().await.expect("stop");
+    }
+}
+
+#[tokio::test]
+async fn an_agent_reply_with_an_attachment_carries_its_url() {
+    for server in servers().await {
+        let p = Partner::new(&server).await;
+        let (_, schema) = p.schema().await;
+        let conversation = inbound_message(&server, &p.token, "file-user").await;
+        let mut stream = p
+            .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+            .await
+            .expect("subscribe");
+        stream.keepalive().await;
+        let bytes = b"%PDF-1.4 not really".to_vec();
+        let sent = server
+            .admin()
+            .agent_reply_with_attachment(&conversation, "Your invoice", "invoice.pdf", "application/pdf", &bytes)
+            .await
+            .expect("reply with a file");
+        let mut requested = 10;
+        let got = stream.events(1, &mut requested).await;
+        let (_, event) = event_json(&schema, &got[0].1);
+        let content = &event["payload"]["entryPayload"]["abstractMessage"]["staticContent"];
+        assert_eq!(content["formatType"], "Attachments", "{}", backend(&server));
+        assert_eq!(content["text"], "Your invoice");
+        let file = &content["attachments"][0];
+        assert_eq!(file["name"], "invoice.pdf");
+        assert_eq!(file["mimeType"], "application/pdf");
+        assert_eq!(file["id"].as_str(), sent.attachment_id.as_deref());
+        // The spec's Attachment allows no other properties.
+        let mut keys: Vec<&str> = file.as_object().expect("object").keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["id", "mimeType", "name", "url"]);
+        // The partner downloads the file with its access token.
+        let url = file["url"].as_str().expect("url");
+        assert!(url.starts_with(&server.org().instance_url), "{url}");
+        let download = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(&p.token)
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(download.status().as_u16(), 200);
+        assert_eq!(download.bytes().await.expect("bytes").to_vec(), bytes);
+
+        // A file alone is a reply too; neither text nor file is refused, as is bad base64.
+        server
+            .admin()
+            .agent_reply_with_attachment(&conversation, "", "a.txt", "text/plain", b"hi")
+            .await
+            .expect("file only");
+        let empty = server
+            .admin()
+            .agent_reply(&conversation, " ")
+            .await
+            .expect_err("empty");
+        assert_eq!(empty.status(), Some(400));
+        let bad = server
+            .admin()
+            .agent_send(
+                &conversation,
+                &byoc_proto::outbound::AgentReply {
+                    text: "x".into(),
+                    attachment: Some(byoc_proto::outbound::AgentAttachment {
+                        name: "../x".into(),
+                        mime_type: "text/plain".into(),
+                        content_base64: "aGk=".into(),
+                    }),
+                },
+            )
+            .await
+            .expect_err("a path as file name");
+        assert_eq!(bad.status(), Some(400));
+        server.stop().await.expect("stop");
+    }
+}
+
+#[tokio::test]
+async fn ending_a_conversation_publishes_session_status_changed() {
+    for server in servers().await {
+        let p = Partner::new(&server).await;
+        let (_, schema) = p.schema().await;
+        let conversation = inbound_message(&server, &p.token, "ending-user").await;
+        let mut stream = p
+            .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+            .await
+            .expect("subscribe");
+        stream.keepalive().await;
+        let ended = server.admin().agent_end(&conversation).await.expect("end");
+        let mut requested = 10;
+        let got = stream.events(1, &mut requested).await;
+        assert_eq!(got[0].0, ended.replay_id);
+        let (record, event) = event_json(&schema, &got[0].1);
+        assert_eq!(record["EventType__c"], "Interaction", "{}", backend(&server));
+        assert_eq!(event["conversationIdentifier"], conversation);
+        assert_eq!(event["recipient"]["role"], "EndUser");
+        let entry = &event["payload"];
+        assert_eq!(entry["entryType"], "SessionStatusChanged");
+        assert_eq!(entry["sender"]["role"], "Agent");
+        let changed = &entry["entryPayload"];
+        assert_eq!(changed["entryType"], "SessionStatusChanged");
+        assert_eq!(changed["id"], ended.entry_identifier);
+        assert_eq!(changed["sessionId"], ended.messaging_session_id);
+        assert_eq!(changed["sessionStatus"], "Ended");
+        assert_eq!(changed["sessionStatusPrev"], "Active");
+        assert_eq!(changed["sessionEndedByRole"], "Agent");
+        assert_eq!(changed["conversationIdentifier"], conversation);
+        assert!(changed["sessionStartTime"].as_i64().is_some());
+        assert!(changed["sessionEndTime"].as_i64().is_some());
+
+        let detail = server
+            .admin()
+            .conversation(&conversation)
+            .await
+            .expect("conversation");
+        let session = detail
+            .sessions
+            .iter()
+            .find(|s| s.id == ended.messaging_session_id)
+            .expect("session");
+        assert_eq!(session.status, "Ended");
+        // Nothing left to end; the end user writing again opens a new session.
+        let again = server.admin().agent_end(&conversation).await.expect_err("ended");
+        assert_eq!(again.status(), Some(400));
+        inbound_message(&server, &p.token, "ending-user").await;
+        let reopened = server.admin().agent_end(&conversation).await.expect("new session");
+        assert_ne!(reopened.messaging_session_id, ended.messaging_session_id);
+        server.stop().await.expect("stop");
+    }
+}
+
+#[tokio::test]
+async fn routing_requests_are_published_for_partner_routed_channels_only() {
+    for server in servers().await {
+        let p = Partner::new(&server).await;
+        let (_, schema) = p.schema().await;
+        let admin = server.admin();
+        let request = byoc_proto::outbound::RoutingRequest {
+            routing_type: Some("transfer".into()),
+            queue_id: Some("00G000000000001".into()),
+            ..Default::default()
+        };
+        // The sample channel is BYOC Messaging, routed by Salesforce.
+        let sample = inbound_message(&server, &p.token, "routed-user").await;
+        let refused = admin
+            .agent_request_routing(&sample, &request)
+            .await
+            .expect_err("Salesforce routes it");
+        assert_eq!(refused.status(), Some(400));
+
+        // A BYOC CCaaS channel is partner-routed by default.
+        let created = admin
+            .create_channel(&byoc_proto::admin::NewChannel {
+                name: "Partner Routed".into(),
+                channel_type: "byoc-ccaas".into(),
+                channel_address_identifier: "partner-routed-address".into(),
+                app_managed_by: None,
+                routing_owner: None,
+                consent_owner: None,
+            })
+            .await
+            .expect("channel");
+        let ccd = created
+            .record
+            .conversation_channel_definition
+            .expect("a CCD")
+            .developer_name;
+        admin
+            .link_conversation_channel_definition_app(
+                &ccd,
+                &byoc_proto::admin::LinkApp {
+                    app: "BYOC Sample App".into(),
+                },
+            )
+            .await
+            .expect("link");
+        let conversation = inbound_text(
+            &server,
+            &p.token,
+            ("partner-routed-address", &ccd),
+            "routed-user",
+            "I need help",
+        )
+        .await;
+        let mut stream = p
+            .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+            .await
+            .expect("subscribe");
+        stream.keepalive().await;
+        let agent = admin.whoami().await.expect("whoami");
+        let sent = admin
+            .agent_request_routing(
+                &conversation,
+                &byoc_proto::outbound::RoutingRequest {
+                    routing_type: Some("Transfer".into()),
+                    user: Some(agent.username.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("routing request");
+        let mut requested = 10;
+        let got = stream.events(1, &mut requested).await;
+        assert_eq!(got[0].0, sent.replay_id);
+        let (record, event) = event_json(&schema, &got[0].1);
+        assert_eq!(record["EventType__c"], "RoutingRequested", "{}", backend(&server));
+        assert_eq!(record["ChannelAddressIdentifier__c"], "partner-routed-address");
+        assert_eq!(event["channelAddressIdentifier"], "partner-routed-address");
+        assert_eq!(
+            event["recipient"],
+            json!({"appType": "custom", "subject": "routed-user", "role": "EndUser"})
+        );
+        let payload = &event["payload"];
+        assert_eq!(payload["conversationIdentifier"], conversation);
+        assert_eq!(payload["routingType"], "Transfer");
+        let user_id = payload["routingParameters"]["userId"].as_str().expect("userId");
+        assert!(user_id.starts_with("005") && user_id.len() == 18, "{user_id}");
+        assert_eq!(payload["routingParameters"]["isTransfer"], true);
+        let detail = admin.conversation(&conversation).await.expect("conversation");
+        assert_eq!(
+            Some(payload["workRecordId"].as_str().expect("work record")),
+            detail.sessions.first().map(|s| s.id.as_str())
+        );
+
+        // A transfer needs a destination; unknown users and routing types are refused.
+        for bad in [
+            byoc_proto::outbound::RoutingRequest::default(),
+            byoc_proto::outbound::RoutingRequest {
+                user: Some("nobody@example.com".into()),
+                ..Default::default()
+            },
+            byoc_proto::outbound::RoutingRequest {
+                routing_type: Some("Sideways".into()),
+                queue_id: Some("q".into()),
+                ..Default::default()
+            },
+        ] {
+            let e = admin
+                .agent_request_routing(&conversation, &bad)
+                .await
+                .expect_err("refused");
+            assert!(matches!(e.status(), Some(400 | 404)), "{bad:?}: {e:?}");
+        }
+        server.stop().await.expect("stop");
+    }
 }

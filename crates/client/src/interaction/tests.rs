@@ -22,14 +22,16 @@ impl AccessTokenSource for CountingTokens {
     }
 
     fn invalidate<'a>(&'a self, access_token: &'a str) -> TokenFuture<'a, ()> {
-        self.invalidated.lock().unwrap().push(access_token.to_string());
+        self.invalidated
+            .lock()
+            .unwrap()
+            .push(access_token.to_string());
         *self.generation.lock().unwrap() += 1;
         Box::pin(async {})
     }
 }
 
-const ACCEPTED: &str =
-    r#"{"conversationIdentifier":"c-1","id":"e-1","workItemIds":["0Mw000000000001"],"success":true}"#;
+const ACCEPTED: &str = r#"{"conversationIdentifier":"c-1","id":"e-1","workItemIds":["0Mw000000000001"],"success":true}"#;
 
 fn client(url: &str, tokens: Arc<CountingTokens>) -> InteractionClient {
     InteractionClient::new(
@@ -63,8 +65,14 @@ async fn interactions_go_as_multipart_with_every_header() {
         .iter()
         .map(|s| s.header("requestid").unwrap())
         .collect();
-    assert!(uuid::Uuid::parse_str(request_ids[0]).is_ok(), "{request_ids:?}");
-    assert_ne!(request_ids[0], request_ids[1], "a fresh RequestId per request");
+    assert!(
+        uuid::Uuid::parse_str(request_ids[0]).is_ok(),
+        "{request_ids:?}"
+    );
+    assert_ne!(
+        request_ids[0], request_ids[1],
+        "a fresh RequestId per request"
+    );
     assert!(first
         .header("content-type")
         .unwrap()
@@ -72,7 +80,10 @@ async fn interactions_go_as_multipart_with_every_header() {
     let body = first.body_text();
     assert!(body.contains("name=\"json\""), "{body}");
     assert!(body.contains(r#""text":"Hello""#), "{body}");
-    assert!(body.contains(r#""interactionType":"EntryInteraction""#), "{body}");
+    assert!(
+        body.contains(r#""interactionType":"EntryInteraction""#),
+        "{body}"
+    );
     assert!(seen[1].body_text().contains("TypingStoppedIndicator"));
 }
 
@@ -87,7 +98,10 @@ async fn attachments_go_as_a_file_part_with_their_length() {
         .await
         .unwrap();
     let body = seen.lock().unwrap()[0].body_text();
-    assert!(body.contains("name=\"attachments\"; filename=\"notes.pdf\""), "{body}");
+    assert!(
+        body.contains("name=\"attachments\"; filename=\"notes.pdf\""),
+        "{body}"
+    );
     assert!(body.contains("Content-Type: application/pdf"), "{body}");
     assert!(body.contains(r#""contentLength":8"#), "{body}");
     assert!(body.contains(r#""attachmentIndex":0"#), "{body}");
@@ -132,13 +146,18 @@ async fn a_second_refusal_and_other_codes_come_back_typed() {
     assert_eq!(err.status(), Some(401));
     assert_eq!(seen.lock().unwrap().len(), 2, "one retry only");
 
-    let (url, seen) = serve(|_, _| {
-        Reply::json(401, r#"{"code":10003,"message":"missing scope"}"#)
-    })
-    .await;
-    let err = client_for(&url).send_text("addr", "u", "hi").await.unwrap_err();
+    let (url, seen) =
+        serve(|_, _| Reply::json(401, r#"{"code":10003,"message":"missing scope"}"#)).await;
+    let err = client_for(&url)
+        .send_text("addr", "u", "hi")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(codes::MISSING_SCOPE));
-    assert_eq!(seen.lock().unwrap().len(), 1, "a missing scope is not retried");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "a missing scope is not retried"
+    );
 }
 
 fn client_for(url: &str) -> InteractionClient {
@@ -180,7 +199,10 @@ async fn error_details_and_uncoded_answers_are_decoded() {
 
     let (url, _) = serve(|_, _| Reply::json(502, "bad gateway")).await;
     let err = client_for(&url).send_text("a", "u", "t").await.unwrap_err();
-    assert!(matches!(err, InteractionError::Http { status: 502, .. }), "{err:?}");
+    assert!(
+        matches!(err, InteractionError::Http { status: 502, .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

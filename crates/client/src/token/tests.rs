@@ -27,10 +27,8 @@ fn provider(url: &str) -> TokenProvider {
 
 #[tokio::test]
 async fn many_callers_share_one_request() {
-    let (url, seen) = serve(|_, n| {
-        Reply::json(200, token_json(n, "")).after(Duration::from_millis(150))
-    })
-    .await;
+    let (url, seen) =
+        serve(|_, n| Reply::json(200, token_json(n, "")).after(Duration::from_millis(150))).await;
     let tokens = Arc::new(provider(&url));
     let calls: Vec<_> = (0..20)
         .map(|_| {
@@ -68,10 +66,7 @@ async fn tokens_are_refreshed_before_they_expire() {
     tokens.access_token().await.unwrap();
     assert_eq!(seen.lock().unwrap().len(), 1);
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(
-        tokens.access_token().await.unwrap(),
-        "00D000000000001!tok1"
-    );
+    assert_eq!(tokens.access_token().await.unwrap(), "00D000000000001!tok1");
 }
 
 #[tokio::test]

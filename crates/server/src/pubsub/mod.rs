@@ -7,13 +7,16 @@
 //!   append to the store's event log, then a wake-up of this process's subscribers.
 //! - [`auth`]: the `accesstoken`/`instanceurl`/`tenantid` metadata, behind the
 //!   [`auth::AccessTokenCheck`] seam.
-//! - [`agent`]: the agent's side (`POST /admin/v1/conversations/{id}/replies`), which publishes
-//!   the outbound `InteractionEvent`.
+//! - [`agent`]: the agent's side (replies, ending a session, routing requests), each published
+//!   as an outbound event.
+//! - [`echo`]: the optional echo agent (`byoc serve --echo-agent`), answering every inbound
+//!   end-user message through [`agent::AgentService`].
 //! - [`errors`]: statuses with Salesforce's `error-code` trailer.
 
 pub mod agent;
 pub mod auth;
 pub mod bus;
+pub mod echo;
 pub mod errors;
 pub mod service;
 
@@ -40,6 +43,8 @@ pub struct PubSubConfig {
     pub poll_interval: Duration,
     /// Events are kept this long for replay (Salesforce: 72 hours).
     pub retention: Duration,
+    /// `--echo-agent`: answer every inbound end-user message (off by default).
+    pub echo_agent: Option<echo::EchoAgentConfig>,
 }
 
 impl Default for PubSubConfig {
@@ -50,6 +55,7 @@ impl Default for PubSubConfig {
             retention: Duration::from_millis(
                 u64::try_from(byoc_core::events::RETENTION_MILLIS).unwrap_or(u64::MAX),
             ),
+            echo_agent: None,
         }
     }
 }
@@ -123,18 +129,21 @@ pub async fn retention(
 pub struct Host {
     pub bus: Arc<bus::EventBus>,
     pub service: PubSubService,
+    pub agents: agent::AgentService,
     retention: Duration,
+    echo_agent: Option<echo::EchoAgentConfig>,
     shutdown: CancellationToken,
 }
 
 impl Host {
     /// Access tokens are checked by the OAuth verifier, then as the admin credential (a session
-    /// id of the bootstrap admin).
+    /// id of the bootstrap admin). `instance_url` is where events point for attachments.
     pub fn new(
         store: byoc_store::Store,
         clock: Arc<dyn Clock>,
         verifier: Arc<crate::oauth::tokens::TokenVerifier>,
         org: &byoc_proto::setup::Org,
+        instance_url: &str,
         config: PubSubConfig,
         shutdown: CancellationToken,
     ) -> Host {
@@ -144,6 +153,8 @@ impl Host {
         let tokens: Arc<dyn auth::AccessTokenCheck> =
             Arc::new(auth::FirstOf(vec![verifier, admin]));
         let retention = config.retention;
+        let echo_agent = config.echo_agent.clone();
+        let agents = agent::AgentService::new(bus.clone(), instance_url);
         let service = PubSubService::new(
             bus.clone(),
             tokens,
@@ -155,17 +166,39 @@ impl Host {
         Host {
             bus,
             service,
+            agents,
             retention,
+            echo_agent,
             shutdown,
         }
     }
 
-    /// `POST /admin/v1/conversations/{id}/replies`, for the login host.
+    /// The agent's routes (`/admin/v1/conversations/{id}/replies|end|routing-requests`), for
+    /// the login host.
     pub fn agent_router(&self, admin: crate::admin_api::AdminState) -> axum::Router {
         agent::router(agent::AgentState {
             admin,
-            bus: self.bus.clone(),
+            agents: self.agents.clone(),
         })
+    }
+
+    /// With `echo_agent` configured, answer every message in `inbound` as `agent`, until
+    /// shutdown; otherwise nothing.
+    pub fn start_echo_agent(
+        &self,
+        agent: byoc_proto::setup::User,
+        inbound: tokio::sync::broadcast::Receiver<crate::scrt::writer::CommittedMessage>,
+        tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+    ) {
+        if let Some(config) = &self.echo_agent {
+            tasks.spawn(echo::run(
+                self.agents.clone(),
+                agent,
+                inbound,
+                config.clone(),
+                self.shutdown.clone(),
+            ));
+        }
     }
 
     /// Serve gRPC on `listener` and run the retention purge, both until shutdown.

@@ -72,6 +72,13 @@ impl ScrtState {
     pub fn now(&self) -> i64 {
         self.0.clock.now_millis()
     }
+
+    /// End users' messages as they commit (the seam the echo agent listens on).
+    pub fn committed_messages(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<writer::CommittedMessage> {
+        self.0.writer.committed_messages()
+    }
 }
 
 /// The Interaction API host's routes; unknown paths answer 404 with a coded body.
