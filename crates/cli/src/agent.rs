@@ -60,7 +60,12 @@ pub struct RouteArgs {
     #[arg(long, value_name = "ID")]
     pub conversation: String,
     /// The spec's routingType
-    #[arg(long = "type", value_enum, value_name = "TYPE", default_value = "transfer")]
+    #[arg(
+        long = "type",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "transfer"
+    )]
     pub routing_type: RoutingTypeArg,
     /// Destination: an Omni-Channel queue id
     #[arg(long, value_name = "ID")]

@@ -59,9 +59,11 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
             strict: args.strict,
             accepted_audiences: accepted_audiences(&args.audiences),
             pubsub: byoc_server::pubsub::PubSubConfig {
-                echo_agent: args.echo_agent.then(|| byoc_server::pubsub::echo::EchoAgentConfig {
-                    delay: std::time::Duration::from_millis(args.echo_delay_ms),
-                }),
+                echo_agent: args
+                    .echo_agent
+                    .then(|| byoc_server::pubsub::echo::EchoAgentConfig {
+                        delay: std::time::Duration::from_millis(args.echo_delay_ms),
+                    }),
                 ..Default::default()
             },
         },

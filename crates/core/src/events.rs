@@ -312,7 +312,11 @@ impl Parties {
     fn new(end_user_subject: &str, agent_subject: &str) -> Parties {
         Parties {
             sender: Participant::new(AppType::Agent, agent_subject, ParticipantRole::Agent),
-            recipient: Participant::new(AppType::Custom, end_user_subject, ParticipantRole::EndUser),
+            recipient: Participant::new(
+                AppType::Custom,
+                end_user_subject,
+                ParticipantRole::EndUser,
+            ),
         }
     }
 

@@ -173,7 +173,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     let oauth_config = oauth::OAuthConfig { org: org.clone(), login_url: org_file.login_url.clone(), instance_url: org_file.instance_url.clone(), accepted_audiences: config.accepted_audiences.clone(), strict: config.strict };
     let oauth = oauth::start(oauth_config, store.clone(), clock.clone(), setup.clone(), shutdown.clone(), &mut tasks).await?;
     let scrt_state = scrt::ScrtState::new(store.clone(), clock.clone(), oauth.token_verifier());
-    let pubsub_host = pubsub::Host::new(store.clone(), clock.clone(), oauth.token_verifier(), &org, &org_file.instance_url, config.pubsub.clone(), shutdown.clone());
+    let pubsub_host = pubsub::Host::new(store.clone(), clock.clone(), oauth.token_verifier(), &org, pubsub::AgentSide { conversations: scrt_state.writer(), instance_url: org_file.instance_url.clone() }, config.pubsub.clone(), shutdown.clone());
     pubsub_host.start_echo_agent(admin.clone(), scrt_state.committed_messages(), &mut tasks);
 
     let admin_state = admin_api::AdminState::new(setup.clone(), Some(oauth.clone()));

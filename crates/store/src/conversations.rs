@@ -279,7 +279,7 @@ const ENTRY_COLUMNS: &str = "seq, conversation_id, entry_id, session_id, entry_t
      FROM conversation_entries";
 
 macro_rules! impl_conversation_repository {
-    ($store:ty, $row:ty, $db:ty) => {
+    ($store:ty, $row:ty, $db:ty, $begin:expr) => {
         impl $store {
             fn conversation_row(row: &$row) -> Result<ConversationRow, StoreError> {
                 Ok(ConversationRow {
@@ -636,7 +636,7 @@ macro_rules! impl_conversation_repository {
         #[async_trait]
         impl ConversationRepository for $store {
             async fn write_batch(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let mut out = Vec::with_capacity(ops.len());
                 for op in ops {
                     out.push(Self::tx_apply(&mut tx, op).await?);
@@ -779,5 +779,18 @@ macro_rules! impl_conversation_repository {
     };
 }
 
-impl_conversation_repository!(SqliteStore, sqlx::sqlite::SqliteRow, sqlx::Sqlite);
-impl_conversation_repository!(PostgresStore, sqlx::postgres::PgRow, sqlx::Postgres);
+// SQLite: take the write lock up front. A deferred transaction that reads first and then
+// writes fails with SQLITE_BUSY (no waiting) when another connection committed in between,
+// e.g. an event append beside the group-commit writer.
+impl_conversation_repository!(
+    SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    sqlx::Sqlite,
+    "BEGIN IMMEDIATE"
+);
+impl_conversation_repository!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    sqlx::Postgres,
+    "BEGIN"
+);

@@ -377,7 +377,10 @@ async fn inbound_message(server: &TestServer, token: &str, from: &str) -> String
     inbound_text(
         server,
         token,
-        (&env["CHANNEL_ADDRESS_IDENTIFIER"], &env["SF_AUTHORIZATION_CONTEXT"]),
+        (
+            &env["CHANNEL_ADDRESS_IDENTIFIER"],
+            &env["SF_AUTHORIZATION_CONTEXT"],
+        ),
         from,
         "hello?",
     )
@@ -738,7 +741,8 @@ async fn the_sdk_subscriber_decodes_events() {
 /// The event's record and its payload field parsed as JSON.
 fn event_json(schema: &Schema, payload: &[u8]) -> (Value, Value) {
     let record = decode(schema, payload);
-    let event = serde_json::from_str(record["Payload__c"].as_str().expect("payload")).expect("json");
+    let event =
+        serde_json::from_str(record["Payload__c"].as_str().expect("payload")).expect("json");
     (record, event)
 }
 
@@ -750,9 +754,11 @@ fn with_echo_agent(delay: Duration) -> Options {
 
 #[tokio::test]
 async fn the_echo_agent_answers_an_inbound_message_on_the_subscribe_stream() {
-    let mut servers = vec![TestServer::start_with(with_echo_agent(Duration::from_millis(50)))
-        .await
-        .expect("sqlite server")];
+    let mut servers = vec![
+        TestServer::start_with(with_echo_agent(Duration::from_millis(50)))
+            .await
+            .expect("sqlite server"),
+    ];
     if let Some(url) = byoc_store::testing::postgres_url("pubsub echo agent").await {
         servers.push(
             TestServer::start_with(Options {
@@ -783,7 +789,12 @@ async fn the_echo_agent_answers_an_inbound_message_on_the_subscribe_stream() {
         let got = stream.events(2, &mut requested).await;
         for ((_, payload, _), expected) in got.iter().zip(["echo: ping 1", "echo: ping 2"]) {
             let (record, event) = event_json(&schema, payload);
-            assert_eq!(record["EventType__c"], "Interaction", "{}", backend(&server));
+            assert_eq!(
+                record["EventType__c"],
+                "Interaction",
+                "{}",
+                backend(&server)
+            );
             assert_eq!(event["conversationIdentifier"], conversation);
             assert_eq!(event["recipient"]["subject"], "echo-user");
             assert_eq!(event["payload"]["sender"]["role"], "Agent");
@@ -802,7 +813,9 @@ async fn the_echo_agent_answers_an_inbound_message_on_the_subscribe_stream() {
         let echoes = detail
             .entries
             .iter()
-            .filter(|e| e.source == "agent" && e.text.as_deref().is_some_and(|t| t.starts_with("echo: ")))
+            .filter(|e| {
+                e.source == "agent" && e.text.as_deref().is_some_and(|t| t.starts_with("echo: "))
+            })
             .count();
         assert_eq!(echoes, 2);
         server.stop().await.expect("stop");
@@ -823,7 +836,13 @@ async fn an_agent_reply_with_an_attachment_carries_its_url() {
         let bytes = b"%PDF-1.4 not really".to_vec();
         let sent = server
             .admin()
-            .agent_reply_with_attachment(&conversation, "Your invoice", "invoice.pdf", "application/pdf", &bytes)
+            .agent_reply_with_attachment(
+                &conversation,
+                "Your invoice",
+                "invoice.pdf",
+                "application/pdf",
+                &bytes,
+            )
             .await
             .expect("reply with a file");
         let mut requested = 10;
@@ -837,7 +856,12 @@ async fn an_agent_reply_with_an_attachment_carries_its_url() {
         assert_eq!(file["mimeType"], "application/pdf");
         assert_eq!(file["id"].as_str(), sent.attachment_id.as_deref());
         // The spec's Attachment allows no other properties.
-        let mut keys: Vec<&str> = file.as_object().expect("object").keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = file
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort();
         assert_eq!(keys, ["id", "mimeType", "name", "url"]);
         // The partner downloads the file with its access token.
@@ -900,7 +924,12 @@ async fn ending_a_conversation_publishes_session_status_changed() {
         let got = stream.events(1, &mut requested).await;
         assert_eq!(got[0].0, ended.replay_id);
         let (record, event) = event_json(&schema, &got[0].1);
-        assert_eq!(record["EventType__c"], "Interaction", "{}", backend(&server));
+        assert_eq!(
+            record["EventType__c"],
+            "Interaction",
+            "{}",
+            backend(&server)
+        );
         assert_eq!(event["conversationIdentifier"], conversation);
         assert_eq!(event["recipient"]["role"], "EndUser");
         let entry = &event["payload"];
@@ -929,10 +958,18 @@ async fn ending_a_conversation_publishes_session_status_changed() {
             .expect("session");
         assert_eq!(session.status, "Ended");
         // Nothing left to end; the end user writing again opens a new session.
-        let again = server.admin().agent_end(&conversation).await.expect_err("ended");
+        let again = server
+            .admin()
+            .agent_end(&conversation)
+            .await
+            .expect_err("ended");
         assert_eq!(again.status(), Some(400));
         inbound_message(&server, &p.token, "ending-user").await;
-        let reopened = server.admin().agent_end(&conversation).await.expect("new session");
+        let reopened = server
+            .admin()
+            .agent_end(&conversation)
+            .await
+            .expect("new session");
         assert_ne!(reopened.messaging_session_id, ended.messaging_session_id);
         server.stop().await.expect("stop");
     }
@@ -1012,8 +1049,16 @@ async fn routing_requests_are_published_for_partner_routed_channels_only() {
         let got = stream.events(1, &mut requested).await;
         assert_eq!(got[0].0, sent.replay_id);
         let (record, event) = event_json(&schema, &got[0].1);
-        assert_eq!(record["EventType__c"], "RoutingRequested", "{}", backend(&server));
-        assert_eq!(record["ChannelAddressIdentifier__c"], "partner-routed-address");
+        assert_eq!(
+            record["EventType__c"],
+            "RoutingRequested",
+            "{}",
+            backend(&server)
+        );
+        assert_eq!(
+            record["ChannelAddressIdentifier__c"],
+            "partner-routed-address"
+        );
         assert_eq!(event["channelAddressIdentifier"], "partner-routed-address");
         assert_eq!(
             event["recipient"],
@@ -1022,10 +1067,18 @@ async fn routing_requests_are_published_for_partner_routed_channels_only() {
         let payload = &event["payload"];
         assert_eq!(payload["conversationIdentifier"], conversation);
         assert_eq!(payload["routingType"], "Transfer");
-        let user_id = payload["routingParameters"]["userId"].as_str().expect("userId");
-        assert!(user_id.starts_with("005") && user_id.len() == 18, "{user_id}");
+        let user_id = payload["routingParameters"]["userId"]
+            .as_str()
+            .expect("userId");
+        assert!(
+            user_id.starts_with("005") && user_id.len() == 18,
+            "{user_id}"
+        );
         assert_eq!(payload["routingParameters"]["isTransfer"], true);
-        let detail = admin.conversation(&conversation).await.expect("conversation");
+        let detail = admin
+            .conversation(&conversation)
+            .await
+            .expect("conversation");
         assert_eq!(
             Some(payload["workRecordId"].as_str().expect("work record")),
             detail.sessions.first().map(|s| s.id.as_str())

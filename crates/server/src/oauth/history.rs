@@ -1,5 +1,7 @@
 //! Login history: every token request becomes a [`LoginHistoryEntry`]. Requests hand entries to a
-//! channel and move on; one flusher task writes whatever has queued in one transaction per batch.
+//! channel and move on; one flusher task writes whatever has queued in one transaction per batch,
+//! lingering briefly after the first entry so a burst shares one transaction (a commit costs far
+//! more than a row).
 //! On shutdown the flusher keeps going until every sender is gone (the HTTP host has finished its
 //! in-flight requests), so no recorded attempt is lost on a clean stop.
 
@@ -25,6 +27,9 @@ use crate::setup_service::ServiceError;
 const QUEUE: usize = 65_536;
 /// At most this many rows per transaction.
 const BATCH: usize = 1_024;
+/// How long the flusher waits for more entries after the first before writing: under load the
+/// rows of a burst share one transaction; an attempt is visible in the history this much later.
+const LINGER: Duration = Duration::from_millis(20);
 /// After shutdown starts, how long to wait for in-flight requests before writing what is queued.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -83,6 +88,7 @@ pub async fn flush(
                 if n == 0 {
                     break;
                 }
+                linger(&mut rx, &mut batch).await;
                 write(&store, &batch).await;
                 batch.clear();
             }
@@ -102,6 +108,23 @@ pub async fn flush(
         }
     }
     Ok(())
+}
+
+/// Add what arrives within [`LINGER`] to `batch`, up to [`BATCH`] rows.
+async fn linger(rx: &mut mpsc::Receiver<LoginHistoryEntry>, batch: &mut Vec<LoginHistoryEntry>) {
+    let deadline = tokio::time::sleep(LINGER);
+    tokio::pin!(deadline);
+    while batch.len() < BATCH {
+        tokio::select! {
+            n = rx.recv_many(batch, BATCH - batch.len()) => {
+                if n == 0 {
+                    // Every sender is gone: write what we have; the loop then stops.
+                    return;
+                }
+            }
+            _ = &mut deadline => return,
+        }
+    }
 }
 
 fn bad_query(message: String) -> Response {

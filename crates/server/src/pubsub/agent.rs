@@ -37,6 +37,7 @@ use byoc_store::StoreError;
 
 use super::bus::{EventBus, Outgoing, PublishError, Topic};
 use crate::admin_api::{Acting, AdminState, ApiError, Body};
+use crate::scrt::writer::{GroupCommit, WriteError};
 use crate::setup_service::ServiceError;
 
 /// The longest agent message byoc accepts (Salesforce's messaging text limit).
@@ -196,7 +197,9 @@ impl ReplyFile {
         let name = a.name.trim().to_string();
         if name.is_empty()
             || name.chars().count() > 255
-            || name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+            || name
+                .chars()
+                .any(|c| c == '/' || c == '\\' || c.is_control())
         {
             return Err(SetupError::invalid(
                 "attachment.name",
@@ -208,7 +211,9 @@ impl ReplyFile {
             && mime_type
                 .split_once('/')
                 .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty() && !s.contains('/'))
-            && !mime_type.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !mime_type
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control());
         if !well_formed {
             return Err(SetupError::invalid(
                 "attachment.mimeType",
@@ -272,14 +277,22 @@ fn replay_u64(replay_ids: &[i64]) -> u64 {
 #[derive(Clone)]
 pub struct AgentService {
     bus: Arc<EventBus>,
+    /// The Interaction API's group-commit writer: the one writer of conversations, so agent
+    /// entries never race end users' (SQLite allows one write transaction at a time).
+    writer: GroupCommit,
     /// Attachment URLs in events point at this host's `GET /admin/v1/attachments/{id}`.
     instance_url: String,
 }
 
 impl AgentService {
-    pub fn new(bus: Arc<EventBus>, instance_url: impl Into<String>) -> AgentService {
+    pub fn new(
+        bus: Arc<EventBus>,
+        writer: GroupCommit,
+        instance_url: impl Into<String>,
+    ) -> AgentService {
         AgentService {
             bus,
+            writer,
             instance_url: instance_url.into(),
         }
     }
@@ -290,7 +303,11 @@ impl AgentService {
 
     async fn target(&self, id: &str) -> Result<Target, ReplyError> {
         let store = self.bus.store();
-        let conversation = store.repo().conversation(id).await?.ok_or_else(|| not_found(id))?;
+        let conversation = store
+            .repo()
+            .conversation(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
         let channel = store
             .channel_by_ccd(&conversation.ccd_developer_name)
             .await?;
@@ -315,9 +332,16 @@ impl AgentService {
         })
     }
 
-    async fn write(&self, id: &str, ops: &[WriteOp]) -> Result<(), ReplyError> {
-        let outcomes = self.bus.store().repo().write_batch(ops).await?;
-        if outcomes.len() != ops.len()
+    /// Commit `ops` together through the group-commit writer.
+    async fn write(&self, id: &str, ops: Vec<WriteOp>) -> Result<(), ReplyError> {
+        let expected = ops.len();
+        let outcomes = self.writer.submit_all(ops).await.map_err(|e| match e {
+            WriteError::Store(e) => ReplyError::Store(e),
+            WriteError::Stopped => ReplyError::Refused(SetupError::NotAllowed(
+                "The server is shutting down.".into(),
+            )),
+        })?;
+        if outcomes.len() != expected
             || outcomes
                 .iter()
                 .any(|o| matches!(o, WriteOutcome::NotFound(_)))
@@ -406,7 +430,14 @@ impl AgentService {
             client_timestamp: now,
             text: (!content.text.is_empty()).then(|| content.text.clone()),
             message_type: Some("StaticContentMessage".into()),
-            format_type: Some(if attachment.is_some() { "Attachments" } else { "Text" }.into()),
+            format_type: Some(
+                if attachment.is_some() {
+                    "Attachments"
+                } else {
+                    "Text"
+                }
+                .into(),
+            ),
             acknowledged_entry_id: None,
             source: "agent".into(),
             payload: event.payload.entry_payload.to_string(),
@@ -422,7 +453,7 @@ impl AgentService {
             entries: vec![entry],
             now,
         };
-        self.write(id, &[op]).await?;
+        self.write(id, vec![op]).await?;
 
         let fields = events::interaction_event_fields(&ccd, &event).map_err(PublishError::from)?;
         let replay_id = self.publish(&topic, agent_id18, fields).await?;
@@ -481,7 +512,7 @@ impl AgentService {
             payload: event.payload.entry_payload.to_string(),
             attachment: None,
         };
-        let ops = [
+        let ops = vec![
             WriteOp::Append {
                 target: EntryTarget::Conversation(conversation.id.clone()),
                 session: SessionChoice::Attach(session.id.clone()),
@@ -496,7 +527,7 @@ impl AgentService {
                 now,
             },
         ];
-        self.write(id, &ops).await?;
+        self.write(id, ops).await?;
 
         let fields = events::interaction_event_fields(&ccd, &event).map_err(PublishError::from)?;
         let replay_id = self.publish(&topic, agent_id18, fields).await?;
@@ -533,15 +564,16 @@ impl AgentService {
                 .into())
             }
         };
-        let destination = |field: &'static str, v: &Option<String>| -> Result<Option<String>, SetupError> {
-            match v.as_deref().map(str::trim) {
-                None | Some("") => Ok(None),
-                Some(v) if v.len() > 255 || v.chars().any(char::is_whitespace) => Err(
-                    SetupError::invalid(field, format!("{v:?} is not an identifier.")),
-                ),
-                Some(v) => Ok(Some(v.to_string())),
-            }
-        };
+        let destination =
+            |field: &'static str, v: &Option<String>| -> Result<Option<String>, SetupError> {
+                match v.as_deref().map(str::trim) {
+                    None | Some("") => Ok(None),
+                    Some(v) if v.len() > 255 || v.chars().any(char::is_whitespace) => Err(
+                        SetupError::invalid(field, format!("{v:?} is not an identifier.")),
+                    ),
+                    Some(v) => Ok(Some(v.to_string())),
+                }
+            };
         let queue_id = destination("queueId", &request.queue_id)?;
         let flow_id = destination("flowId", &request.flow_id)?;
         let user_id = match destination("user", &request.user)? {
@@ -603,7 +635,7 @@ impl AgentService {
             body: serde_json::to_string(&event).unwrap_or_default(),
             now,
         };
-        self.write(id, &[record]).await?;
+        self.write(id, vec![record]).await?;
 
         let fields = events::routing_requested_fields(&ccd, &event).map_err(PublishError::from)?;
         let replay_id = self.publish(&topic, agent_id18(agent), fields).await?;

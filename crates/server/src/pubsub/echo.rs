@@ -22,8 +22,10 @@ use tokio_util::sync::CancellationToken;
 use super::agent::{AgentService, ReplyContent, MAX_TEXT_CHARS};
 use crate::scrt::writer::CommittedMessage;
 
-/// Workers answering in parallel (each answer is two short transactions).
-pub const LANES: usize = 8;
+/// Workers answering in parallel. Each answer waits for its entry's group commit and then for
+/// its event's append; many lanes let those waits overlap (8 lanes answered ~470/s on 2 cores,
+/// 32 lanes ~1,150/s).
+pub const LANES: usize = 32;
 /// Messages waiting in one lane before the dispatcher waits.
 const LANE_QUEUE: usize = 4096;
 /// What each answer starts with.
@@ -88,7 +90,10 @@ pub async fn run(
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "the echo agent fell behind; some messages get no echo");
+                tracing::warn!(
+                    missed,
+                    "the echo agent fell behind; some messages get no echo"
+                );
             }
             Err(broadcast::error::RecvError::Closed) => break,
         }
@@ -110,7 +115,10 @@ async fn lane(
             _ = tokio::time::sleep_until(due) => {}
         }
         let content = ReplyContent::text(echo_text(&message));
-        if let Err(e) = agents.reply(&message.conversation_id, &agent, content).await {
+        if let Err(e) = agents
+            .reply(&message.conversation_id, &agent, content)
+            .await
+        {
             tracing::warn!(conversation = %message.conversation_id, entry = %message.entry_id, error = %e, "the echo agent could not answer");
         }
     }
@@ -133,10 +141,7 @@ mod tests {
     #[test]
     fn echoes_the_text_or_the_file_name() {
         assert_eq!(echo_text(&message(Some("hi"), None)), "echo: hi");
-        assert_eq!(
-            echo_text(&message(None, Some("a.png"))),
-            "echo: [a.png]"
-        );
+        assert_eq!(echo_text(&message(None, Some("a.png"))), "echo: [a.png]");
         assert_eq!(echo_text(&message(None, None)), "echo: ");
         let long = "x".repeat(MAX_TEXT_CHARS);
         assert_eq!(

@@ -124,6 +124,14 @@ pub async fn retention(
     }
 }
 
+/// What the agent's side needs from the rest of the server.
+pub struct AgentSide {
+    /// The conversation writer (the Interaction API's group commit) agent entries go through.
+    pub conversations: crate::scrt::writer::GroupCommit,
+    /// Where events point for attachments (`<instance_url>/admin/v1/attachments/{id}`).
+    pub instance_url: String,
+}
+
 /// The Pub/Sub host of one server: its event bus and gRPC service, built before the hosts start
 /// so the login host can mount the agent API on the same bus.
 pub struct Host {
@@ -137,13 +145,13 @@ pub struct Host {
 
 impl Host {
     /// Access tokens are checked by the OAuth verifier, then as the admin credential (a session
-    /// id of the bootstrap admin). `instance_url` is where events point for attachments.
+    /// id of the bootstrap admin).
     pub fn new(
         store: byoc_store::Store,
         clock: Arc<dyn Clock>,
         verifier: Arc<crate::oauth::tokens::TokenVerifier>,
         org: &byoc_proto::setup::Org,
-        instance_url: &str,
+        agent_side: AgentSide,
         config: PubSubConfig,
         shutdown: CancellationToken,
     ) -> Host {
@@ -154,7 +162,11 @@ impl Host {
             Arc::new(auth::FirstOf(vec![verifier, admin]));
         let retention = config.retention;
         let echo_agent = config.echo_agent.clone();
-        let agents = agent::AgentService::new(bus.clone(), instance_url);
+        let agents = agent::AgentService::new(
+            bus.clone(),
+            agent_side.conversations,
+            agent_side.instance_url,
+        );
         let service = PubSubService::new(
             bus.clone(),
             tokens,

@@ -73,10 +73,13 @@ impl ScrtState {
         self.0.clock.now_millis()
     }
 
+    /// The conversation writer, for the agent's side to write through too.
+    pub fn writer(&self) -> writer::GroupCommit {
+        self.0.writer.clone()
+    }
+
     /// End users' messages as they commit (the seam the echo agent listens on).
-    pub fn committed_messages(
-        &self,
-    ) -> tokio::sync::broadcast::Receiver<writer::CommittedMessage> {
+    pub fn committed_messages(&self) -> tokio::sync::broadcast::Receiver<writer::CommittedMessage> {
         self.0.writer.committed_messages()
     }
 }

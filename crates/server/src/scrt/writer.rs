@@ -1,8 +1,9 @@
-//! Group commit: every write of the Interaction API goes through one task that takes whatever
-//! is queued (up to [`MAX_BATCH`]), applies it in one transaction, and only then answers each
-//! waiting request. Concurrent requests share one commit (one fsync on SQLite), so durable
-//! interactions cost little more than their SQL. If a batch fails, its ops are retried one by
-//! one, so one bad op cannot fail its neighbours.
+//! Group commit: every conversation write (the Interaction API's, and the agent's side in
+//! [`crate::pubsub::agent`]) goes through one task that takes whatever is queued (up to
+//! [`MAX_BATCH`] jobs), applies it in one transaction, and only then answers each waiting
+//! request. One writer also means SQLite never sees two write transactions race. Concurrent requests share one commit (one fsync on SQLite), so durable
+//! interactions cost little more than their SQL. If a batch fails, its jobs are retried one by
+//! one, so one bad job cannot fail its neighbours; the ops of one job always commit together.
 //!
 //! After a batch committed, the end users' new messages in it are announced as
 //! [`CommittedMessage`]s on a broadcast channel ([`GroupCommit::committed_messages`]): the seam
@@ -66,8 +67,8 @@ fn committed_messages(op: &WriteOp, outcome: &WriteOutcome) -> Vec<CommittedMess
 }
 
 struct Job {
-    op: WriteOp,
-    reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+    ops: Vec<WriteOp>,
+    reply: oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>,
 }
 
 /// Why a write has no answer.
@@ -101,9 +102,17 @@ impl GroupCommit {
 
     /// Apply `op`; returns once it is committed.
     pub async fn submit(&self, op: WriteOp) -> Result<WriteOutcome, WriteError> {
+        self.submit_all(vec![op])
+            .await?
+            .pop()
+            .ok_or(WriteError::Stopped)
+    }
+
+    /// Apply `ops` in one transaction, in order; one outcome per op, once committed.
+    pub async fn submit_all(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Job { op, reply })
+            .send(Job { ops, reply })
             .await
             .map_err(|_| WriteError::Stopped)?;
         match answer.await {
@@ -136,6 +145,8 @@ impl Announcer {
     }
 }
 
+type Reply = oneshot::Sender<Result<Vec<WriteOutcome>, StoreError>>;
+
 async fn run(
     store: Store,
     mut rx: mpsc::Receiver<Job>,
@@ -147,38 +158,51 @@ async fn run(
         pending: Vec::new(),
     };
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (ops, replies): (Vec<WriteOp>, Vec<_>) =
-            jobs.drain(..).map(|j| (j.op, j.reply)).unzip();
+        // All ops in one list (moved, not copied: attachments are large), and each job's
+        // share of it.
+        let mut ops: Vec<WriteOp> = Vec::with_capacity(jobs.len());
+        let mut shares: Vec<(std::ops::Range<usize>, Reply)> = Vec::with_capacity(jobs.len());
+        for job in jobs.drain(..) {
+            let start = ops.len();
+            ops.extend(job.ops);
+            shares.push((start..ops.len(), job.reply));
+        }
         match store.repo().write_batch(&ops).await {
             Ok(outcomes) => {
-                for ((reply, outcome), op) in replies.into_iter().zip(outcomes).zip(&ops) {
-                    announcer.note(op, &outcome);
-                    let _ = reply.send(Ok(outcome));
+                let mut outcomes = outcomes.into_iter();
+                for (range, reply) in shares {
+                    let mine: Vec<WriteOutcome> = outcomes.by_ref().take(range.len()).collect();
+                    answer(&mut announcer, &ops[range], reply, Ok(mine));
                 }
             }
-            Err(e) if ops.len() == 1 => {
-                if let Some(reply) = replies.into_iter().next() {
+            Err(e) if shares.len() == 1 => {
+                if let Some((_, reply)) = shares.pop() {
                     let _ = reply.send(Err(e));
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, ops = ops.len(), "a write batch failed; retrying its ops one by one");
-                for (op, reply) in ops.into_iter().zip(replies) {
-                    match store.repo().write_batch(std::slice::from_ref(&op)).await {
-                        Ok(mut outcomes) => {
-                            // One op, one outcome; without one the waiter hears "stopped".
-                            if let Some(outcome) = outcomes.pop() {
-                                announcer.note(&op, &outcome);
-                                let _ = reply.send(Ok(outcome));
-                            }
-                        }
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                        }
-                    }
+                tracing::warn!(error = %e, jobs = shares.len(), "a write batch failed; retrying its jobs one by one");
+                for (range, reply) in shares {
+                    let result = store.repo().write_batch(&ops[range.clone()]).await;
+                    answer(&mut announcer, &ops[range], reply, result);
                 }
             }
         }
         announcer.flush();
     }
+}
+
+/// Answer a job whose ops committed (or failed), noting its end users' messages.
+fn answer(
+    announcer: &mut Announcer,
+    ops: &[WriteOp],
+    reply: Reply,
+    result: Result<Vec<WriteOutcome>, StoreError>,
+) {
+    if let Ok(outcomes) = &result {
+        for (op, outcome) in ops.iter().zip(outcomes) {
+            announcer.note(op, outcome);
+        }
+    }
+    let _ = reply.send(result);
 }
