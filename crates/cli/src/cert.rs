@@ -99,7 +99,10 @@ fn new(args: &CertNewArgs) -> Result<Output, CliError> {
         ))
     })?;
 
-    let pair = byoc_pki::new_self_signed(&args.cn, args.days, chrono::Utc::now())
+    // A certificate is valid from the moment the partner makes it: the wall clock is the input.
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    let pair = byoc_pki::new_self_signed(&args.cn, args.days, now)
         .map_err(|e| CliError::new(format!("can't create the key pair: {e}")))?;
     let info = byoc_pki::parse_certificate(&pair.certificate_pem)
         .map_err(|e| CliError::new(format!("the new certificate does not read back: {e}")))?;

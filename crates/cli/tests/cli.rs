@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)] // tests and tools read the wall clock
 //! The `byoc` binary against a real server (byoc-testkit, in this process) and, for `cert new`
 //! and `serve`, on its own. One integration test binary for the whole crate.
 

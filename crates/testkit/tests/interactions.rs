@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)] // tests and tools read the wall clock
 //! The Interaction Service API end to end: a real server, real access tokens from the JWT Bearer
 //! flow, requests over HTTP as a partner's stock HTTP library sends them (reqwest multipart), on
 //! SQLite and, when reachable, PostgreSQL.

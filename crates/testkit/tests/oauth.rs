@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)] // tests and tools read the wall clock
 //! The JWT Bearer token endpoint and its neighbours end to end, over real HTTP: every row of
 //! DESIGN.md §4's table with its exact body, the seed's misconfigurations with byoc's diagnosis,
 //! the attack cases, strict mode, revocation, identity endpoints and the login history.

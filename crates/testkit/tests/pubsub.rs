@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)] // tests and tools read the wall clock
 //! The Pub/Sub API end to end, as a partner's stock tooling sees it: a gRPC client generated from
 //! the official `pubsub_api.proto` (tonic + prost), TLS trusting byoc's local CA, access tokens
 //! from the JWT Bearer flow, payloads decoded and encoded with apache-avro. Every test runs on

@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)] // tests and tools read the wall clock
 //! The setup model end to end: a real server (HTTP, real database) driven through the SDK's admin
 //! client. Every test runs on SQLite and, when reachable, on PostgreSQL.
 

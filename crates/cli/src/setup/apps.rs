@@ -701,6 +701,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::disallowed_methods)]
     fn a_private_key_is_refused_as_certificate() {
         let dir = tempfile::tempdir().unwrap();
         let pair = byoc_pki::new_self_signed("t", 1, chrono::Utc::now()).unwrap();
