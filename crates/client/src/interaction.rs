@@ -326,7 +326,8 @@ impl fmt::Debug for InteractionClient {
     }
 }
 
-/// Epoch milliseconds now.
+/// Epoch milliseconds now (the partner's wall clock, for `timestamp` fields).
+#[allow(clippy::disallowed_methods)]
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -10,6 +10,8 @@ use sqlx::{Connection, Executor, PgConnection};
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A fresh, empty database's URL, or `None` if PostgreSQL is not reachable and not required.
+// Test database names only need to be unique: the wall clock is fine here.
+#[allow(clippy::disallowed_methods)]
 pub async fn postgres_url(label: &str) -> Option<String> {
     let admin = std::env::var("BYOC_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string());
     let required = std::env::var("BYOC_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
