@@ -305,10 +305,7 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         ));
         for (what, load) in [("trivial", &t), ("grants", &g)] {
             if let Some(e) = &load.first_error {
-                say(format!(
-                    "  {what}: {} errors; first: {e}",
-                    load.errors
-                ));
+                say(format!("  {what}: {} errors; first: {e}", load.errors));
             }
         }
         rounds.push(Round {
@@ -383,7 +380,7 @@ fn summary(r: &Report) -> String {
         (Some(ts), Some(gs), Some(tc), Some(gc), Some(by_cpu)) => format!(
             "\x20 CPU per answer   server: trivial {ts:.1} us, grant {gs:.1} us   \
              load generator: trivial {tc:.1} us, grant {gc:.1} us\n\
-             \x20 grants/trivial by CPU cost  {by_cpu:.2}   (server + load generator CPU per \
+             \x20 grants/trivial by CPU cost  {by_cpu:.3}   (server + load generator CPU per \
              answer; barely moved by other programs)\n"
         ),
         _ => String::new(),
@@ -393,8 +390,8 @@ fn summary(r: &Report) -> String {
          \x20 trivial  GET {:<36} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms\n\
          \x20 grants   POST {:<35} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms\n\
          \x20 verify   RSA-2048 SHA-256, aws-lc-rs, 1 core   {:>9.0} /s\n\
-         \x20 grants/trivial  {:.2}   (target >= {TARGET_RATIO:.1}: {verdict})\n\
-         \x20 grants/verify   {:.2}\n{cpu}",
+         \x20 grants/trivial  {:.3}   (target >= {TARGET_RATIO:.1}: {verdict})\n\
+         \x20 grants/verify   {:.3}\n{cpu}",
         r.rounds.len(),
         r.trivial_endpoint,
         m.trivial_per_second,
@@ -534,7 +531,10 @@ fn sign_assertions(
 fn first_signature(bodies: &[(String, String)]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let (jwt, _) = bodies.first().context("no assertion")?;
     let (input, signature) = jwt.rsplit_once('.').context("not a JWT")?;
-    Ok((input.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(signature)?))
+    Ok((
+        input.as_bytes().to_vec(),
+        URL_SAFE_NO_PAD.decode(signature)?,
+    ))
 }
 
 /// RSA-2048 verifications per second on this thread for `phase`, the way the token endpoint

@@ -34,7 +34,10 @@ pub async fn execute(ctx: &Context, command: ConversationsCommand) -> Result<Out
     let client = ctx.admin_client()?;
     match command {
         ConversationsCommand::List(args) => {
-            let list = client.conversations(args.limit).await.map_err(CliError::from)?;
+            let list = client
+                .conversations(args.limit)
+                .await
+                .map_err(CliError::from)?;
             Output::new(&list, list_text(&list))
         }
         ConversationsCommand::Show(args) => {
@@ -42,7 +45,12 @@ pub async fn execute(ctx: &Context, command: ConversationsCommand) -> Result<Out
                 .conversation(&args.id)
                 .await
                 .map_err(CliError::from)
-                .map_err(|e| e.hint_if_not_found(&args.id, "`byoc conversations list` shows the conversations"))?;
+                .map_err(|e| {
+                    e.hint_if_not_found(
+                        &args.id,
+                        "`byoc conversations list` shows the conversations",
+                    )
+                })?;
             Output::new(&detail, show_text(&detail))
         }
     }
@@ -64,7 +72,14 @@ fn list_text(list: &[ConversationSummary]) -> String {
         .collect();
     table_or(
         "No conversations yet: send one with `byoc send --text hello`.\n",
-        &["Conversation", "Channel Address", "End User", "Messaging Session", "Entries", "Last Activity"],
+        &[
+            "Conversation",
+            "Channel Address",
+            "End User",
+            "Messaging Session",
+            "Entries",
+            "Last Activity",
+        ],
         &rows,
     )
 }
@@ -75,7 +90,13 @@ fn entry_line(e: &EntryView) -> String {
         e.sender.subject.clone().unwrap_or_default(),
         e.sender.role.clone().unwrap_or_default()
     );
-    let mut line = format!("  {}  {:<22} {:<28} {}", rfc3339(e.server_timestamp), e.entry_type, sender, e.text.clone().unwrap_or_default());
+    let mut line = format!(
+        "  {}  {:<22} {:<28} {}",
+        rfc3339(e.server_timestamp),
+        e.entry_type,
+        sender,
+        e.text.clone().unwrap_or_default()
+    );
     if let Some(ack) = &e.acknowledgement {
         line.push_str(&format!("  [{ack}]"));
     }
@@ -84,7 +105,10 @@ fn entry_line(e: &EntryView) -> String {
     }
     line.push('\n');
     for a in &e.attachments {
-        line.push_str(&format!("      attachment {} {} ({}, {} bytes)\n", a.id, a.name, a.mime_type, a.size));
+        line.push_str(&format!(
+            "      attachment {} {} ({}, {} bytes)\n",
+            a.id, a.name, a.mime_type, a.size
+        ));
     }
     line
 }
@@ -96,16 +120,32 @@ fn show_text(d: &ConversationDetail) -> String {
         2,
         &[
             ("Channel Address", c.channel_address_identifier.clone()),
-            ("Conversation Channel Definition", c.conversation_channel_definition.clone()),
-            ("End User", format!("{} ({})", c.end_user_client_id, c.end_user_id)),
-            ("Consent", c.consent_status.clone().unwrap_or_else(|| "-".into())),
+            (
+                "Conversation Channel Definition",
+                c.conversation_channel_definition.clone(),
+            ),
+            (
+                "End User",
+                format!("{} ({})", c.end_user_client_id, c.end_user_id),
+            ),
+            (
+                "Consent",
+                c.consent_status.clone().unwrap_or_else(|| "-".into()),
+            ),
             ("Created", rfc3339(c.created_at)),
         ],
     ));
     out.push_str("Messaging sessions\n");
     for s in &d.sessions {
         let ended = s.ended_at.map(rfc3339).unwrap_or_else(|| "-".into());
-        out.push_str(&format!("  {} ({})  {}  started {}  ended {}\n", s.id, s.id18, s.status, rfc3339(s.started_at), ended));
+        out.push_str(&format!(
+            "  {} ({})  {}  started {}  ended {}\n",
+            s.id,
+            s.id18,
+            s.status,
+            rfc3339(s.started_at),
+            ended
+        ));
     }
     out.push_str(&format!("Entries ({})\n", d.entries.len()));
     for e in &d.entries {

@@ -198,7 +198,9 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Logins(args) => logins::execute(&ctx, &args).await,
         Command::Send(args) => send::execute(&ctx, &args).await,
         Command::Doctor(args) => doctor::execute(&ctx, &args).await,
-        Command::Listen(_) => Err(CliError::usage("`byoc listen` prints as events arrive; call byoc::run for it")),
+        Command::Listen(_) => Err(CliError::usage(
+            "`byoc listen` prints as events arrive; call byoc::run for it",
+        )),
     }
 }
 

@@ -114,7 +114,8 @@ fn serve_defaults_and_flags() {
 
 #[test]
 fn token_and_logins_flags() {
-    let cli = parse("token --env-file p.env --key-file k.pem --passphrase-env PW --username u@x.com");
+    let cli =
+        parse("token --env-file p.env --key-file k.pem --passphrase-env PW --username u@x.com");
     let Command::Token(args) = cli.command else {
         panic!("not token")
     };

@@ -697,10 +697,18 @@ async fn serve_runs_until_sigterm() {
         ok(&partner(&data, &["token", "--audience", audience], &[]).await);
     }
     let refused = fails(
-        &partner(&data, &["token", "--audience", "https://other.example"], &[]).await,
+        &partner(
+            &data,
+            &["token", "--audience", "https://other.example"],
+            &[],
+        )
+        .await,
         1,
     );
-    assert!(refused.contains("invalid_grant: audience is invalid"), "{refused}");
+    assert!(
+        refused.contains("invalid_grant: audience is invalid"),
+        "{refused}"
+    );
 
     let pid = child.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
@@ -813,7 +821,10 @@ async fn token_trades_the_sample_assertion_and_logins_explain_a_refusal() {
     // Flags win over the environment, which wins over the file.
     let bogus = [("SF_AUDIENCE", "https://bogus.example")];
     let refused = fails(&partner(data, &["token"], &bogus).await, 1);
-    assert!(refused.contains("invalid_grant: audience is invalid"), "{refused}");
+    assert!(
+        refused.contains("invalid_grant: audience is invalid"),
+        "{refused}"
+    );
     ok(&partner(
         data,
         &["token", "--audience", "https://login.salesforce.com"],
@@ -914,7 +925,10 @@ async fn token_trades_the_sample_assertion_and_logins_explain_a_refusal() {
     assert_eq!(all.len(), 7, "{all:?}");
     assert_eq!(all[0]["status"], "Failed");
     assert_eq!(all[0]["error"], "invalid_grant");
-    assert_eq!(all[0]["errorDescription"], "user hasn't approved this consumer");
+    assert_eq!(
+        all[0]["errorDescription"],
+        "user hasn't approved this consumer"
+    );
     assert_eq!(all[0]["diagnosis"], diagnosis);
     assert_eq!(all[0]["application"], "BYOC Sample App");
     assert_eq!(all[0]["username"], subject.as_str());
@@ -928,9 +942,13 @@ async fn token_trades_the_sample_assertion_and_logins_explain_a_refusal() {
     assert_eq!(successes.len(), 2);
     assert!(successes.iter().all(|e| e["status"] == "Success"));
     assert_eq!(
-        logins_json(data, &["--app", "byoc sample app", "--username", &subject], 7)
-            .await
-            .len(),
+        logins_json(
+            data,
+            &["--app", "byoc sample app", "--username", &subject],
+            7
+        )
+        .await
+        .len(),
         7
     );
 
@@ -942,7 +960,10 @@ async fn token_trades_the_sample_assertion_and_logins_explain_a_refusal() {
         "{text}"
     );
     assert_eq!(lines[2], format!("    {diagnosis}"), "{text}");
-    assert!(lines[1].contains(&subject) && lines[1].contains("BYOC Sample App"), "{text}");
+    assert!(
+        lines[1].contains(&subject) && lines[1].contains("BYOC Sample App"),
+        "{text}"
+    );
     let none = ok(&byoc(data, &["logins", "--username", "nobody@example.com"]).await);
     assert_eq!(none, "No login attempts yet.\n");
 

@@ -20,7 +20,15 @@ async fn serve(data_dir: &std::path::Path) -> (tokio::process::Child, OrgFile) {
     let mut child = tokio::process::Command::new(BYOC)
         .args(["--output", "json", "--data-dir"])
         .arg(data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0", "--scrt-listen", "127.0.0.1:0", "--pubsub-listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--scrt-listen",
+            "127.0.0.1:0",
+            "--pubsub-listen",
+            "127.0.0.1:0",
+        ])
         .env_remove("DATABASE_URL")
         .env("BYOC_LOG", "warn")
         .stdout(Stdio::piped())
@@ -65,7 +73,11 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_interaction() {
     let data = dir.path().join("data");
     let (mut child, org) = serve(&data).await;
     let env = PartnerSettings::from_env_file(data.join("partner.env")).expect("partner.env");
-    let get = |k: &str| env.get(k).unwrap_or_else(|| panic!("{k} in partner.env")).to_string();
+    let get = |k: &str| {
+        env.get(k)
+            .unwrap_or_else(|| panic!("{k} in partner.env"))
+            .to_string()
+    };
     let bearer = JwtBearer::new(JwtBearerSettings {
         token_url: get("SF_AUTH_ENDPOINT"),
         consumer_key: get("SF_CONSUMER_KEY"),
@@ -86,8 +98,14 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_interaction() {
     let sent = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for w in 0..8 {
-        let (http, url, token, address, ccd, org_id) =
-            (http.clone(), url.clone(), token.clone(), address.clone(), ccd.clone(), org.org_id.clone());
+        let (http, url, token, address, ccd, org_id) = (
+            http.clone(),
+            url.clone(),
+            token.clone(),
+            address.clone(),
+            ccd.clone(),
+            org.org_id.clone(),
+        );
         let (acknowledged, stop, sent) = (acknowledged.clone(), stop.clone(), sent.clone());
         workers.push(tokio::spawn(async move {
             let mut n = 0;
@@ -96,9 +114,11 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_interaction() {
                 let entry = format!("crash-{w}-{n}");
                 let form = reqwest::multipart::Form::new().part(
                     "json",
-                    reqwest::multipart::Part::text(interaction(&address, &format!("end-user-{w}"), &entry).to_string())
-                        .mime_str("application/json")
-                        .unwrap(),
+                    reqwest::multipart::Part::text(
+                        interaction(&address, &format!("end-user-{w}"), &entry).to_string(),
+                    )
+                    .mime_str("application/json")
+                    .unwrap(),
                 );
                 let resp = http
                     .post(&url)
@@ -115,7 +135,10 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_interaction() {
                 if resp.status() == 202 {
                     if let Ok(body) = resp.json::<Value>().await {
                         if let Some(conversation) = body["conversationIdentifier"].as_str() {
-                            acknowledged.lock().unwrap().push((conversation.to_string(), entry));
+                            acknowledged
+                                .lock()
+                                .unwrap()
+                                .push((conversation.to_string(), entry));
                         }
                     }
                 }
@@ -132,8 +155,17 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_interaction() {
         w.await.unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    eprintln!("kill -9 burst: {} acknowledged of {} sent", acknowledged.len(), sent.load(Ordering::Relaxed));
-    assert!(acknowledged.len() > 20, "the burst got going: {} acknowledged of {} sent", acknowledged.len(), sent.load(Ordering::Relaxed));
+    eprintln!(
+        "kill -9 burst: {} acknowledged of {} sent",
+        acknowledged.len(),
+        sent.load(Ordering::Relaxed)
+    );
+    assert!(
+        acknowledged.len() > 20,
+        "the burst got going: {} acknowledged of {} sent",
+        acknowledged.len(),
+        sent.load(Ordering::Relaxed)
+    );
 
     // Restart on the same data dir: every acknowledged entry is there.
     let (mut child, org) = serve(&data).await;
@@ -141,11 +173,23 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_interaction() {
     let conversations: HashSet<String> = acknowledged.iter().map(|(c, _)| c.clone()).collect();
     let mut stored: HashSet<String> = HashSet::new();
     for c in &conversations {
-        let detail = admin.conversation(c).await.expect("conversation after restart");
+        let detail = admin
+            .conversation(c)
+            .await
+            .expect("conversation after restart");
         stored.extend(detail.entries.into_iter().map(|e| e.id));
     }
-    let lost: Vec<&String> = acknowledged.iter().map(|(_, e)| e).filter(|e| !stored.contains(*e)).collect();
-    assert!(lost.is_empty(), "{} of {} acknowledged interactions lost: {lost:?}", lost.len(), acknowledged.len());
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| !stored.contains(*e))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged interactions lost: {lost:?}",
+        lost.len(),
+        acknowledged.len()
+    );
     child.start_kill().unwrap();
     let _ = child.wait().await;
 }
