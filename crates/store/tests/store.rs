@@ -306,6 +306,20 @@ async fn oauth_suite(store: Store) {
         [3]
     );
 
+    // A large batch (several multi-row statements) lands whole, in one transaction.
+    let batch: Vec<_> = (100..250).map(|t| login("bulk@x.com", "Bulk", Success, t)).collect();
+    repo.record_logins(&batch).await.unwrap();
+    let bulk = repo
+        .login_history(&LoginHistoryFilter {
+            limit: 1000,
+            username: Some("bulk@x.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(bulk.len(), 150);
+    assert_eq!(bulk.last(), Some(&login("bulk@x.com", "Bulk", Success, 100)));
+
     // The setup fingerprint moves with every setup write.
     let before = repo.setup_fingerprint().await.unwrap();
     let generation = store.generation();
