@@ -21,7 +21,9 @@ pub fn diff<T: Serialize>(old: &T, new: &T) -> Vec<FieldChange> {
 
 /// Every field of a new record, as changes from nothing.
 pub fn created<T: Serialize>(new: &T) -> Vec<FieldChange> {
-    let Ok(new) = serde_json::to_value(new) else { return Vec::new() };
+    let Ok(new) = serde_json::to_value(new) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     walk("", &Value::Null, &new, &mut out);
     out
@@ -38,19 +40,36 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
             keys.sort();
             keys.dedup();
             for k in keys {
-                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                walk(&child, a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null), out);
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(
+                    &child,
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
             }
         }
         (Value::Null, Value::Object(b)) => {
             for (k, v) in b {
-                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(&child, &Value::Null, v, out);
             }
         }
         (Value::Object(a), Value::Null) => {
             for (k, v) in a {
-                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(&child, v, &Value::Null, out);
             }
         }

@@ -53,7 +53,8 @@ pub fn to_18(id15: &str) -> Option<String> {
 pub fn is_valid_id(s: &str) -> bool {
     match s.len() {
         15 => to_18(s).is_some(),
-        18 if s.is_ascii() => to_18(&s[..15]).is_some_and(|full| full.eq_ignore_ascii_case(s) && full[15..] == s[15..]),
+        18 if s.is_ascii() => to_18(&s[..15])
+            .is_some_and(|full| full.eq_ignore_ascii_case(s) && full[15..] == s[15..]),
         _ => false,
     }
 }
@@ -114,10 +115,22 @@ mod tests {
     #[test]
     fn eighteen_char_checksum_matches_salesforce_examples() {
         // Known pairs from Salesforce documentation and orgs.
-        assert_eq!(to_18("001A0000006Vm9r").as_deref(), Some("001A0000006Vm9rIAC"));
-        assert_eq!(to_18("00D000000000062").as_deref(), Some("00D000000000062EAA"));
-        assert_eq!(to_18("aaaaaaaaaaaaaaa").as_deref(), Some("aaaaaaaaaaaaaaaAAA"));
-        assert_eq!(to_18("AAAAAAAAAAAAAAA").as_deref(), Some("AAAAAAAAAAAAAAA555"));
+        assert_eq!(
+            to_18("001A0000006Vm9r").as_deref(),
+            Some("001A0000006Vm9rIAC")
+        );
+        assert_eq!(
+            to_18("00D000000000062").as_deref(),
+            Some("00D000000000062EAA")
+        );
+        assert_eq!(
+            to_18("aaaaaaaaaaaaaaa").as_deref(),
+            Some("aaaaaaaaaaaaaaaAAA")
+        );
+        assert_eq!(
+            to_18("AAAAAAAAAAAAAAA").as_deref(),
+            Some("AAAAAAAAAAAAAAA555")
+        );
         assert_eq!(to_18("short"), None);
         assert_eq!(to_18("00D00000000006-"), None);
     }
@@ -159,6 +172,8 @@ mod tests {
         assert_eq!(key.len(), 85);
         let secret = consumer_secret(&[0xAB; 32]);
         assert_eq!(secret.len(), 64);
-        assert!(secret.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+        assert!(secret
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
     }
 }

@@ -60,7 +60,10 @@ pub enum SetupError {
     Duplicate(String),
     /// A field value is not acceptable.
     #[error("{message}")]
-    InvalidField { field: &'static str, message: String },
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     /// The record can't be changed now (read-only, in use, wrong kind of channel...).
     #[error("{0}")]
     NotAllowed(String),
@@ -68,7 +71,10 @@ pub enum SetupError {
 
 impl SetupError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> SetupError {
-        SetupError::InvalidField { field, message: message.into() }
+        SetupError::InvalidField {
+            field,
+            message: message.into(),
+        }
     }
 
     /// The Salesforce REST `errorCode` for this error.

@@ -25,13 +25,19 @@ pub fn builtin_profiles() -> Vec<Profile> {
             name: SYSTEM_ADMINISTRATOR.into(),
             permissions: UserPermission::ALL.to_vec(),
         },
-        Profile { id: "00e000000000002".into(), name: STANDARD_USER.into(), permissions: vec![] },
+        Profile {
+            id: "00e000000000002".into(),
+            name: STANDARD_USER.into(),
+            permissions: vec![],
+        },
     ]
 }
 
 /// The built-in profile with this name (case-insensitive, as Setup's lookups are).
 pub fn find_profile(name: &str) -> Option<Profile> {
-    builtin_profiles().into_iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    builtin_profiles()
+        .into_iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// A permission expression: what an action needs.
@@ -66,9 +72,16 @@ impl Requirement {
         if let [only] = failing.as_slice() {
             return only.missing(have, nested);
         }
-        let parts: Vec<String> = failing.iter().filter_map(|r| r.missing(have, true)).collect();
+        let parts: Vec<String> = failing
+            .iter()
+            .filter_map(|r| r.missing(have, true))
+            .collect();
         let joined = parts.join(sep);
-        Some(if nested && parts.len() > 1 { format!("({joined})") } else { joined })
+        Some(if nested && parts.len() > 1 {
+            format!("({joined})")
+        } else {
+            joined
+        })
     }
 }
 
@@ -100,9 +113,7 @@ impl SetupAction {
             SetupAction::ManageConnectedAppAccess => {
                 "change which profiles and permission sets can use a connected app"
             }
-            SetupAction::MigrateConnectedApp => {
-                "migrate a connected app to an External Client App"
-            }
+            SetupAction::MigrateConnectedApp => "migrate a connected app to an External Client App",
             SetupAction::ManageMessagingChannels => "manage messaging channels",
         }
     }
@@ -150,7 +161,11 @@ impl Actor {
             .map(|p| p.permissions.into_iter().collect())
             .unwrap_or_default();
         for ps in permission_sets {
-            if user.permission_sets.iter().any(|n| n.eq_ignore_ascii_case(&ps.name)) {
+            if user
+                .permission_sets
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&ps.name))
+            {
                 permissions.extend(ps.permissions.iter().copied());
             }
         }
@@ -223,7 +238,10 @@ mod tests {
     #[test]
     fn refusal_names_what_is_missing() {
         let std = Actor::new(user(STANDARD_USER, &[]), &[]);
-        let err = std.authorize(SetupAction::ManageConnectedApps).unwrap_err().to_string();
+        let err = std
+            .authorize(SetupAction::ManageConnectedApps)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains(
                 "\"Customize Application\" and (\"Modify All Data\" or \"Manage Connected Apps\")"
@@ -233,8 +251,14 @@ mod tests {
 
         let ps = set("CA", &[UserPermission::CustomizeApplication]);
         let partial = Actor::new(user(STANDARD_USER, &["CA"]), &[ps]);
-        let err = partial.authorize(SetupAction::ManageConnectedApps).unwrap_err().to_string();
-        assert!(err.contains("permission \"Modify All Data\" or \"Manage Connected Apps\"."), "{err}");
+        let err = partial
+            .authorize(SetupAction::ManageConnectedApps)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("permission \"Modify All Data\" or \"Manage Connected Apps\"."),
+            "{err}"
+        );
         assert!(!err.contains("Customize Application"), "{err}");
     }
 
@@ -242,11 +266,20 @@ mod tests {
     fn permission_set_grants() {
         let ps = set(
             "Apps",
-            &[UserPermission::CustomizeApplication, UserPermission::ManageConnectedApps],
+            &[
+                UserPermission::CustomizeApplication,
+                UserPermission::ManageConnectedApps,
+            ],
         );
         let actor = Actor::new(user(STANDARD_USER, &["apps"]), &[ps]);
         assert!(actor.authorize(SetupAction::ManageConnectedApps).is_ok());
-        let err = actor.authorize(SetupAction::ManageConnectedAppAccess).unwrap_err().to_string();
-        assert!(err.contains("\"Modify All Data\" and \"Manage Profiles and Permission Sets\""), "{err}");
+        let err = actor
+            .authorize(SetupAction::ManageConnectedAppAccess)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"Modify All Data\" and \"Manage Profiles and Permission Sets\""),
+            "{err}"
+        );
     }
 }

@@ -55,7 +55,11 @@ pub struct Outcome<T> {
 
 impl<T> Outcome<T> {
     fn new(record: T, audit: Vec<AuditEntry>) -> Outcome<T> {
-        Outcome { record, audit, warnings: Vec::new() }
+        Outcome {
+            record,
+            audit,
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -82,7 +86,10 @@ fn validate_email(field: &'static str, email: &str) -> Result<(), SetupError> {
     if ok {
         Ok(())
     } else {
-        Err(SetupError::invalid(field, format!("{email:?} isn't a valid email address; use the form name@example.com.")))
+        Err(SetupError::invalid(
+            field,
+            format!("{email:?} isn't a valid email address; use the form name@example.com."),
+        ))
     }
 }
 
@@ -98,13 +105,21 @@ fn require_text(field: &'static str, label: &str, value: &str) -> Result<(), Set
 /// mobile apps; never plain HTTP to another host.
 fn validate_callback_url(url: &str) -> Result<(), SetupError> {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(SetupError::invalid("callbackUrls", format!("Callback URL {url:?} isn't a URL; use the form https://example.com/callback.")));
+        return Err(SetupError::invalid(
+            "callbackUrls",
+            format!("Callback URL {url:?} isn't a URL; use the form https://example.com/callback."),
+        ));
     };
     let valid_scheme = !scheme.is_empty()
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
     if !valid_scheme || rest.is_empty() || url.chars().any(char::is_whitespace) {
-        return Err(SetupError::invalid("callbackUrls", format!("Callback URL {url:?} isn't a URL; use the form https://example.com/callback.")));
+        return Err(SetupError::invalid(
+            "callbackUrls",
+            format!("Callback URL {url:?} isn't a URL; use the form https://example.com/callback."),
+        ));
     }
     if scheme.eq_ignore_ascii_case("http") {
         let host = rest.split(['/', ':', '?', '#']).next().unwrap_or("");
@@ -127,7 +142,10 @@ fn validate_scopes(scopes_in: &[String]) -> Result<Vec<String>, SetupError> {
             let known: Vec<&str> = scopes::CATALOGUE.iter().map(|s| s.api_name).collect();
             return Err(SetupError::invalid(
                 "scopes",
-                format!("{s:?} isn't an OAuth scope. Known scopes: {}.", known.join(", ")),
+                format!(
+                    "{s:?} isn't an OAuth scope. Known scopes: {}.",
+                    known.join(", ")
+                ),
             ));
         }
         if !out.iter().any(|o| o == s) {
@@ -135,7 +153,10 @@ fn validate_scopes(scopes_in: &[String]) -> Result<Vec<String>, SetupError> {
         }
     }
     if out.is_empty() {
-        return Err(SetupError::invalid("scopes", "Select at least one OAuth scope."));
+        return Err(SetupError::invalid(
+            "scopes",
+            "Select at least one OAuth scope.",
+        ));
     }
     Ok(out)
 }
@@ -143,8 +164,10 @@ fn validate_scopes(scopes_in: &[String]) -> Result<Vec<String>, SetupError> {
 fn validate_profiles(names: &[String]) -> Result<Vec<String>, SetupError> {
     let mut out = Vec::new();
     for n in names {
-        let profile = find_profile(n)
-            .ok_or_else(|| SetupError::NotFound { kind: "Profile", name: n.clone() })?;
+        let profile = find_profile(n).ok_or_else(|| SetupError::NotFound {
+            kind: "Profile",
+            name: n.clone(),
+        })?;
         if !out.contains(&profile.name) {
             out.push(profile.name);
         }
@@ -152,13 +175,19 @@ fn validate_profiles(names: &[String]) -> Result<Vec<String>, SetupError> {
     Ok(out)
 }
 
-fn validate_permission_sets(names: &[String], all: &[PermissionSet]) -> Result<Vec<String>, SetupError> {
+fn validate_permission_sets(
+    names: &[String],
+    all: &[PermissionSet],
+) -> Result<Vec<String>, SetupError> {
     let mut out = Vec::new();
     for n in names {
         let ps = all
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(n))
-            .ok_or_else(|| SetupError::NotFound { kind: "Permission set", name: n.clone() })?;
+            .ok_or_else(|| SetupError::NotFound {
+                kind: "Permission set",
+                name: n.clone(),
+            })?;
         if !out.contains(&ps.name) {
             out.push(ps.name.clone());
         }
@@ -181,8 +210,10 @@ pub fn create_user(
     validate_email("username", username)?;
     let email = input.email.clone().unwrap_or_else(|| username.to_string());
     validate_email("email", &email)?;
-    let profile = find_profile(&input.profile)
-        .ok_or_else(|| SetupError::NotFound { kind: "Profile", name: input.profile.clone() })?;
+    let profile = find_profile(&input.profile).ok_or_else(|| SetupError::NotFound {
+        kind: "Profile",
+        name: input.profile.clone(),
+    })?;
     let sets = validate_permission_sets(&input.permission_sets, permission_sets)?;
     let id18 = ids::to_18(&id).unwrap_or_default();
     let user = User {
@@ -222,7 +253,11 @@ pub fn create_permission_set(
     let ps = PermissionSet {
         id,
         name: name.to_string(),
-        label: input.label.clone().filter(|l| !l.trim().is_empty()).unwrap_or_else(|| name.to_string()),
+        label: input
+            .label
+            .clone()
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| name.to_string()),
         permissions,
         created_at: now,
     };
@@ -236,7 +271,12 @@ pub fn create_permission_set(
     Ok(Outcome::new(ps, audit))
 }
 
-pub fn update_org(actor: &Actor, org: &Org, input: &UpdateOrg, now: i64) -> Result<Outcome<Org>, SetupError> {
+pub fn update_org(
+    actor: &Actor,
+    org: &Org,
+    input: &UpdateOrg,
+    now: i64,
+) -> Result<Outcome<Org>, SetupError> {
     actor.authorize(SetupAction::ChangeOrgSettings)?;
     let mut new = org.clone();
     if let Some(allow) = input.allow_connected_app_creation {
@@ -246,7 +286,13 @@ pub fn update_org(actor: &Actor, org: &Org, input: &UpdateOrg, now: i64) -> Resu
     let audit = if changes.is_empty() {
         vec![]
     } else {
-        vec![audit::entry(now, &actor.user.username, section::COMPANY, "Changed org settings", changes)]
+        vec![audit::entry(
+            now,
+            &actor.user.username,
+            section::COMPANY,
+            "Changed org settings",
+            changes,
+        )]
     };
     Ok(Outcome::new(new, audit))
 }
@@ -279,7 +325,11 @@ fn check_jwt_certificate(app: &App) -> Result<(), SetupError> {
     Ok(())
 }
 
-fn apply_input(app: &mut App, input: &AppInput, certificate: Option<Option<Certificate>>) -> Result<(), SetupError> {
+fn apply_input(
+    app: &mut App,
+    input: &AppInput,
+    certificate: Option<Option<Certificate>>,
+) -> Result<(), SetupError> {
     if let Some(email) = &input.contact_email {
         validate_email("contactEmail", email.trim())?;
         app.contact_email = email.trim().to_string();
@@ -288,9 +338,16 @@ fn apply_input(app: &mut App, input: &AppInput, certificate: Option<Option<Certi
         app.description = description.clone();
     }
     if let Some(urls) = &input.callback_urls {
-        let urls: Vec<String> = urls.iter().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
+        let urls: Vec<String> = urls
+            .iter()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
         if urls.is_empty() {
-            return Err(SetupError::invalid("callbackUrls", "Callback URL is required when OAuth is enabled."));
+            return Err(SetupError::invalid(
+                "callbackUrls",
+                "Callback URL is required when OAuth is enabled.",
+            ));
         }
         for u in &urls {
             validate_callback_url(u)?;
@@ -339,14 +396,31 @@ pub fn create_app(
     require_text("name", &format!("{} Name", kind.label()), &name)?;
     let api_name = ids::api_name_from_label(&name);
     if !ids::is_valid_api_name(&api_name) {
-        return Err(SetupError::invalid("name", format!("Can't derive an API name from {name:?}: the name needs at least one letter.")));
+        return Err(SetupError::invalid(
+            "name",
+            format!("Can't derive an API name from {name:?}: the name needs at least one letter."),
+        ));
     }
-    require_text("contactEmail", "Contact Email", input.contact_email.as_deref().unwrap_or(""))?;
-    if input.callback_urls.as_ref().is_none_or(|u| u.iter().all(|u| u.trim().is_empty())) {
-        return Err(SetupError::invalid("callbackUrls", "Callback URL is required when OAuth is enabled."));
+    require_text(
+        "contactEmail",
+        "Contact Email",
+        input.contact_email.as_deref().unwrap_or(""),
+    )?;
+    if input
+        .callback_urls
+        .as_ref()
+        .is_none_or(|u| u.iter().all(|u| u.trim().is_empty()))
+    {
+        return Err(SetupError::invalid(
+            "callbackUrls",
+            "Callback URL is required when OAuth is enabled.",
+        ));
     }
     if input.scopes.is_none() {
-        return Err(SetupError::invalid("scopes", "Select at least one OAuth scope."));
+        return Err(SetupError::invalid(
+            "scopes",
+            "Select at least one OAuth scope.",
+        ));
     }
     let mut app = App {
         id: new_ids.id,
@@ -384,7 +458,11 @@ pub fn create_app(
 
 fn check_editable(app: &App) -> Result<(), SetupError> {
     match &app.read_only_reason {
-        Some(reason) => Err(SetupError::NotAllowed(format!("{} {} is read-only: {reason}", app.kind.label(), app.name))),
+        Some(reason) => Err(SetupError::NotAllowed(format!(
+            "{} {} is read-only: {reason}",
+            app.kind.label(),
+            app.name
+        ))),
         None => Ok(()),
     }
 }
@@ -454,7 +532,9 @@ pub fn set_policies(
     now: i64,
 ) -> Result<Outcome<App>, SetupError> {
     actor.authorize(manage_action(app.kind))?;
-    if app.kind == AppKind::ConnectedApp && (input.profiles.is_some() || input.permission_sets.is_some()) {
+    if app.kind == AppKind::ConnectedApp
+        && (input.profiles.is_some() || input.permission_sets.is_some())
+    {
         actor.authorize(SetupAction::ManageConnectedAppAccess)?;
     }
     check_editable(app)?;
@@ -479,7 +559,10 @@ pub fn set_policies(
     }
     if let Some(minutes) = input.session_timeout_minutes {
         if minutes == 0 || minutes > 24 * 60 {
-            return Err(SetupError::invalid("sessionTimeoutMinutes", "Session timeout must be between 1 minute and 24 hours."));
+            return Err(SetupError::invalid(
+                "sessionTimeoutMinutes",
+                "Session timeout must be between 1 minute and 24 hours.",
+            ));
         }
         new.policies.session_timeout_minutes = Some(minutes);
     }
@@ -488,10 +571,18 @@ pub fn set_policies(
         now,
         &actor.user.username,
         app_section(app.kind),
-        format!("Changed OAuth policies of {} {}", app.kind.label(), app.name),
+        format!(
+            "Changed OAuth policies of {} {}",
+            app.kind.label(),
+            app.name
+        ),
         audit::diff(app, &new),
     );
-    Ok(Outcome { record: new, audit, warnings })
+    Ok(Outcome {
+        record: new,
+        audit,
+        warnings,
+    })
 }
 
 /// *Manage Profiles* / *Manage Permission Sets* on an app.
@@ -517,7 +608,10 @@ pub fn change_assignments(
         let before = new.policies.profiles.len();
         new.policies.profiles.retain(|x| !x.eq_ignore_ascii_case(p));
         if before == new.policies.profiles.len() {
-            return Err(SetupError::NotFound { kind: "Profile assignment", name: format!("{p} on {}", app.name) });
+            return Err(SetupError::NotFound {
+                kind: "Profile assignment",
+                name: format!("{p} on {}", app.name),
+            });
         }
     }
     for ps in validate_permission_sets(&change.add_permission_sets, permission_sets)? {
@@ -527,9 +621,14 @@ pub fn change_assignments(
     }
     for ps in &change.remove_permission_sets {
         let before = new.policies.permission_sets.len();
-        new.policies.permission_sets.retain(|x| !x.eq_ignore_ascii_case(ps));
+        new.policies
+            .permission_sets
+            .retain(|x| !x.eq_ignore_ascii_case(ps));
         if before == new.policies.permission_sets.len() {
-            return Err(SetupError::NotFound { kind: "Permission set assignment", name: format!("{ps} on {}", app.name) });
+            return Err(SetupError::NotFound {
+                kind: "Permission set assignment",
+                name: format!("{ps} on {}", app.name),
+            });
         }
     }
     new.updated_at = now;
@@ -537,7 +636,11 @@ pub fn change_assignments(
         now,
         &actor.user.username,
         app_section(app.kind),
-        format!("Changed profile and permission set assignments of {} {}", app.kind.label(), app.name),
+        format!(
+            "Changed profile and permission set assignments of {} {}",
+            app.kind.label(),
+            app.name
+        ),
         audit::diff(app, &new),
     );
     Ok(Outcome::new(new, audit))
@@ -564,7 +667,10 @@ pub fn migrate_connected_app(
 ) -> Result<Outcome<Migration>, SetupError> {
     actor.authorize(SetupAction::MigrateConnectedApp)?;
     if connected_app.kind != AppKind::ConnectedApp {
-        return Err(SetupError::NotAllowed(format!("{} is already an External Client App.", connected_app.name)));
+        return Err(SetupError::NotAllowed(format!(
+            "{} is already an External Client App.",
+            connected_app.name
+        )));
     }
     check_editable(connected_app)?;
     let mut eca = connected_app.clone();
@@ -574,7 +680,10 @@ pub fn migrate_connected_app(
     eca.created_at = now;
     eca.updated_at = now;
     let mut old = connected_app.clone();
-    old.read_only_reason = Some(format!("migrated to the External Client App {} ({}).", eca.name, eca.api_name));
+    old.read_only_reason = Some(format!(
+        "migrated to the External Client App {} ({}).",
+        eca.name, eca.api_name
+    ));
     old.updated_at = now;
 
     let eca_ref = app_ref(&eca);
@@ -596,17 +705,60 @@ pub fn migrate_connected_app(
         .collect();
 
     let mut audit = vec![
-        audit::entry(now, &actor.user.username, section::EXTERNAL_CLIENT_APPS, format!("Migrated connected app {} to External Client App {}", connected_app.name, eca.name), audit::created(&eca)),
-        audit::entry(now, &actor.user.username, section::CONNECTED_APPS, format!("Connected app {} is now read-only (migrated)", connected_app.name), audit::diff(connected_app, &old)),
+        audit::entry(
+            now,
+            &actor.user.username,
+            section::EXTERNAL_CLIENT_APPS,
+            format!(
+                "Migrated connected app {} to External Client App {}",
+                connected_app.name, eca.name
+            ),
+            audit::created(&eca),
+        ),
+        audit::entry(
+            now,
+            &actor.user.username,
+            section::CONNECTED_APPS,
+            format!(
+                "Connected app {} is now read-only (migrated)",
+                connected_app.name
+            ),
+            audit::diff(connected_app, &old),
+        ),
     ];
-    for (before, after) in channels.iter().filter(|c| relinked_channels.iter().any(|r| r.id == c.id)).zip(&relinked_channels) {
-        audit.push(audit::entry(now, &actor.user.username, section::MESSAGING, format!("Linked the Conversation Channel Definition of {} to External Client App {}", before.name, eca.name), audit::diff(before, after)));
+    for (before, after) in channels
+        .iter()
+        .filter(|c| relinked_channels.iter().any(|r| r.id == c.id))
+        .zip(&relinked_channels)
+    {
+        audit.push(audit::entry(
+            now,
+            &actor.user.username,
+            section::MESSAGING,
+            format!(
+                "Linked the Conversation Channel Definition of {} to External Client App {}",
+                before.name, eca.name
+            ),
+            audit::diff(before, after),
+        ));
     }
-    Ok(Outcome::new(Migration { external_client_app: eca, connected_app: old, relinked_channels }, audit))
+    Ok(Outcome::new(
+        Migration {
+            external_client_app: eca,
+            connected_app: old,
+            relinked_channels,
+        },
+        audit,
+    ))
 }
 
 fn app_ref(app: &App) -> AppRef {
-    AppRef { kind: app.kind, id: app.id.clone(), name: app.name.clone(), api_name: app.api_name.clone() }
+    AppRef {
+        kind: app.kind,
+        id: app.id.clone(),
+        name: app.name.clone(),
+        api_name: app.api_name.clone(),
+    }
 }
 
 // ---- messaging channels and CCDs ------------------------------------------------------------
@@ -622,23 +774,43 @@ pub fn create_channel(
     require_text("name", "Channel Name", name)?;
     let channel_type = ChannelType::from_cli_name(input.channel_type.trim()).ok_or_else(|| {
         let known: Vec<&str> = ChannelType::ALL.iter().map(|t| t.cli_name()).collect();
-        SetupError::invalid("channelType", format!("{:?} isn't a messaging channel type. Types: {}.", input.channel_type, known.join(", ")))
+        SetupError::invalid(
+            "channelType",
+            format!(
+                "{:?} isn't a messaging channel type. Types: {}.",
+                input.channel_type,
+                known.join(", ")
+            ),
+        )
     })?;
     let address = input.channel_address_identifier.trim();
-    require_text("channelAddressIdentifier", "Channel Address Identifier", address)?;
+    require_text(
+        "channelAddressIdentifier",
+        "Channel Address Identifier",
+        address,
+    )?;
     if address.len() > 255 || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(SetupError::invalid("channelAddressIdentifier", "The channel address identifier can't contain spaces and must be at most 255 characters."));
     }
     let developer_name = ids::api_name_from_label(name);
     if !ids::is_valid_api_name(&developer_name) {
-        return Err(SetupError::invalid("name", format!("Can't derive a developer name from {name:?}: the name needs at least one letter.")));
+        return Err(SetupError::invalid(
+            "name",
+            format!(
+                "Can't derive a developer name from {name:?}: the name needs at least one letter."
+            ),
+        ));
     }
     if !channel_type.is_byoc() && input.app_managed_by.is_some() {
         return Err(SetupError::invalid("appManagedBy", format!("{} channels have no Conversation Channel Definition, so no app to manage; only BYOC channels do.", channel_type.label())));
     }
     let ccd = channel_type.is_byoc().then(|| {
         let partner_routed = channel_type == ChannelType::ByocCcaas;
-        let default_owner = if partner_routed { Owner::Partner } else { Owner::Salesforce };
+        let default_owner = if partner_routed {
+            Owner::Partner
+        } else {
+            Owner::Salesforce
+        };
         ConversationChannelDefinition {
             developer_name: format!("{developer_name}_CCD"),
             master_label: format!("{name} CCD"),
@@ -667,14 +839,23 @@ pub fn create_channel(
         now,
         &actor.user.username,
         section::MESSAGING,
-        format!("Created {} messaging channel {}", channel_type.label(), channel.name),
+        format!(
+            "Created {} messaging channel {}",
+            channel_type.label(),
+            channel.name
+        ),
         audit::created(&channel),
     )];
     Ok(Outcome::new(channel, audit))
 }
 
 /// *Modify Conversation Channel Definition*: link the customer's ECA or connected app.
-pub fn link_ccd(actor: &Actor, channel: &MessagingChannel, app: &App, now: i64) -> Result<Outcome<MessagingChannel>, SetupError> {
+pub fn link_ccd(
+    actor: &Actor,
+    channel: &MessagingChannel,
+    app: &App,
+    now: i64,
+) -> Result<Outcome<MessagingChannel>, SetupError> {
     actor.authorize(SetupAction::ManageMessagingChannels)?;
     let Some(ccd) = &channel.conversation_channel_definition else {
         return Err(SetupError::NotAllowed(format!(
@@ -690,7 +871,11 @@ pub fn link_ccd(actor: &Actor, channel: &MessagingChannel, app: &App, now: i64) 
         )));
     }
     if let Some(reason) = &app.read_only_reason {
-        return Err(SetupError::NotAllowed(format!("{} {} is read-only ({reason}) Link the External Client App instead.", app.kind.label(), app.name)));
+        return Err(SetupError::NotAllowed(format!(
+            "{} {} is read-only ({reason}) Link the External Client App instead.",
+            app.kind.label(),
+            app.name
+        )));
     }
     let mut new = channel.clone();
     if let Some(c) = new.conversation_channel_definition.as_mut() {
@@ -700,7 +885,12 @@ pub fn link_ccd(actor: &Actor, channel: &MessagingChannel, app: &App, now: i64) 
         now,
         &actor.user.username,
         section::MESSAGING,
-        format!("Linked the Conversation Channel Definition {} to {} {}", ccd.developer_name, app.kind.label(), app.name),
+        format!(
+            "Linked the Conversation Channel Definition {} to {} {}",
+            ccd.developer_name,
+            app.kind.label(),
+            app.name
+        ),
         audit::diff(channel, &new),
     );
     Ok(Outcome::new(new, audit))

@@ -48,26 +48,48 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, errors: vec![RestError { message: message.into(), error_code: code.into(), fields: vec![] }] }
+        ApiError {
+            status,
+            errors: vec![RestError {
+                message: message.into(),
+                error_code: code.into(),
+                fields: vec![],
+            }],
+        }
     }
 
     pub fn invalid_session() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        )
     }
 }
 
 impl From<SetupError> for ApiError {
     fn from(e: SetupError) -> ApiError {
         let status = match &e {
-            SetupError::InsufficientAccess(_) | SetupError::ConnectedAppCreationDisabled => StatusCode::FORBIDDEN,
+            SetupError::InsufficientAccess(_) | SetupError::ConnectedAppCreationDisabled => {
+                StatusCode::FORBIDDEN
+            }
             SetupError::NotFound { .. } => StatusCode::NOT_FOUND,
-            SetupError::Duplicate(_) | SetupError::InvalidField { .. } | SetupError::NotAllowed(_) => StatusCode::BAD_REQUEST,
+            SetupError::Duplicate(_)
+            | SetupError::InvalidField { .. }
+            | SetupError::NotAllowed(_) => StatusCode::BAD_REQUEST,
         };
         let fields = match &e {
             SetupError::InvalidField { field, .. } => vec![field.to_string()],
             _ => vec![],
         };
-        ApiError { status, errors: vec![RestError { message: e.to_string(), error_code: e.error_code().into(), fields }] }
+        ApiError {
+            status,
+            errors: vec![RestError {
+                message: e.to_string(),
+                error_code: e.error_code().into(),
+                fields,
+            }],
+        }
     }
 }
 
@@ -106,10 +128,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             Ok(Json(v)) => Ok(Body(v)),
             Err(rejection) => {
                 let message = match &rejection {
-                    JsonRejection::MissingJsonContentType(_) => "Content-Type must be application/json".to_string(),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        "Content-Type must be application/json".to_string()
+                    }
                     other => other.body_text(),
                 };
-                Err(ApiError::new(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", message))
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "JSON_PARSER_ERROR",
+                    message,
+                ))
             }
         }
     }
@@ -121,12 +149,18 @@ pub struct Acting(pub Actor);
 impl FromRequestParts<AdminState> for Acting {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AdminState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(ApiError::invalid_session)?;
         let digest = hex::encode(Sha256::digest(token.as_bytes()));
@@ -148,7 +182,12 @@ impl FromRequestParts<AdminState> for Acting {
                 None => return Err(ApiError::invalid_session()),
             },
         };
-        let username = match parts.headers.get(ACT_AS_HEADER).and_then(|v| v.to_str().ok()).map(str::trim) {
+        let username = match parts
+            .headers
+            .get(ACT_AS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+        {
             Some(other) if !other.is_empty() => other.to_string(),
             _ => token_user,
         };
@@ -157,7 +196,14 @@ impl FromRequestParts<AdminState> for Acting {
 }
 
 fn saved<T: Serialize>(status: StatusCode, out: Outcome<T>) -> Response {
-    (status, Json(Saved { record: out.record, warnings: out.warnings })).into_response()
+    (
+        status,
+        Json(Saved {
+            record: out.record,
+            warnings: out.warnings,
+        }),
+    )
+        .into_response()
 }
 
 /// Consumer secrets are shown once, when the app is created.
@@ -180,15 +226,36 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/profiles", get(profiles))
         .route("/admin/v1/users", get(users).post(create_user))
         .route("/admin/v1/users/{username}", get(user))
-        .route("/admin/v1/permission-sets", get(permission_sets).post(create_permission_set))
-        .route("/admin/v1/external-client-apps", get(list_ecas).post(create_eca))
+        .route(
+            "/admin/v1/permission-sets",
+            get(permission_sets).post(create_permission_set),
+        )
+        .route(
+            "/admin/v1/external-client-apps",
+            get(list_ecas).post(create_eca),
+        )
         .route("/admin/v1/external-client-apps/migrate", post(migrate))
-        .route("/admin/v1/external-client-apps/{name}", get(show_eca).patch(update_eca).delete(delete_eca))
-        .route("/admin/v1/external-client-apps/{name}/policies", patch(eca_policies))
+        .route(
+            "/admin/v1/external-client-apps/{name}",
+            get(show_eca).patch(update_eca).delete(delete_eca),
+        )
+        .route(
+            "/admin/v1/external-client-apps/{name}/policies",
+            patch(eca_policies),
+        )
         .route("/admin/v1/connected-apps", get(list_cas).post(create_ca))
-        .route("/admin/v1/connected-apps/{name}", get(show_ca).patch(update_ca).delete(delete_ca))
-        .route("/admin/v1/connected-apps/{name}/policies", patch(ca_policies))
-        .route("/admin/v1/connected-apps/{name}/assignments", post(ca_assignments))
+        .route(
+            "/admin/v1/connected-apps/{name}",
+            get(show_ca).patch(update_ca).delete(delete_ca),
+        )
+        .route(
+            "/admin/v1/connected-apps/{name}/policies",
+            patch(ca_policies),
+        )
+        .route(
+            "/admin/v1/connected-apps/{name}/assignments",
+            post(ca_assignments),
+        )
         .route("/admin/v1/channels", get(channels).post(create_channel))
         .route("/admin/v1/channels/{name}", get(channel))
         .route("/admin/v1/ccds/{developer_name}", get(ccd))
@@ -199,14 +266,22 @@ pub fn router(state: AdminState) -> Router {
 
 /// The answer for paths no route serves, in Salesforce's REST shape.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "The requested resource does not exist",
+    )
 }
 
 async fn get_org(State(s): State<AdminState>, _a: Acting) -> ApiResult {
     Ok(Json(s.setup.org().await?).into_response())
 }
 
-async fn update_org(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<UpdateOrg>) -> ApiResult {
+async fn update_org(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<UpdateOrg>,
+) -> ApiResult {
     Ok(saved(StatusCode::OK, s.setup.update_org(&a, &input).await?))
 }
 
@@ -226,20 +301,49 @@ async fn user(State(s): State<AdminState>, _a: Acting, Path(username): Path<Stri
     Ok(Json(s.setup.user(&username).await?).into_response())
 }
 
-async fn create_user(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<NewUser>) -> ApiResult {
-    Ok(saved(StatusCode::CREATED, s.setup.create_user(&a, &input).await?))
+async fn create_user(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<NewUser>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::CREATED,
+        s.setup.create_user(&a, &input).await?,
+    ))
 }
 
 async fn permission_sets(State(s): State<AdminState>, _a: Acting) -> ApiResult {
-    Ok(Json(s.setup.store().permission_sets().await.map_err(ServiceError::from)?).into_response())
+    Ok(Json(
+        s.setup
+            .store()
+            .permission_sets()
+            .await
+            .map_err(ServiceError::from)?,
+    )
+    .into_response())
 }
 
-async fn create_permission_set(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<NewPermissionSet>) -> ApiResult {
-    Ok(saved(StatusCode::CREATED, s.setup.create_permission_set(&a, &input).await?))
+async fn create_permission_set(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<NewPermissionSet>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::CREATED,
+        s.setup.create_permission_set(&a, &input).await?,
+    ))
 }
 
 async fn list_apps(s: &AdminState, kind: AppKind) -> ApiResult {
-    let apps: Vec<App> = s.setup.store().apps(kind).await.map_err(ServiceError::from)?.into_iter().map(without_secret).collect();
+    let apps: Vec<App> = s
+        .setup
+        .store()
+        .apps(kind)
+        .await
+        .map_err(ServiceError::from)?
+        .into_iter()
+        .map(without_secret)
+        .collect();
     Ok(Json(apps).into_response())
 }
 
@@ -251,75 +355,190 @@ async fn list_cas(State(s): State<AdminState>, _a: Acting) -> ApiResult {
     list_apps(&s, AppKind::ConnectedApp).await
 }
 
-async fn create_eca(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<AppInput>) -> ApiResult {
+async fn create_eca(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<AppInput>,
+) -> ApiResult {
     // The create answer is the one place the consumer secret is shown.
-    Ok(saved(StatusCode::CREATED, s.setup.create_app(&a, AppKind::ExternalClientApp, &input).await?))
+    Ok(saved(
+        StatusCode::CREATED,
+        s.setup
+            .create_app(&a, AppKind::ExternalClientApp, &input)
+            .await?,
+    ))
 }
 
-async fn create_ca(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<AppInput>) -> ApiResult {
-    Ok(saved(StatusCode::CREATED, s.setup.create_app(&a, AppKind::ConnectedApp, &input).await?))
+async fn create_ca(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<AppInput>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::CREATED,
+        s.setup
+            .create_app(&a, AppKind::ConnectedApp, &input)
+            .await?,
+    ))
 }
 
 async fn show_eca(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
-    Ok(Json(without_secret(s.setup.app(AppKind::ExternalClientApp, &name).await?)).into_response())
+    Ok(Json(without_secret(
+        s.setup.app(AppKind::ExternalClientApp, &name).await?,
+    ))
+    .into_response())
 }
 
 async fn show_ca(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
-    Ok(Json(without_secret(s.setup.app(AppKind::ConnectedApp, &name).await?)).into_response())
+    Ok(Json(without_secret(
+        s.setup.app(AppKind::ConnectedApp, &name).await?,
+    ))
+    .into_response())
 }
 
-async fn update_eca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<AppInput>) -> ApiResult {
-    Ok(saved_app(StatusCode::OK, s.setup.update_app(&a, AppKind::ExternalClientApp, &name, &input).await?))
+async fn update_eca(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<AppInput>,
+) -> ApiResult {
+    Ok(saved_app(
+        StatusCode::OK,
+        s.setup
+            .update_app(&a, AppKind::ExternalClientApp, &name, &input)
+            .await?,
+    ))
 }
 
-async fn update_ca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<AppInput>) -> ApiResult {
-    Ok(saved_app(StatusCode::OK, s.setup.update_app(&a, AppKind::ConnectedApp, &name, &input).await?))
+async fn update_ca(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<AppInput>,
+) -> ApiResult {
+    Ok(saved_app(
+        StatusCode::OK,
+        s.setup
+            .update_app(&a, AppKind::ConnectedApp, &name, &input)
+            .await?,
+    ))
 }
 
-async fn delete_eca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>) -> ApiResult {
-    s.setup.delete_app(&a, AppKind::ExternalClientApp, &name).await?;
+async fn delete_eca(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+) -> ApiResult {
+    s.setup
+        .delete_app(&a, AppKind::ExternalClientApp, &name)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_ca(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>) -> ApiResult {
+async fn delete_ca(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+) -> ApiResult {
     s.setup.delete_app(&a, AppKind::ConnectedApp, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn eca_policies(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<PolicyInput>) -> ApiResult {
-    Ok(saved_app(StatusCode::OK, s.setup.set_policies(&a, AppKind::ExternalClientApp, &name, &input).await?))
+async fn eca_policies(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<PolicyInput>,
+) -> ApiResult {
+    Ok(saved_app(
+        StatusCode::OK,
+        s.setup
+            .set_policies(&a, AppKind::ExternalClientApp, &name, &input)
+            .await?,
+    ))
 }
 
-async fn ca_policies(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<PolicyInput>) -> ApiResult {
-    Ok(saved_app(StatusCode::OK, s.setup.set_policies(&a, AppKind::ConnectedApp, &name, &input).await?))
+async fn ca_policies(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<PolicyInput>,
+) -> ApiResult {
+    Ok(saved_app(
+        StatusCode::OK,
+        s.setup
+            .set_policies(&a, AppKind::ConnectedApp, &name, &input)
+            .await?,
+    ))
 }
 
-async fn ca_assignments(State(s): State<AdminState>, Acting(a): Acting, Path(name): Path<String>, Body(input): Body<AssignmentChange>) -> ApiResult {
-    Ok(saved_app(StatusCode::OK, s.setup.change_assignments(&a, AppKind::ConnectedApp, &name, &input).await?))
+async fn ca_assignments(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<AssignmentChange>,
+) -> ApiResult {
+    Ok(saved_app(
+        StatusCode::OK,
+        s.setup
+            .change_assignments(&a, AppKind::ConnectedApp, &name, &input)
+            .await?,
+    ))
 }
 
-async fn migrate(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<MigrateConnectedApp>) -> ApiResult {
-    Ok(saved_app(StatusCode::CREATED, s.setup.migrate_connected_app(&a, &input.from_connected_app).await?))
+async fn migrate(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<MigrateConnectedApp>,
+) -> ApiResult {
+    Ok(saved_app(
+        StatusCode::CREATED,
+        s.setup
+            .migrate_connected_app(&a, &input.from_connected_app)
+            .await?,
+    ))
 }
 
 async fn channels(State(s): State<AdminState>, _a: Acting) -> ApiResult {
-    Ok(Json(s.setup.store().channels().await.map_err(ServiceError::from)?).into_response())
+    Ok(Json(
+        s.setup
+            .store()
+            .channels()
+            .await
+            .map_err(ServiceError::from)?,
+    )
+    .into_response())
 }
 
 async fn channel(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
     Ok(Json(s.setup.channel(&name).await?).into_response())
 }
 
-async fn create_channel(State(s): State<AdminState>, Acting(a): Acting, Body(input): Body<NewChannel>) -> ApiResult {
-    Ok(saved(StatusCode::CREATED, s.setup.create_channel(&a, &input).await?))
+async fn create_channel(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<NewChannel>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::CREATED,
+        s.setup.create_channel(&a, &input).await?,
+    ))
 }
 
 async fn ccd(State(s): State<AdminState>, _a: Acting, Path(dev): Path<String>) -> ApiResult {
     Ok(Json(s.setup.ccd(&dev).await?).into_response())
 }
 
-async fn link_ccd(State(s): State<AdminState>, Acting(a): Acting, Path(dev): Path<String>, Body(input): Body<LinkApp>) -> ApiResult {
-    Ok(saved(StatusCode::OK, s.setup.link_ccd(&a, &dev, &input).await?))
+async fn link_ccd(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(dev): Path<String>,
+    Body(input): Body<LinkApp>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup.link_ccd(&a, &dev, &input).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -327,10 +546,27 @@ struct AuditQuery {
     limit: Option<i64>,
 }
 
-async fn audit(State(s): State<AdminState>, _a: Acting, query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult {
+async fn audit(
+    State(s): State<AdminState>,
+    _a: Acting,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
     let limit = match query {
         Ok(Query(q)) => q.limit.unwrap_or(100).clamp(1, 10_000),
-        Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", e.body_text())),
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_QUERY",
+                e.body_text(),
+            ))
+        }
     };
-    Ok(Json(s.setup.store().audit_trail(limit).await.map_err(ServiceError::from)?).into_response())
+    Ok(Json(
+        s.setup
+            .store()
+            .audit_trail(limit)
+            .await
+            .map_err(ServiceError::from)?,
+    )
+    .into_response())
 }

@@ -59,11 +59,26 @@ pub async fn ensure_org(store: &Store, clock: &dyn Clock) -> anyhow::Result<(Org
         is_active: true,
         created_at: now,
     };
-    let audit = byoc_core::audit::entry(now, &admin.username, byoc_core::setup::section::COMPANY, format!("Created org {} ({})", org.name, org.id), vec![]);
-    match store.apply(ChangeSet::new().insert(&org).insert(&admin).audit([audit])).await {
+    let audit = byoc_core::audit::entry(
+        now,
+        &admin.username,
+        byoc_core::setup::section::COMPANY,
+        format!("Created org {} ({})", org.name, org.id),
+        vec![],
+    );
+    match store
+        .apply(ChangeSet::new().insert(&org).insert(&admin).audit([audit]))
+        .await
+    {
         Ok(()) => Ok((org, true)),
         // Another instance created it first.
-        Err(StoreError::Conflict { .. }) => Ok((store.org().await?.context("org vanished after a conflict")?, false)),
+        Err(StoreError::Conflict { .. }) => Ok((
+            store
+                .org()
+                .await?
+                .context("org vanished after a conflict")?,
+            false,
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -85,16 +100,38 @@ fn digest(token: &str) -> String {
 
 /// The admin credential of this data dir: the one in `org.json` if the store still knows it,
 /// otherwise a new one (e.g. a second instance joining a shared PostgreSQL org).
-pub async fn admin_credential(store: &Store, data: &DataDir, org: &Org, admin: &User, clock: &dyn Clock) -> anyhow::Result<String> {
-    if let Some(existing) = data.read(datadir::ORG_FILE).and_then(|s| serde_json::from_str::<OrgFile>(&s).ok()) {
-        if existing.org_id == org.id && store.admin_credential(&digest(&existing.admin_token)).await?.is_some() {
+pub async fn admin_credential(
+    store: &Store,
+    data: &DataDir,
+    org: &Org,
+    admin: &User,
+    clock: &dyn Clock,
+) -> anyhow::Result<String> {
+    if let Some(existing) = data
+        .read(datadir::ORG_FILE)
+        .and_then(|s| serde_json::from_str::<OrgFile>(&s).ok())
+    {
+        if existing.org_id == org.id
+            && store
+                .admin_credential(&digest(&existing.admin_token))
+                .await?
+                .is_some()
+        {
             return Ok(existing.admin_token);
         }
     }
     let mut secret = [0u8; 48];
     rand::thread_rng().fill_bytes(&mut secret);
-    let token = format!("{}!{}", org.id, base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret));
-    let credential = AdminCredential { digest: digest(&token), username: admin.username.clone(), created_at: clock.now_millis() };
+    let token = format!(
+        "{}!{}",
+        org.id,
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret)
+    );
+    let credential = AdminCredential {
+        digest: digest(&token),
+        username: admin.username.clone(),
+        created_at: clock.now_millis(),
+    };
     store.apply(ChangeSet::new().insert(&credential)).await?;
     Ok(token)
 }
@@ -102,9 +139,13 @@ pub async fn admin_credential(store: &Store, data: &DataDir, org: &Org, admin: &
 /// The local CA of this data dir, created on first start.
 pub fn local_ca(data: &DataDir, org: &Org, clock: &dyn Clock) -> anyhow::Result<byoc_pki::LocalCa> {
     if let (Some(cert), Some(key)) = (data.read(datadir::CA_CERT), data.read(datadir::CA_KEY)) {
-        return Ok(byoc_pki::LocalCa { certificate_pem: cert, private_key_pem: key });
+        return Ok(byoc_pki::LocalCa {
+            certificate_pem: cert,
+            private_key_pem: key,
+        });
     }
-    let ca = byoc_pki::new_local_ca(&org.my_domain, now_utc(clock)).context("can't create the local CA")?;
+    let ca = byoc_pki::new_local_ca(&org.my_domain, now_utc(clock))
+        .context("can't create the local CA")?;
     data.write(datadir::CA_KEY, &ca.private_key_pem, true)?;
     data.write(datadir::CA_CERT, &ca.certificate_pem, false)?;
     Ok(ca)
@@ -113,31 +154,48 @@ pub fn local_ca(data: &DataDir, org: &Org, clock: &dyn Clock) -> anyhow::Result<
 /// The seed's setup steps, as the bootstrap admin: key pair, ECA with JWT Bearer and both
 /// scopes, admin-approved policy with System Administrator, a BYOC Messaging channel whose
 /// customer-managed CCD is linked to the ECA.
-pub async fn seed_sample(setup: &SetupService, data: &DataDir, admin: &User, clock: &dyn Clock) -> anyhow::Result<()> {
+pub async fn seed_sample(
+    setup: &SetupService,
+    data: &DataDir,
+    admin: &User,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
     let actor = setup.actor(&admin.username).await?;
     // Step 1: RSA key pair and self-signed certificate.
-    let pair = byoc_pki::new_self_signed("byoc-sample", 3650, now_utc(clock)).context("can't create the sample key pair")?;
+    let pair = byoc_pki::new_self_signed("byoc-sample", 3650, now_utc(clock))
+        .context("can't create the sample key pair")?;
     data.write(datadir::SAMPLE_KEY, &pair.private_key_pem, true)?;
     data.write(datadir::SAMPLE_CERT, &pair.certificate_pem, false)?;
     // Step 2: the External Client App.
     let input = AppInput {
         name: Some(SAMPLE_APP.into()),
         contact_email: Some(admin.email.clone()),
-        description: Some("Sample app created by byoc's first start: JWT Bearer flow for a BYOC connector.".into()),
+        description: Some(
+            "Sample app created by byoc's first start: JWT Bearer flow for a BYOC connector."
+                .into(),
+        ),
         callback_urls: Some(vec![SAMPLE_CALLBACK.into()]),
-        scopes: Some(vec!["interaction_api".into(), "refresh_token".into(), "offline_access".into()]),
+        scopes: Some(vec![
+            "interaction_api".into(),
+            "refresh_token".into(),
+            "offline_access".into(),
+        ]),
         jwt_bearer_enabled: Some(true),
         client_credentials_enabled: None,
         certificate_pem: Some(pair.certificate_pem.clone()),
     };
-    setup.create_app(&actor, AppKind::ExternalClientApp, &input).await?;
+    setup
+        .create_app(&actor, AppKind::ExternalClientApp, &input)
+        .await?;
     // Step 3: admin-approved, System Administrator assigned.
     let policy = PolicyInput {
         permitted_users: Some(PermittedUsers::AdminApprovedPreAuthorized),
         profiles: Some(vec![SYSTEM_ADMINISTRATOR.into()]),
         ..PolicyInput::default()
     };
-    setup.set_policies(&actor, AppKind::ExternalClientApp, SAMPLE_APP, &policy).await?;
+    setup
+        .set_policies(&actor, AppKind::ExternalClientApp, SAMPLE_APP, &policy)
+        .await?;
     // Step 4: the BYOC channel and its customer-managed CCD, linked to the app.
     let channel = NewChannel {
         name: SAMPLE_CHANNEL.into(),
@@ -148,36 +206,80 @@ pub async fn seed_sample(setup: &SetupService, data: &DataDir, admin: &User, clo
         consent_owner: None,
     };
     let created = setup.create_channel(&actor, &channel).await?;
-    let ccd = created.record.conversation_channel_definition.context("a BYOC channel has a CCD")?;
-    setup.link_ccd(&actor, &ccd.developer_name, &LinkApp { app: SAMPLE_APP.into() }).await?;
+    let ccd = created
+        .record
+        .conversation_channel_definition
+        .context("a BYOC channel has a CCD")?;
+    setup
+        .link_ccd(
+            &actor,
+            &ccd.developer_name,
+            &LinkApp {
+                app: SAMPLE_APP.into(),
+            },
+        )
+        .await?;
     Ok(())
 }
 
 /// `partner.env` for the sample setup, when this data dir holds its private key and the sample
 /// records still exist. Rewritten at every start so the addresses stay current.
-pub async fn write_partner_env(store: &Store, data: &DataDir, org: &OrgFile) -> anyhow::Result<bool> {
-    let Some(key) = data.read(datadir::SAMPLE_KEY) else { return Ok(false) };
-    let Some(app) = store.app(AppKind::ExternalClientApp, SAMPLE_APP).await? else { return Ok(false) };
-    let Some(channel) = store.channel(SAMPLE_CHANNEL).await? else { return Ok(false) };
-    let Some(ccd) = channel.conversation_channel_definition else { return Ok(false) };
+pub async fn write_partner_env(
+    store: &Store,
+    data: &DataDir,
+    org: &OrgFile,
+) -> anyhow::Result<bool> {
+    let Some(key) = data.read(datadir::SAMPLE_KEY) else {
+        return Ok(false);
+    };
+    let Some(app) = store.app(AppKind::ExternalClientApp, SAMPLE_APP).await? else {
+        return Ok(false);
+    };
+    let Some(channel) = store.channel(SAMPLE_CHANNEL).await? else {
+        return Ok(false);
+    };
+    let Some(ccd) = channel.conversation_channel_definition else {
+        return Ok(false);
+    };
     let vars: Vec<(&str, String)> = vec![
         (env::SF_CONSUMER_KEY, app.oauth.consumer_key.clone()),
         (env::SF_PRIVATE_KEY, key),
         (env::SF_AUDIENCE, SAMPLE_AUDIENCE.into()),
         (env::SF_SUBJECT, org.admin_username.clone()),
-        (env::SF_AUTH_ENDPOINT, format!("{}/services/oauth2/token", org.login_url)),
+        (
+            env::SF_AUTH_ENDPOINT,
+            format!("{}/services/oauth2/token", org.login_url),
+        ),
         (env::SF_INSTANCE_URL, org.instance_url.clone()),
         (env::SF_SCRT_INSTANCE_URL, org.scrt_url.clone()),
         (env::SF_PUB_SUB_ENDPOINT, org.pubsub_endpoint.clone()),
-        (env::SF_PUB_SUB_TOPIC_NAME, format!("/event/{}", ccd.custom_platform_event)),
+        (
+            env::SF_PUB_SUB_TOPIC_NAME,
+            format!("/event/{}", ccd.custom_platform_event),
+        ),
         (env::SF_ORG_ID, org.org_id.clone()),
         (env::SF_AUTHORIZATION_CONTEXT, ccd.developer_name.clone()),
-        (env::CHANNEL_ADDRESS_IDENTIFIER, channel.channel_address_identifier.clone()),
+        (
+            env::CHANNEL_ADDRESS_IDENTIFIER,
+            channel.channel_address_identifier.clone(),
+        ),
         (env::END_USER_CLIENT_IDENTIFIER, SAMPLE_END_USER.into()),
-        (env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD, ccd.custom_event_payload_field.clone()),
-        (env::SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD, ccd.custom_event_type_field.clone()),
-        (env::SF_PUB_SUB_CUSTOM_EVENT_CHANNEL_ADDRESS_ID_FIELD, ccd.custom_event_channel_address_id_field.clone()),
-        (env::SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD, ccd.custom_event_recipient_field.clone()),
+        (
+            env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD,
+            ccd.custom_event_payload_field.clone(),
+        ),
+        (
+            env::SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD,
+            ccd.custom_event_type_field.clone(),
+        ),
+        (
+            env::SF_PUB_SUB_CUSTOM_EVENT_CHANNEL_ADDRESS_ID_FIELD,
+            ccd.custom_event_channel_address_id_field.clone(),
+        ),
+        (
+            env::SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD,
+            ccd.custom_event_recipient_field.clone(),
+        ),
         (env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT, "100".into()),
     ];
     let mut out = String::from("# Written by `byoc serve`: the settings a BYOC partner connector needs, named as in\n# Salesforce's public BYOC samples. Rewritten at every start.\n");

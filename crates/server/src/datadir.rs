@@ -27,11 +27,14 @@ impl DataDir {
     /// Create the directory (owner-only) if needed.
     pub fn open(root: &Path) -> anyhow::Result<DataDir> {
         if !root.exists() {
-            fs::create_dir_all(root).with_context(|| format!("can't create the data dir {}", root.display()))?;
+            fs::create_dir_all(root)
+                .with_context(|| format!("can't create the data dir {}", root.display()))?;
             fs::set_permissions(root, fs::Permissions::from_mode(0o700))
                 .with_context(|| format!("can't restrict the data dir {}", root.display()))?;
         }
-        let root = root.canonicalize().with_context(|| format!("can't open the data dir {}", root.display()))?;
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("can't open the data dir {}", root.display()))?;
         Ok(DataDir { root })
     }
 
@@ -50,7 +53,12 @@ impl DataDir {
     /// Create an empty owner-only file unless it exists.
     pub fn create_secret_file(&self, name: &str) -> anyhow::Result<()> {
         let path = self.path(name);
-        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(e).with_context(|| format!("can't create {}", path.display())),
@@ -69,7 +77,9 @@ impl DataDir {
             .mode(mode)
             .open(&tmp)
             .with_context(|| format!("can't write {}", tmp.display()))?;
-        f.write_all(contents.as_bytes()).and_then(|_| f.sync_all()).with_context(|| format!("can't write {}", tmp.display()))?;
+        f.write_all(contents.as_bytes())
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("can't write {}", tmp.display()))?;
         fs::rename(&tmp, &target).with_context(|| format!("can't write {}", target.display()))?;
         Ok(())
     }
@@ -78,6 +88,10 @@ impl DataDir {
 /// A `KEY="value"` line of a dotenv file, with `\n` escapes: the form Salesforce's BYOC samples
 /// read their private key in.
 pub fn env_line(key: &str, value: &str) -> String {
-    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n").replace('\r', "");
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('\r', "");
     format!("{key}=\"{escaped}\"\n")
 }

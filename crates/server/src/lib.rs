@@ -71,9 +71,15 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    pub async fn bind(login: SocketAddr, scrt: SocketAddr, pubsub: SocketAddr) -> anyhow::Result<Listeners> {
+    pub async fn bind(
+        login: SocketAddr,
+        scrt: SocketAddr,
+        pubsub: SocketAddr,
+    ) -> anyhow::Result<Listeners> {
         let bind = |addr: SocketAddr, what: &'static str| async move {
-            TcpListener::bind(addr).await.with_context(|| format!("can't listen on {addr} ({what})"))
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("can't listen on {addr} ({what})"))
         };
         Ok(Listeners {
             login: bind(login, "login and instance host, --listen").await?,
@@ -139,15 +145,23 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             format!("sqlite://{}", data.path(datadir::DATABASE_FILE).display())
         }
     };
-    let store = Store::open(&database_url).await.with_context(|| format!("can't open the database {}", byoc_store::redact(&database_url)))?;
+    let store = Store::open(&database_url).await.with_context(|| {
+        format!(
+            "can't open the database {}",
+            byoc_store::redact(&database_url)
+        )
+    })?;
     let setup = SetupService::new(store.clone(), clock.clone());
 
     let (org, created) = bootstrap::ensure_org(&store, clock.as_ref()).await?;
     let admin = bootstrap::bootstrap_admin(&store).await?;
     if created && !config.empty {
-        bootstrap::seed_sample(&setup, &data, &admin, clock.as_ref()).await.context("the sample setup failed")?;
+        bootstrap::seed_sample(&setup, &data, &admin, clock.as_ref())
+            .await
+            .context("the sample setup failed")?;
     }
-    let admin_token = bootstrap::admin_credential(&store, &data, &org, &admin, clock.as_ref()).await?;
+    let admin_token =
+        bootstrap::admin_credential(&store, &data, &org, &admin, clock.as_ref()).await?;
     let ca = bootstrap::local_ca(&data, &org, clock.as_ref())?;
 
     let login_addr = listeners.login.local_addr()?;
@@ -170,10 +184,35 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
-    let oauth_config = oauth::OAuthConfig { org: org.clone(), login_url: org_file.login_url.clone(), instance_url: org_file.instance_url.clone(), accepted_audiences: config.accepted_audiences.clone(), strict: config.strict };
-    let oauth = oauth::start(oauth_config, store.clone(), clock.clone(), setup.clone(), shutdown.clone(), &mut tasks).await?;
+    let oauth_config = oauth::OAuthConfig {
+        org: org.clone(),
+        login_url: org_file.login_url.clone(),
+        instance_url: org_file.instance_url.clone(),
+        accepted_audiences: config.accepted_audiences.clone(),
+        strict: config.strict,
+    };
+    let oauth = oauth::start(
+        oauth_config,
+        store.clone(),
+        clock.clone(),
+        setup.clone(),
+        shutdown.clone(),
+        &mut tasks,
+    )
+    .await?;
     let scrt_state = scrt::ScrtState::new(store.clone(), clock.clone(), oauth.token_verifier());
-    let pubsub_host = pubsub::Host::new(store.clone(), clock.clone(), oauth.token_verifier(), &org, pubsub::AgentSide { conversations: scrt_state.writer(), instance_url: org_file.instance_url.clone() }, config.pubsub.clone(), shutdown.clone());
+    let pubsub_host = pubsub::Host::new(
+        store.clone(),
+        clock.clone(),
+        oauth.token_verifier(),
+        &org,
+        pubsub::AgentSide {
+            conversations: scrt_state.writer(),
+            instance_url: org_file.instance_url.clone(),
+        },
+        config.pubsub.clone(),
+        shutdown.clone(),
+    );
     pubsub_host.start_echo_agent(admin.clone(), scrt_state.committed_messages(), &mut tasks);
 
     let admin_state = admin_api::AdminState::new(setup.clone(), Some(oauth.clone()));
@@ -183,17 +222,36 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         .merge(pubsub_host.agent_router(admin_state))
         .merge(oauth::router(oauth))
         .fallback(admin_api::not_found);
-    tasks.spawn(serve_http(listeners.login, login_router, shutdown.clone(), "login"));
-    tasks.spawn(serve_http(listeners.scrt, scrt::router(scrt_state), shutdown.clone(), "Interaction API"));
+    tasks.spawn(serve_http(
+        listeners.login,
+        login_router,
+        shutdown.clone(),
+        "login",
+    ));
+    tasks.spawn(serve_http(
+        listeners.scrt,
+        scrt::router(scrt_state),
+        shutdown.clone(),
+        "Interaction API",
+    ));
     let tls = pubsub::tls_identity(&ca, pubsub_addr, clock.as_ref())?;
     pubsub_host.spawn(listeners.pubsub, tls, &mut tasks);
 
     // org.json is rewritten with the real addresses before we report ready.
-    data.write(datadir::ORG_FILE, &serde_json::to_string_pretty(&org_file)?, true)?;
+    data.write(
+        datadir::ORG_FILE,
+        &serde_json::to_string_pretty(&org_file)?,
+        true,
+    )?;
     bootstrap::write_partner_env(&store, &data, &org_file).await?;
     tracing::info!(login = %org_file.login_url, scrt = %org_file.scrt_url, pubsub = %org_file.pubsub_endpoint, org = %org_file.org_id, database = store.backend(), "byoc ready");
 
-    Ok(RunningServer { org_file, data_dir: data.root().to_path_buf(), shutdown, tasks })
+    Ok(RunningServer {
+        org_file,
+        data_dir: data.root().to_path_buf(),
+        shutdown,
+        tasks,
+    })
 }
 
 /// rustls is built with two providers in this workspace (aws-lc-rs here, ring inside reqwest), so
@@ -202,7 +260,12 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-async fn serve_http(listener: TcpListener, router: Router, shutdown: CancellationToken, what: &'static str) -> anyhow::Result<()> {
+async fn serve_http(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+    what: &'static str,
+) -> anyhow::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

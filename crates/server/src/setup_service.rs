@@ -10,7 +10,10 @@ use byoc_proto::admin::{
     AppInput, AssignmentChange, LinkApp, NewChannel, NewPermissionSet, NewUser, PolicyInput,
     UpdateOrg,
 };
-use byoc_proto::setup::{App, AppKind, Certificate, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet, User};
+use byoc_proto::setup::{
+    App, AppKind, Certificate, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet,
+    User,
+};
 use byoc_store::{ChangeSet, Store, StoreError};
 use rand::RngCore;
 
@@ -53,12 +56,17 @@ fn new_app_ids(kind: AppKind) -> NewAppIds {
         AppKind::ExternalClientApp => ids::prefix::EXTERNAL_CLIENT_APPLICATION,
         AppKind::ConnectedApp => ids::prefix::CONNECTED_APPLICATION,
     };
-    NewAppIds { id: random_id(prefix), consumer_key: ids::consumer_key(&key), consumer_secret: ids::consumer_secret(&secret) }
+    NewAppIds {
+        id: random_id(prefix),
+        consumer_key: ids::consumer_key(&key),
+        consumer_secret: ids::consumer_secret(&secret),
+    }
 }
 
 /// Parse an uploaded certificate into what Setup shows.
 pub fn parse_certificate(pem: &str) -> std::result::Result<Certificate, SetupError> {
-    let info = byoc_pki::parse_certificate(pem).map_err(|e| SetupError::invalid("certificate", e.to_string()))?;
+    let info = byoc_pki::parse_certificate(pem)
+        .map_err(|e| SetupError::invalid("certificate", e.to_string()))?;
     Ok(Certificate {
         subject: info.subject,
         issuer: info.issuer,
@@ -91,7 +99,9 @@ impl SetupService {
     }
 
     async fn commit<T>(&self, outcome: &Outcome<T>, change: ChangeSet) -> Result<()> {
-        self.store.apply(change.audit(outcome.audit.iter().cloned())).await?;
+        self.store
+            .apply(change.audit(outcome.audit.iter().cloned()))
+            .await?;
         Ok(())
     }
 
@@ -101,68 +111,127 @@ impl SetupService {
             .store
             .user(username)
             .await?
-            .ok_or_else(|| SetupError::NotFound { kind: "User", name: username.to_string() })?;
+            .ok_or_else(|| SetupError::NotFound {
+                kind: "User",
+                name: username.to_string(),
+            })?;
         let sets = self.store.permission_sets().await?;
         Ok(Actor::new(user, &sets))
     }
 
     pub async fn org(&self) -> Result<Org> {
-        self.store.org().await?.ok_or_else(|| SetupError::NotFound { kind: "Org", name: "(not created yet)".into() }.into())
+        self.store.org().await?.ok_or_else(|| {
+            SetupError::NotFound {
+                kind: "Org",
+                name: "(not created yet)".into(),
+            }
+            .into()
+        })
     }
 
     pub async fn update_org(&self, actor: &Actor, input: &UpdateOrg) -> Result<Outcome<Org>> {
         let org = self.org().await?;
         let out = setup::update_org(actor, &org, input, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().update(&out.record))
+            .await?;
         Ok(out)
     }
 
     // ---- users and permission sets
 
     pub async fn user(&self, username: &str) -> Result<User> {
-        self.store.user(username).await?.ok_or_else(|| SetupError::NotFound { kind: "User", name: username.into() }.into())
+        self.store.user(username).await?.ok_or_else(|| {
+            SetupError::NotFound {
+                kind: "User",
+                name: username.into(),
+            }
+            .into()
+        })
     }
 
     pub async fn create_user(&self, actor: &Actor, input: &NewUser) -> Result<Outcome<User>> {
         let sets = self.store.permission_sets().await?;
-        let out = setup::create_user(actor, input, &sets, random_id(ids::prefix::USER), self.now())?;
+        let out = setup::create_user(
+            actor,
+            input,
+            &sets,
+            random_id(ids::prefix::USER),
+            self.now(),
+        )?;
         if self.store.user(&out.record.username).await?.is_some() {
-            return Err(SetupError::Duplicate(format!("The username {} is already in use.", out.record.username)).into());
+            return Err(SetupError::Duplicate(format!(
+                "The username {} is already in use.",
+                out.record.username
+            ))
+            .into());
         }
-        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().insert(&out.record))
+            .await?;
         Ok(out)
     }
 
-    pub async fn create_permission_set(&self, actor: &Actor, input: &NewPermissionSet) -> Result<Outcome<PermissionSet>> {
-        let out = setup::create_permission_set(actor, input, random_id(ids::prefix::PERMISSION_SET), self.now())?;
+    pub async fn create_permission_set(
+        &self,
+        actor: &Actor,
+        input: &NewPermissionSet,
+    ) -> Result<Outcome<PermissionSet>> {
+        let out = setup::create_permission_set(
+            actor,
+            input,
+            random_id(ids::prefix::PERMISSION_SET),
+            self.now(),
+        )?;
         if self.store.permission_set(&out.record.name).await?.is_some() {
-            return Err(SetupError::Duplicate(format!("A permission set with the API name {} already exists.", out.record.name)).into());
+            return Err(SetupError::Duplicate(format!(
+                "A permission set with the API name {} already exists.",
+                out.record.name
+            ))
+            .into());
         }
-        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().insert(&out.record))
+            .await?;
         Ok(out)
     }
 
     // ---- apps
 
     pub async fn app(&self, kind: AppKind, name: &str) -> Result<App> {
-        self.store.app(kind, name).await?.ok_or_else(|| SetupError::NotFound { kind: kind.label(), name: name.into() }.into())
+        self.store.app(kind, name).await?.ok_or_else(|| {
+            SetupError::NotFound {
+                kind: kind.label(),
+                name: name.into(),
+            }
+            .into()
+        })
     }
 
     async fn check_app_names_free(&self, kind: AppKind, app: &App) -> Result<()> {
         if let Some(other) = self.store.app(kind, &app.name).await? {
             if other.id != app.id {
-                return Err(SetupError::Duplicate(format!("An {} named {} already exists.", kind.label(), app.name)).into());
+                return Err(SetupError::Duplicate(format!(
+                    "An {} named {} already exists.",
+                    kind.label(),
+                    app.name
+                ))
+                .into());
             }
         }
         if let Some(other) = self.store.app(kind, &app.api_name).await? {
             if other.id != app.id {
-                return Err(SetupError::Duplicate(format!("An {} with the API name {} already exists.", kind.label(), app.api_name)).into());
+                return Err(SetupError::Duplicate(format!(
+                    "An {} with the API name {} already exists.",
+                    kind.label(),
+                    app.api_name
+                ))
+                .into());
             }
         }
         Ok(())
     }
 
-    fn certificate_input(input: &AppInput) -> std::result::Result<Option<Option<Certificate>>, SetupError> {
+    fn certificate_input(
+        input: &AppInput,
+    ) -> std::result::Result<Option<Option<Certificate>>, SetupError> {
         match input.certificate_pem.as_deref() {
             None => Ok(None),
             Some(pem) if pem.trim().is_empty() => Ok(Some(None)),
@@ -170,7 +239,12 @@ impl SetupService {
         }
     }
 
-    pub async fn create_app(&self, actor: &Actor, kind: AppKind, input: &AppInput) -> Result<Outcome<App>> {
+    pub async fn create_app(
+        &self,
+        actor: &Actor,
+        kind: AppKind,
+        input: &AppInput,
+    ) -> Result<Outcome<App>> {
         let org = self.org().await?;
         // Permission and org gate come first, so a refused user learns nothing about the input.
         actor.authorize(match kind {
@@ -178,13 +252,28 @@ impl SetupService {
             AppKind::ConnectedApp => byoc_core::SetupAction::ManageConnectedApps,
         })?;
         let certificate = Self::certificate_input(input)?.flatten();
-        let out = setup::create_app(actor, &org, kind, input, certificate, new_app_ids(kind), self.now())?;
+        let out = setup::create_app(
+            actor,
+            &org,
+            kind,
+            input,
+            certificate,
+            new_app_ids(kind),
+            self.now(),
+        )?;
         self.check_app_names_free(kind, &out.record).await?;
-        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().insert(&out.record))
+            .await?;
         Ok(out)
     }
 
-    pub async fn update_app(&self, actor: &Actor, kind: AppKind, name: &str, input: &AppInput) -> Result<Outcome<App>> {
+    pub async fn update_app(
+        &self,
+        actor: &Actor,
+        kind: AppKind,
+        name: &str,
+        input: &AppInput,
+    ) -> Result<Outcome<App>> {
         let app = self.app(kind, name).await?;
         let certificate = Self::certificate_input(input)?;
         let out = setup::update_app(actor, &app, input, certificate, self.now())?;
@@ -193,7 +282,11 @@ impl SetupService {
         let mut change = ChangeSet::new().update(&out.record);
         if out.record.name != app.name {
             for mut channel in self.store.channels().await? {
-                if let Some(link) = channel.conversation_channel_definition.as_mut().and_then(|c| c.linked_app.as_mut()) {
+                if let Some(link) = channel
+                    .conversation_channel_definition
+                    .as_mut()
+                    .and_then(|c| c.linked_app.as_mut())
+                {
                     if link.id == app.id {
                         link.name = out.record.name.clone();
                         change = change.update(&channel);
@@ -209,62 +302,130 @@ impl SetupService {
         let app = self.app(kind, name).await?;
         let channels = self.store.channels().await?;
         let audit = setup::delete_app(actor, &app, &channels, self.now())?;
-        self.store.apply(ChangeSet::new().delete(&app).audit(audit)).await?;
+        self.store
+            .apply(ChangeSet::new().delete(&app).audit(audit))
+            .await?;
         Ok(())
     }
 
-    pub async fn set_policies(&self, actor: &Actor, kind: AppKind, name: &str, input: &PolicyInput) -> Result<Outcome<App>> {
+    pub async fn set_policies(
+        &self,
+        actor: &Actor,
+        kind: AppKind,
+        name: &str,
+        input: &PolicyInput,
+    ) -> Result<Outcome<App>> {
         let app = self.app(kind, name).await?;
         let sets = self.store.permission_sets().await?;
         let out = setup::set_policies(actor, &app, input, &sets, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().update(&out.record))
+            .await?;
         Ok(out)
     }
 
-    pub async fn change_assignments(&self, actor: &Actor, kind: AppKind, name: &str, input: &AssignmentChange) -> Result<Outcome<App>> {
+    pub async fn change_assignments(
+        &self,
+        actor: &Actor,
+        kind: AppKind,
+        name: &str,
+        input: &AssignmentChange,
+    ) -> Result<Outcome<App>> {
         let app = self.app(kind, name).await?;
         let sets = self.store.permission_sets().await?;
         let out = setup::change_assignments(actor, &app, input, &sets, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().update(&out.record))
+            .await?;
         Ok(out)
     }
 
     pub async fn migrate_connected_app(&self, actor: &Actor, name: &str) -> Result<Outcome<App>> {
         let connected_app = self.app(AppKind::ConnectedApp, name).await?;
         let channels = self.store.channels().await?;
-        let out = setup::migrate_connected_app(actor, &connected_app, &channels, random_id(ids::prefix::EXTERNAL_CLIENT_APPLICATION), self.now())?;
+        let out = setup::migrate_connected_app(
+            actor,
+            &connected_app,
+            &channels,
+            random_id(ids::prefix::EXTERNAL_CLIENT_APPLICATION),
+            self.now(),
+        )?;
         let m = &out.record;
-        self.check_app_names_free(AppKind::ExternalClientApp, &m.external_client_app).await?;
+        self.check_app_names_free(AppKind::ExternalClientApp, &m.external_client_app)
+            .await?;
         // The connected app gives up its consumer key before the ECA takes it.
-        let mut change = ChangeSet::new().update(&m.connected_app).insert(&m.external_client_app);
+        let mut change = ChangeSet::new()
+            .update(&m.connected_app)
+            .insert(&m.external_client_app);
         for c in &m.relinked_channels {
             change = change.update(c);
         }
-        self.store.apply(change.audit(out.audit.iter().cloned())).await?;
-        Ok(Outcome { record: m.external_client_app.clone(), audit: out.audit.clone(), warnings: out.warnings.clone() })
+        self.store
+            .apply(change.audit(out.audit.iter().cloned()))
+            .await?;
+        Ok(Outcome {
+            record: m.external_client_app.clone(),
+            audit: out.audit.clone(),
+            warnings: out.warnings.clone(),
+        })
     }
 
     // ---- channels and CCDs
 
     pub async fn channel(&self, name: &str) -> Result<MessagingChannel> {
-        self.store.channel(name).await?.ok_or_else(|| SetupError::NotFound { kind: "Messaging channel", name: name.into() }.into())
+        self.store.channel(name).await?.ok_or_else(|| {
+            SetupError::NotFound {
+                kind: "Messaging channel",
+                name: name.into(),
+            }
+            .into()
+        })
     }
 
-    pub async fn create_channel(&self, actor: &Actor, input: &NewChannel) -> Result<Outcome<MessagingChannel>> {
-        let out = setup::create_channel(actor, input, random_id(ids::prefix::MESSAGING_CHANNEL), self.now())?;
+    pub async fn create_channel(
+        &self,
+        actor: &Actor,
+        input: &NewChannel,
+    ) -> Result<Outcome<MessagingChannel>> {
+        let out = setup::create_channel(
+            actor,
+            input,
+            random_id(ids::prefix::MESSAGING_CHANNEL),
+            self.now(),
+        )?;
         let c = &out.record;
         if self.store.channel(&c.name).await?.is_some() {
-            return Err(SetupError::Duplicate(format!("A messaging channel named {} already exists.", c.name)).into());
+            return Err(SetupError::Duplicate(format!(
+                "A messaging channel named {} already exists.",
+                c.name
+            ))
+            .into());
         }
-        if let Some(other) = self.store.channel_by_address(&c.channel_address_identifier).await? {
-            return Err(SetupError::Duplicate(format!("The channel address {} is already used by the messaging channel {}.", c.channel_address_identifier, other.name)).into());
+        if let Some(other) = self
+            .store
+            .channel_by_address(&c.channel_address_identifier)
+            .await?
+        {
+            return Err(SetupError::Duplicate(format!(
+                "The channel address {} is already used by the messaging channel {}.",
+                c.channel_address_identifier, other.name
+            ))
+            .into());
         }
         if let Some(ccd) = &c.conversation_channel_definition {
-            if self.store.channel_by_ccd(&ccd.developer_name).await?.is_some() {
-                return Err(SetupError::Duplicate(format!("A Conversation Channel Definition named {} already exists.", ccd.developer_name)).into());
+            if self
+                .store
+                .channel_by_ccd(&ccd.developer_name)
+                .await?
+                .is_some()
+            {
+                return Err(SetupError::Duplicate(format!(
+                    "A Conversation Channel Definition named {} already exists.",
+                    ccd.developer_name
+                ))
+                .into());
             }
         }
-        self.commit(&out, ChangeSet::new().insert(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().insert(&out.record))
+            .await?;
         Ok(out)
     }
 
@@ -277,7 +438,11 @@ impl SetupService {
         if let Some(c) = self.store.channel(developer_name).await? {
             return Ok(c);
         }
-        Err(SetupError::NotFound { kind: "Conversation Channel Definition", name: developer_name.into() }.into())
+        Err(SetupError::NotFound {
+            kind: "Conversation Channel Definition",
+            name: developer_name.into(),
+        }
+        .into())
     }
 
     pub async fn ccd(&self, developer_name: &str) -> Result<ConversationChannelDefinition> {
@@ -292,12 +457,25 @@ impl SetupService {
         })
     }
 
-    pub async fn link_ccd(&self, actor: &Actor, developer_name: &str, input: &LinkApp) -> Result<Outcome<MessagingChannel>> {
+    pub async fn link_ccd(
+        &self,
+        actor: &Actor,
+        developer_name: &str,
+        input: &LinkApp,
+    ) -> Result<Outcome<MessagingChannel>> {
         actor.authorize(byoc_core::SetupAction::ManageMessagingChannels)?;
         let channel = self.channel_for_ccd(developer_name).await?;
-        let app = self.store.any_app(&input.app).await?.ok_or_else(|| SetupError::NotFound { kind: "External Client App or connected app", name: input.app.clone() })?;
+        let app = self
+            .store
+            .any_app(&input.app)
+            .await?
+            .ok_or_else(|| SetupError::NotFound {
+                kind: "External Client App or connected app",
+                name: input.app.clone(),
+            })?;
         let out = setup::link_ccd(actor, &channel, &app, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record)).await?;
+        self.commit(&out, ChangeSet::new().update(&out.record))
+            .await?;
         Ok(out)
     }
 }

@@ -29,9 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use byoc_proto::setup::{
-    App, AppKind, AuditEntry, MessagingChannel, Org, PermissionSet, User,
-};
+use byoc_proto::setup::{App, AppKind, AuditEntry, MessagingChannel, Org, PermissionSet, User};
 
 pub use records::{Kind, SetupRecord};
 
@@ -40,13 +38,20 @@ pub use records::{Kind, SetupRecord};
 pub enum StoreError {
     /// A unique key is taken (a race between two writers; the service checks first).
     #[error("a {kind} with the same {what} already exists")]
-    Conflict { kind: &'static str, what: &'static str },
+    Conflict {
+        kind: &'static str,
+        what: &'static str,
+    },
     /// The database URL is not one byoc can use.
     #[error("{0}")]
     BadUrl(String),
     /// A stored body could not be read back: the database was changed by something else.
     #[error("stored {kind} record {id} is unreadable: {source}")]
-    Corrupt { kind: &'static str, id: String, source: serde_json::Error },
+    Corrupt {
+        kind: &'static str,
+        id: String,
+        source: serde_json::Error,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -146,7 +151,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.repo.backend()).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.repo.backend())
+            .finish()
     }
 }
 
@@ -154,7 +161,10 @@ impl Store {
     /// Open (creating if needed) the database at `url` and apply the migrations.
     /// `sqlite://PATH` or `sqlite:PATH`, `postgres://...` or `postgresql://...`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
+        let scheme = url
+            .split_once(':')
+            .map(|(s, _)| s.to_ascii_lowercase())
+            .unwrap_or_default();
         let repo: Arc<dyn Repositories> = match scheme.as_str() {
             "sqlite" => Arc::new(sql::SqliteStore::open(url).await?),
             "postgres" | "postgresql" => Arc::new(sql::PostgresStore::open(url).await?),
@@ -189,7 +199,11 @@ impl Store {
         self.repo.as_ref()
     }
 
-    async fn get<T: SetupRecord>(&self, kind: Kind, by: Lookup<'_>) -> Result<Option<T>, StoreError> {
+    async fn get<T: SetupRecord>(
+        &self,
+        kind: Kind,
+        by: Lookup<'_>,
+    ) -> Result<Option<T>, StoreError> {
         match self.repo.find(kind, by).await? {
             Some(raw) => Ok(Some(T::from_raw(&raw)?)),
             None => Ok(None),
@@ -197,11 +211,17 @@ impl Store {
     }
 
     async fn all<T: SetupRecord>(&self, kind: Kind) -> Result<Vec<T>, StoreError> {
-        self.repo.list(kind).await?.iter().map(T::from_raw).collect()
+        self.repo
+            .list(kind)
+            .await?
+            .iter()
+            .map(T::from_raw)
+            .collect()
     }
 
     pub async fn org(&self) -> Result<Option<Org>, StoreError> {
-        self.get(Kind::Org, Lookup::Name(records::ORG_NAME_KEY)).await
+        self.get(Kind::Org, Lookup::Name(records::ORG_NAME_KEY))
+            .await
     }
 
     pub async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -245,7 +265,10 @@ impl Store {
     /// The app that answers to this consumer key (a migrated connected app no longer does).
     pub async fn app_by_consumer_key(&self, consumer_key: &str) -> Result<Option<App>, StoreError> {
         for kind in [AppKind::ExternalClientApp, AppKind::ConnectedApp] {
-            if let Some(app) = self.get(Kind::for_app(kind), Lookup::LookupKey(consumer_key)).await? {
+            if let Some(app) = self
+                .get(Kind::for_app(kind), Lookup::LookupKey(consumer_key))
+                .await?
+            {
                 return Ok(Some(app));
             }
         }
@@ -260,11 +283,18 @@ impl Store {
         self.get(Kind::Channel, Lookup::Name(name)).await
     }
 
-    pub async fn channel_by_ccd(&self, developer_name: &str) -> Result<Option<MessagingChannel>, StoreError> {
-        self.get(Kind::Channel, Lookup::AltKey(developer_name)).await
+    pub async fn channel_by_ccd(
+        &self,
+        developer_name: &str,
+    ) -> Result<Option<MessagingChannel>, StoreError> {
+        self.get(Kind::Channel, Lookup::AltKey(developer_name))
+            .await
     }
 
-    pub async fn channel_by_address(&self, address: &str) -> Result<Option<MessagingChannel>, StoreError> {
+    pub async fn channel_by_address(
+        &self,
+        address: &str,
+    ) -> Result<Option<MessagingChannel>, StoreError> {
         self.get(Kind::Channel, Lookup::LookupKey(address)).await
     }
 
@@ -273,7 +303,10 @@ impl Store {
     }
 
     /// The username an admin credential (by its SHA-256 hex digest) acts as.
-    pub async fn admin_credential(&self, digest: &str) -> Result<Option<records::AdminCredential>, StoreError> {
+    pub async fn admin_credential(
+        &self,
+        digest: &str,
+    ) -> Result<Option<records::AdminCredential>, StoreError> {
         self.get(Kind::AdminCredential, Lookup::Name(digest)).await
     }
 

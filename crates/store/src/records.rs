@@ -113,7 +113,11 @@ impl SetupRecord for Org {
         &self.id
     }
     fn keys(&self) -> Keys {
-        Keys { name: ORG_NAME_KEY.into(), alt: None, lookup: None }
+        Keys {
+            name: ORG_NAME_KEY.into(),
+            alt: None,
+            lookup: None,
+        }
     }
     fn updated_at(&self) -> i64 {
         self.created_at
@@ -128,7 +132,11 @@ impl SetupRecord for User {
         &self.id
     }
     fn keys(&self) -> Keys {
-        Keys { name: self.username.clone(), alt: None, lookup: None }
+        Keys {
+            name: self.username.clone(),
+            alt: None,
+            lookup: None,
+        }
     }
     fn updated_at(&self) -> i64 {
         self.created_at
@@ -143,7 +151,11 @@ impl SetupRecord for PermissionSet {
         &self.id
     }
     fn keys(&self) -> Keys {
-        Keys { name: self.name.clone(), alt: None, lookup: None }
+        Keys {
+            name: self.name.clone(),
+            alt: None,
+            lookup: None,
+        }
     }
     fn updated_at(&self) -> i64 {
         self.created_at
@@ -163,7 +175,10 @@ impl SetupRecord for App {
             alt: Some(self.api_name.clone()),
             // A read-only (migrated) connected app no longer answers to its consumer key: the
             // External Client App made from it does.
-            lookup: self.read_only_reason.is_none().then(|| self.oauth.consumer_key.clone()),
+            lookup: self
+                .read_only_reason
+                .is_none()
+                .then(|| self.oauth.consumer_key.clone()),
         }
     }
     fn updated_at(&self) -> i64 {
@@ -181,7 +196,10 @@ impl SetupRecord for MessagingChannel {
     fn keys(&self) -> Keys {
         Keys {
             name: self.name.clone(),
-            alt: self.conversation_channel_definition.as_ref().map(|c| c.developer_name.clone()),
+            alt: self
+                .conversation_channel_definition
+                .as_ref()
+                .map(|c| c.developer_name.clone()),
             lookup: Some(self.channel_address_identifier.clone()),
         }
     }
@@ -208,7 +226,11 @@ impl SetupRecord for AdminCredential {
         &self.digest
     }
     fn keys(&self) -> Keys {
-        Keys { name: self.digest.clone(), alt: None, lookup: None }
+        Keys {
+            name: self.digest.clone(),
+            alt: None,
+            lookup: None,
+        }
     }
     fn updated_at(&self) -> i64 {
         self.created_at

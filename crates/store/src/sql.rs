@@ -31,7 +31,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
     }
@@ -69,7 +72,10 @@ fn map_write_error(e: sqlx::Error, kind: Kind) -> StoreError {
             } else {
                 "name"
             };
-            return StoreError::Conflict { kind: kind.label(), what };
+            return StoreError::Conflict {
+                kind: kind.label(),
+                what,
+            };
         }
     }
     StoreError::Database(e)

@@ -59,7 +59,11 @@ fn entry(action: &str) -> AuditEntry {
         created_by: "admin@example.com".into(),
         section: "Test".into(),
         action: action.into(),
-        changes: vec![FieldChange { field: "f".into(), old_value: None, new_value: Some("v".into()) }],
+        changes: vec![FieldChange {
+            field: "f".into(),
+            old_value: None,
+            new_value: Some("v".into()),
+        }],
     }
 }
 
@@ -68,16 +72,36 @@ async fn suite(store: Store) {
     assert!(store.org().await.unwrap().is_none());
 
     // Insert with audit in one change.
-    store.apply(ChangeSet::new().insert(&org()).insert(&user("Alice@Example.com")).audit([entry("created")])).await.unwrap();
+    store
+        .apply(
+            ChangeSet::new()
+                .insert(&org())
+                .insert(&user("Alice@Example.com"))
+                .audit([entry("created")]),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.org().await.unwrap(), Some(org()));
     // Usernames are found case-insensitively.
-    let alice = store.user("alice@example.COM").await.unwrap().expect("alice");
+    let alice = store
+        .user("alice@example.COM")
+        .await
+        .unwrap()
+        .expect("alice");
     assert_eq!(alice.username, "Alice@Example.com");
-    assert_eq!(store.user_by_id(&alice.id).await.unwrap(), Some(alice.clone()));
+    assert_eq!(
+        store.user_by_id(&alice.id).await.unwrap(),
+        Some(alice.clone())
+    );
 
     // A conflicting insert fails and leaves nothing behind, audit included.
     let err = store
-        .apply(ChangeSet::new().insert(&user("bob@example.com")).insert(&user("ALICE@example.com")).audit([entry("should vanish")]))
+        .apply(
+            ChangeSet::new()
+                .insert(&user("bob@example.com"))
+                .insert(&user("ALICE@example.com"))
+                .audit([entry("should vanish")]),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
@@ -88,30 +112,89 @@ async fn suite(store: Store) {
     assert_eq!(trail[0].changes.len(), 1);
 
     // Apps: lookups by name, API name, consumer key; kinds are separate namespaces.
-    let eca = app(AppKind::ExternalClientApp, "0xI000000000001", "Acme App", "3MVG9key1");
-    let ca = app(AppKind::ConnectedApp, "0H4000000000001", "Legacy App", "3MVG9key2");
-    store.apply(ChangeSet::new().insert(&eca).insert(&ca)).await.unwrap();
-    assert_eq!(store.app(AppKind::ExternalClientApp, "acme_app").await.unwrap(), Some(eca.clone()));
+    let eca = app(
+        AppKind::ExternalClientApp,
+        "0xI000000000001",
+        "Acme App",
+        "3MVG9key1",
+    );
+    let ca = app(
+        AppKind::ConnectedApp,
+        "0H4000000000001",
+        "Legacy App",
+        "3MVG9key2",
+    );
+    store
+        .apply(ChangeSet::new().insert(&eca).insert(&ca))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .app(AppKind::ExternalClientApp, "acme_app")
+            .await
+            .unwrap(),
+        Some(eca.clone())
+    );
     assert_eq!(store.any_app("Legacy App").await.unwrap(), Some(ca.clone()));
-    assert_eq!(store.app_by_consumer_key("3MVG9key2").await.unwrap(), Some(ca.clone()));
-    assert_eq!(store.app_by_consumer_key("3mvg9key2").await.unwrap(), None, "consumer keys are case-sensitive");
+    assert_eq!(
+        store.app_by_consumer_key("3MVG9key2").await.unwrap(),
+        Some(ca.clone())
+    );
+    assert_eq!(
+        store.app_by_consumer_key("3mvg9key2").await.unwrap(),
+        None,
+        "consumer keys are case-sensitive"
+    );
 
     // Duplicate consumer key within a kind is refused.
-    let dup = app(AppKind::ExternalClientApp, "0xI000000000002", "Other", "3MVG9key1");
-    assert!(matches!(store.apply(ChangeSet::new().insert(&dup)).await, Err(StoreError::Conflict { .. })));
+    let dup = app(
+        AppKind::ExternalClientApp,
+        "0xI000000000002",
+        "Other",
+        "3MVG9key1",
+    );
+    assert!(matches!(
+        store.apply(ChangeSet::new().insert(&dup)).await,
+        Err(StoreError::Conflict { .. })
+    ));
 
     // Migration shape: the ECA takes the consumer key once the connected app is read-only.
     let mut ro = ca.clone();
     ro.read_only_reason = Some("migrated".into());
-    let migrated = app(AppKind::ExternalClientApp, "0xI000000000003", "Legacy App", "3MVG9key2");
-    store.apply(ChangeSet::new().update(&ro).insert(&migrated)).await.unwrap();
-    assert_eq!(store.app_by_consumer_key("3MVG9key2").await.unwrap().map(|a| a.kind), Some(AppKind::ExternalClientApp));
-    assert_eq!(store.any_app("legacy app").await.unwrap().map(|a| a.kind), Some(AppKind::ExternalClientApp));
-    assert_eq!(store.apps(AppKind::ExternalClientApp).await.unwrap().len(), 2);
+    let migrated = app(
+        AppKind::ExternalClientApp,
+        "0xI000000000003",
+        "Legacy App",
+        "3MVG9key2",
+    );
+    store
+        .apply(ChangeSet::new().update(&ro).insert(&migrated))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .app_by_consumer_key("3MVG9key2")
+            .await
+            .unwrap()
+            .map(|a| a.kind),
+        Some(AppKind::ExternalClientApp)
+    );
+    assert_eq!(
+        store.any_app("legacy app").await.unwrap().map(|a| a.kind),
+        Some(AppKind::ExternalClientApp)
+    );
+    assert_eq!(
+        store.apps(AppKind::ExternalClientApp).await.unwrap().len(),
+        2
+    );
 
     // Delete.
     store.apply(ChangeSet::new().delete(&eca)).await.unwrap();
-    assert!(store.app(AppKind::ExternalClientApp, "Acme App").await.unwrap().is_none());
+    assert!(store
+        .app(AppKind::ExternalClientApp, "Acme App")
+        .await
+        .unwrap()
+        .is_none());
 
     // Channels by name, CCD developer name and address.
     let channel = MessagingChannel {
@@ -136,19 +219,40 @@ async fn suite(store: Store) {
         }),
         created_at: 1,
     };
-    store.apply(ChangeSet::new().insert(&channel)).await.unwrap();
-    assert_eq!(store.channel_by_ccd("sample_ccd").await.unwrap(), Some(channel.clone()));
-    assert_eq!(store.channel_by_address("addr-1").await.unwrap(), Some(channel.clone()));
+    store
+        .apply(ChangeSet::new().insert(&channel))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.channel_by_ccd("sample_ccd").await.unwrap(),
+        Some(channel.clone())
+    );
+    assert_eq!(
+        store.channel_by_address("addr-1").await.unwrap(),
+        Some(channel.clone())
+    );
     let mut other = channel.clone();
     other.id = "0Mj000000000002".into();
     other.name = "Other".into();
     other.conversation_channel_definition = None;
-    assert!(matches!(store.apply(ChangeSet::new().insert(&other)).await, Err(StoreError::Conflict { what: "key", .. })), "same address twice");
+    assert!(
+        matches!(
+            store.apply(ChangeSet::new().insert(&other)).await,
+            Err(StoreError::Conflict { what: "key", .. })
+        ),
+        "same address twice"
+    );
 
     // Audit trail is newest first and limited.
-    store.apply(ChangeSet::new().audit([entry("second"), entry("third")])).await.unwrap();
+    store
+        .apply(ChangeSet::new().audit([entry("second"), entry("third")]))
+        .await
+        .unwrap();
     let trail = store.audit_trail(2).await.unwrap();
-    assert_eq!(trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["third", "second"]);
+    assert_eq!(
+        trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["third", "second"]
+    );
 }
 
 #[tokio::test]
@@ -165,7 +269,9 @@ async fn sqlite_backend() {
 
 #[tokio::test]
 async fn postgres_backend() {
-    let Some(url) = byoc_store::testing::postgres_url("store suite").await else { return };
+    let Some(url) = byoc_store::testing::postgres_url("store suite").await else {
+        return;
+    };
     let store = Store::open(&url).await.unwrap();
     assert_eq!(store.backend(), "postgres");
     suite(store).await;
@@ -175,9 +281,15 @@ async fn postgres_backend() {
 
 #[tokio::test]
 async fn unknown_scheme_is_refused_clearly() {
-    let err = Store::open("mysql://root:secret@localhost/db").await.unwrap_err().to_string();
+    let err = Store::open("mysql://root:secret@localhost/db")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unsupported database URL"), "{err}");
-    assert!(err.contains("SQLite") && err.contains("PostgreSQL"), "{err}");
+    assert!(
+        err.contains("SQLite") && err.contains("PostgreSQL"),
+        "{err}"
+    );
     assert!(!err.contains("secret"), "password leaked: {err}");
 }
 
@@ -307,7 +419,9 @@ async fn oauth_suite(store: Store) {
     );
 
     // A large batch (several multi-row statements) lands whole, in one transaction.
-    let batch: Vec<_> = (100..250).map(|t| login("bulk@x.com", "Bulk", Success, t)).collect();
+    let batch: Vec<_> = (100..250)
+        .map(|t| login("bulk@x.com", "Bulk", Success, t))
+        .collect();
     repo.record_logins(&batch).await.unwrap();
     let bulk = repo
         .login_history(&LoginHistoryFilter {
@@ -318,7 +432,10 @@ async fn oauth_suite(store: Store) {
         .await
         .unwrap();
     assert_eq!(bulk.len(), 150);
-    assert_eq!(bulk.last(), Some(&login("bulk@x.com", "Bulk", Success, 100)));
+    assert_eq!(
+        bulk.last(),
+        Some(&login("bulk@x.com", "Bulk", Success, 100))
+    );
 
     // The setup fingerprint moves with every setup write.
     let before = repo.setup_fingerprint().await.unwrap();

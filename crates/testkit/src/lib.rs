@@ -97,7 +97,8 @@ impl TestServer {
     /// An admin API client acting as the bootstrap admin.
     pub fn admin(&self) -> AdminClient {
         // The URL comes from org.json, which the server just wrote; it is always valid.
-        AdminClient::new(&self.org.login_url, &self.org.admin_token).unwrap_or_else(|e| panic!("admin client: {e}"))
+        AdminClient::new(&self.org.login_url, &self.org.admin_token)
+            .unwrap_or_else(|e| panic!("admin client: {e}"))
     }
 
     /// Stop gracefully, keeping the data dir (and its temporary parent) for a restart.

@@ -244,9 +244,16 @@ async fn success_response_identity_endpoints_and_revocation() {
 
         // The admin API accepts the org's access tokens, acting as their user.
         let as_token = byoc_client::AdminClient::new(&org.login_url, token).unwrap();
-        assert_eq!(as_token.whoami().await.unwrap().username, org.admin_username);
+        assert_eq!(
+            as_token.whoami().await.unwrap().username,
+            org.admin_username
+        );
         let forged = format!("{}x", token);
-        let refused = byoc_client::AdminClient::new(&org.login_url, &forged).unwrap().whoami().await.unwrap_err();
+        let refused = byoc_client::AdminClient::new(&org.login_url, &forged)
+            .unwrap()
+            .whoami()
+            .await
+            .unwrap_err();
         assert_eq!(refused.status(), Some(401));
 
         // userinfo and the identity URL accept the token.
