@@ -30,6 +30,23 @@ pub struct Options {
     pub pubsub: byoc_server::pubsub::PubSubConfig,
 }
 
+/// One server per backend, each started with `options`: SQLite always, and PostgreSQL (a fresh
+/// database) when [`byoc_store::testing::postgres_url`] finds a server. Suites run their checks
+/// on every server returned, so the backends cannot drift.
+pub async fn on_every_backend(label: &str, options: Options) -> anyhow::Result<Vec<TestServer>> {
+    let mut out = vec![TestServer::start_with(options.clone()).await?];
+    if let Some(url) = byoc_store::testing::postgres_url(label).await {
+        out.push(
+            TestServer::start_with(Options {
+                database_url: Some(url),
+                ..options
+            })
+            .await?,
+        );
+    }
+    Ok(out)
+}
+
 pub struct TestServer {
     server: Option<RunningServer>,
     org: OrgFile,
@@ -92,6 +109,15 @@ impl TestServer {
 
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()
+    }
+
+    /// `sqlite` or `postgres`, for messages.
+    pub fn backend(&self) -> &'static str {
+        if self.database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
     }
 
     /// An admin API client acting as the bootstrap admin.

@@ -8,32 +8,19 @@ use byoc_proto::setup::*;
 use byoc_testkit::{Options, TestServer};
 
 async fn servers(empty: bool) -> Vec<TestServer> {
-    let mut out = vec![TestServer::start_with(Options {
-        empty,
-        ..Options::default()
-    })
+    byoc_testkit::on_every_backend(
+        "setup suite",
+        Options {
+            empty,
+            ..Options::default()
+        },
+    )
     .await
-    .expect("sqlite server")];
-    if let Some(url) = byoc_store::testing::postgres_url("setup suite").await {
-        out.push(
-            TestServer::start_with(Options {
-                empty,
-                database_url: Some(url),
-                ..Options::default()
-            })
-            .await
-            .expect("postgres server"),
-        );
-    }
-    out
+    .expect("servers")
 }
 
 fn backend(s: &TestServer) -> &str {
-    if s.database_url().is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    }
+    s.backend()
 }
 
 #[track_caller]

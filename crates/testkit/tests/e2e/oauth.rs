@@ -169,18 +169,9 @@ impl Answer {
 }
 
 async fn servers(label: &str) -> Vec<TestServer> {
-    let mut out = vec![TestServer::start().await.expect("sqlite server")];
-    if let Some(url) = byoc_store::testing::postgres_url(label).await {
-        out.push(
-            TestServer::start_with(Options {
-                database_url: Some(url),
-                ..Options::default()
-            })
-            .await
-            .expect("postgres server"),
-        );
-    }
-    out
+    byoc_testkit::on_every_backend(label, Options::default())
+        .await
+        .expect("servers")
 }
 
 fn hmac_b64(key: &str, message: &str) -> String {

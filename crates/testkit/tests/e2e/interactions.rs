@@ -16,26 +16,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn servers() -> Vec<TestServer> {
-    let mut out = vec![TestServer::start().await.expect("sqlite server")];
-    if let Some(url) = byoc_store::testing::postgres_url("interactions suite").await {
-        out.push(
-            TestServer::start_with(Options {
-                database_url: Some(url),
-                ..Options::default()
-            })
-            .await
-            .expect("postgres server"),
-        );
-    }
-    out
+    byoc_testkit::on_every_backend("interactions suite", Options::default())
+        .await
+        .expect("servers")
 }
 
 fn backend(s: &TestServer) -> &'static str {
-    if s.database_url().is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    }
+    s.backend()
 }
 
 fn unique(prefix: &str) -> String {

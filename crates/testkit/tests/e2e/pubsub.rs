@@ -41,28 +41,13 @@ fn options() -> Options {
 }
 
 async fn servers() -> Vec<TestServer> {
-    let mut out = vec![TestServer::start_with(options())
+    byoc_testkit::on_every_backend("pubsub suite", options())
         .await
-        .expect("sqlite server")];
-    if let Some(url) = byoc_store::testing::postgres_url("pubsub suite").await {
-        out.push(
-            TestServer::start_with(Options {
-                database_url: Some(url),
-                ..options()
-            })
-            .await
-            .expect("postgres server"),
-        );
-    }
-    out
+        .expect("servers")
 }
 
 fn backend(s: &TestServer) -> &'static str {
-    if s.database_url().is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    }
+    s.backend()
 }
 
 fn partner_env(server: &TestServer) -> HashMap<String, String> {

@@ -1,0 +1,12 @@
+//! byoc end to end: real servers (HTTP, gRPC over TLS, SQLite and PostgreSQL) driven the way a
+//! partner or an admin would. One test binary for the crate, so the workspace links it once.
+//!
+//! - `setup`: the org, users, permissions, apps, channels and CCDs through the admin API.
+//! - `oauth`: the JWT Bearer token endpoint, access tokens, identity endpoints, login history.
+//! - `interactions`: every Interaction API operation and its authorization chain.
+//! - `pubsub`: platform events over the Pub/Sub API, replay, flow control, the echo agent.
+
+mod interactions;
+mod oauth;
+mod pubsub;
+mod setup;
