@@ -68,6 +68,9 @@ pub struct Listeners {
     pub login: TcpListener,
     pub scrt: TcpListener,
     pub pubsub: TcpListener,
+    /// `[::1]` on the Pub/Sub port when `pubsub` is `127.0.0.1`: gRPC clients given
+    /// `localhost:PORT` often try IPv6 first (Node's grpc-js does), and should find byoc there too.
+    pub pubsub_ipv6_loopback: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -81,10 +84,21 @@ impl Listeners {
                 .await
                 .with_context(|| format!("can't listen on {addr} ({what})"))
         };
+        let pubsub_v4 = bind(pubsub, "Pub/Sub API host, --pubsub-listen").await?;
+        // Best effort: a machine without IPv6 still serves on 127.0.0.1.
+        let pubsub_ipv6_loopback = match pubsub_v4.local_addr()? {
+            SocketAddr::V4(v4) if v4.ip().is_loopback() => {
+                TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, v4.port()))
+                    .await
+                    .ok()
+            }
+            _ => None,
+        };
         Ok(Listeners {
             login: bind(login, "login and instance host, --listen").await?,
             scrt: bind(scrt, "Interaction API host, --scrt-listen").await?,
-            pubsub: bind(pubsub, "Pub/Sub API host, --pubsub-listen").await?,
+            pubsub: pubsub_v4,
+            pubsub_ipv6_loopback,
         })
     }
 }
@@ -235,7 +249,10 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         "Interaction API",
     ));
     let tls = pubsub::tls_identity(&ca, pubsub_addr, clock.as_ref())?;
-    pubsub_host.spawn(listeners.pubsub, tls, &mut tasks);
+    let pubsub_listeners = std::iter::once(listeners.pubsub)
+        .chain(listeners.pubsub_ipv6_loopback)
+        .collect();
+    pubsub_host.spawn(pubsub_listeners, tls, &mut tasks);
 
     // org.json is rewritten with the real addresses before we report ready.
     data.write(

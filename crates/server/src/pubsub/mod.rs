@@ -84,8 +84,9 @@ pub fn tls_identity(
 
 /// Serve the Pub/Sub API on `listener` until `shutdown`; open subscriptions end with
 /// `UNAVAILABLE` so clients resubscribe elsewhere or later.
+/// Serve the Pub/Sub API on every listener (one port, IPv4 and IPv6 loopback) until `shutdown`.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     identity: Identity,
     service: PubSubService,
     shutdown: CancellationToken,
@@ -94,9 +95,10 @@ pub async fn serve(
         .tls_config(ServerTlsConfig::new().identity(identity))
         .context("bad Pub/Sub TLS configuration")?
         .add_service(PubSubServer::new(service))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            shutdown.cancelled().await
-        })
+        .serve_with_incoming_shutdown(
+            futures::stream::select_all(listeners.into_iter().map(TcpListenerStream::new)),
+            async move { shutdown.cancelled().await },
+        )
         .await
         .context("the Pub/Sub host failed")
 }
@@ -216,12 +218,12 @@ impl Host {
     /// Serve gRPC on `listener` and run the retention purge, both until shutdown.
     pub fn spawn(
         self,
-        listener: TcpListener,
+        listeners: Vec<TcpListener>,
         identity: Identity,
         tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
     ) {
         tasks.spawn(serve(
-            listener,
+            listeners,
             identity,
             self.service,
             self.shutdown.clone(),

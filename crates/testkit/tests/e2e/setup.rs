@@ -245,6 +245,23 @@ async fn empty_org_has_no_sample_and_pubsub_speaks_tls() {
                 .map(|v| v.to_str().unwrap()),
             Some("16")
         );
+        // Bound to 127.0.0.1, it answers on [::1] too (clients given `localhost` may try IPv6
+        // first), when the machine has IPv6 loopback at all.
+        if std::net::TcpListener::bind("[::1]:0").is_ok() {
+            let resp = http
+                .post(format!("https://[::1]:{port}/eventbus.v1.PubSub/GetTopic"))
+                .header("content-type", "application/grpc")
+                .body(vec![0u8; 5])
+                .send()
+                .await
+                .expect("TLS over IPv6 loopback");
+            assert_eq!(
+                resp.headers()
+                    .get("grpc-status")
+                    .map(|v| v.to_str().unwrap()),
+                Some("16")
+            );
+        }
         s.stop().await.unwrap();
     }
 }
