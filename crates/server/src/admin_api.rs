@@ -232,25 +232,32 @@ pub fn router(state: AdminState) -> Router {
         )
         .route(
             "/admin/v1/external-client-apps",
-            get(list_ecas).post(create_eca),
+            get(list_apps::<ExternalClientApps>).post(create_app::<ExternalClientApps>),
         )
         .route("/admin/v1/external-client-apps/migrate", post(migrate))
         .route(
             "/admin/v1/external-client-apps/{name}",
-            get(show_eca).patch(update_eca).delete(delete_eca),
+            get(show_app::<ExternalClientApps>)
+                .patch(update_app::<ExternalClientApps>)
+                .delete(delete_app::<ExternalClientApps>),
         )
         .route(
             "/admin/v1/external-client-apps/{name}/policies",
-            patch(eca_policies),
+            patch(app_policies::<ExternalClientApps>),
         )
-        .route("/admin/v1/connected-apps", get(list_cas).post(create_ca))
+        .route(
+            "/admin/v1/connected-apps",
+            get(list_apps::<ConnectedApps>).post(create_app::<ConnectedApps>),
+        )
         .route(
             "/admin/v1/connected-apps/{name}",
-            get(show_ca).patch(update_ca).delete(delete_ca),
+            get(show_app::<ConnectedApps>)
+                .patch(update_app::<ConnectedApps>)
+                .delete(delete_app::<ConnectedApps>),
         )
         .route(
             "/admin/v1/connected-apps/{name}/policies",
-            patch(ca_policies),
+            patch(app_policies::<ConnectedApps>),
         )
         .route(
             "/admin/v1/connected-apps/{name}/assignments",
@@ -334,11 +341,27 @@ async fn create_permission_set(
     ))
 }
 
-async fn list_apps(s: &AdminState, kind: AppKind) -> ApiResult {
+/// Which app collection a route serves: the same handlers serve External Client Apps and
+/// connected apps, each instantiated for one kind.
+trait AppCollection {
+    const KIND: AppKind;
+}
+
+struct ExternalClientApps;
+impl AppCollection for ExternalClientApps {
+    const KIND: AppKind = AppKind::ExternalClientApp;
+}
+
+struct ConnectedApps;
+impl AppCollection for ConnectedApps {
+    const KIND: AppKind = AppKind::ConnectedApp;
+}
+
+async fn list_apps<K: AppCollection>(State(s): State<AdminState>, _a: Acting) -> ApiResult {
     let apps: Vec<App> = s
         .setup
         .store()
-        .apps(kind)
+        .apps(K::KIND)
         .await
         .map_err(ServiceError::from)?
         .into_iter()
@@ -347,15 +370,7 @@ async fn list_apps(s: &AdminState, kind: AppKind) -> ApiResult {
     Ok(Json(apps).into_response())
 }
 
-async fn list_ecas(State(s): State<AdminState>, _a: Acting) -> ApiResult {
-    list_apps(&s, AppKind::ExternalClientApp).await
-}
-
-async fn list_cas(State(s): State<AdminState>, _a: Acting) -> ApiResult {
-    list_apps(&s, AppKind::ConnectedApp).await
-}
-
-async fn create_eca(
+async fn create_app<K: AppCollection>(
     State(s): State<AdminState>,
     Acting(a): Acting,
     Body(input): Body<AppInput>,
@@ -363,40 +378,19 @@ async fn create_eca(
     // The create answer is the one place the consumer secret is shown.
     Ok(saved(
         StatusCode::CREATED,
-        s.setup
-            .create_app(&a, AppKind::ExternalClientApp, &input)
-            .await?,
+        s.setup.create_app(&a, K::KIND, &input).await?,
     ))
 }
 
-async fn create_ca(
+async fn show_app<K: AppCollection>(
     State(s): State<AdminState>,
-    Acting(a): Acting,
-    Body(input): Body<AppInput>,
+    _a: Acting,
+    Path(name): Path<String>,
 ) -> ApiResult {
-    Ok(saved(
-        StatusCode::CREATED,
-        s.setup
-            .create_app(&a, AppKind::ConnectedApp, &input)
-            .await?,
-    ))
+    Ok(Json(without_secret(s.setup.app(K::KIND, &name).await?)).into_response())
 }
 
-async fn show_eca(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
-    Ok(Json(without_secret(
-        s.setup.app(AppKind::ExternalClientApp, &name).await?,
-    ))
-    .into_response())
-}
-
-async fn show_ca(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
-    Ok(Json(without_secret(
-        s.setup.app(AppKind::ConnectedApp, &name).await?,
-    ))
-    .into_response())
-}
-
-async fn update_eca(
+async fn update_app<K: AppCollection>(
     State(s): State<AdminState>,
     Acting(a): Acting,
     Path(name): Path<String>,
@@ -404,47 +398,20 @@ async fn update_eca(
 ) -> ApiResult {
     Ok(saved_app(
         StatusCode::OK,
-        s.setup
-            .update_app(&a, AppKind::ExternalClientApp, &name, &input)
-            .await?,
+        s.setup.update_app(&a, K::KIND, &name, &input).await?,
     ))
 }
 
-async fn update_ca(
-    State(s): State<AdminState>,
-    Acting(a): Acting,
-    Path(name): Path<String>,
-    Body(input): Body<AppInput>,
-) -> ApiResult {
-    Ok(saved_app(
-        StatusCode::OK,
-        s.setup
-            .update_app(&a, AppKind::ConnectedApp, &name, &input)
-            .await?,
-    ))
-}
-
-async fn delete_eca(
+async fn delete_app<K: AppCollection>(
     State(s): State<AdminState>,
     Acting(a): Acting,
     Path(name): Path<String>,
 ) -> ApiResult {
-    s.setup
-        .delete_app(&a, AppKind::ExternalClientApp, &name)
-        .await?;
+    s.setup.delete_app(&a, K::KIND, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_ca(
-    State(s): State<AdminState>,
-    Acting(a): Acting,
-    Path(name): Path<String>,
-) -> ApiResult {
-    s.setup.delete_app(&a, AppKind::ConnectedApp, &name).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn eca_policies(
+async fn app_policies<K: AppCollection>(
     State(s): State<AdminState>,
     Acting(a): Acting,
     Path(name): Path<String>,
@@ -452,23 +419,7 @@ async fn eca_policies(
 ) -> ApiResult {
     Ok(saved_app(
         StatusCode::OK,
-        s.setup
-            .set_policies(&a, AppKind::ExternalClientApp, &name, &input)
-            .await?,
-    ))
-}
-
-async fn ca_policies(
-    State(s): State<AdminState>,
-    Acting(a): Acting,
-    Path(name): Path<String>,
-    Body(input): Body<PolicyInput>,
-) -> ApiResult {
-    Ok(saved_app(
-        StatusCode::OK,
-        s.setup
-            .set_policies(&a, AppKind::ConnectedApp, &name, &input)
-            .await?,
+        s.setup.set_policies(&a, K::KIND, &name, &input).await?,
     ))
 }
 
