@@ -10,8 +10,6 @@ use sqlx::{Connection, Executor, PgConnection};
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A fresh, empty database's URL, or `None` if PostgreSQL is not reachable and not required.
-// Test database names only need to be unique: the wall clock is fine here.
-#[allow(clippy::disallowed_methods)]
 pub async fn postgres_url(label: &str) -> Option<String> {
     let admin =
         std::env::var("BYOC_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string());
@@ -28,25 +26,44 @@ pub async fn postgres_url(label: &str) -> Option<String> {
         }
     };
     drop_leftovers(&mut conn).await;
-    let name = format!(
-        "byoc_test_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    if let Err(e) = conn
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-    {
-        assert!(!required, "could not create test database: {e}");
-        eprintln!("SKIPPED (PostgreSQL): {label}: cannot create a database ({e})");
-        return None;
-    }
+    let mut attempt = 0;
+    let name = loop {
+        attempt += 1;
+        let name = database_name(std::process::id());
+        match conn
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+        {
+            Ok(_) => break name,
+            // Names are random, so a clash is next to impossible; if one happens anyway, draw
+            // again rather than fail the test.
+            Err(e) if attempt < 5 && is_name_taken(&e) => continue,
+            Err(e) => {
+                assert!(!required, "could not create test database: {e}");
+                eprintln!("SKIPPED (PostgreSQL): {label}: cannot create a database ({e})");
+                return None;
+            }
+        }
+    };
     let mut url = url::Url::parse(&admin).ok()?;
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
+}
+
+/// `byoc_test_<pid>_<random>`: the pid lets [`drop_leftovers`] find databases of dead processes;
+/// the random part (a v4 UUID, 122 random bits) keeps names of one process apart. The clock is
+/// not used: two tests of one process can read the same clock value (coarse clocks, fast
+/// machines), which once made two test databases collide.
+fn database_name(pid: u32) -> String {
+    format!("byoc_test_{pid}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Whether creating a database failed because its name is taken: `duplicate_database`, or the
+/// catalog's unique index when two creations race.
+fn is_name_taken(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "42P04" || code == "23505")
 }
 
 /// Drop test databases whose creating process is gone (their name carries its pid), so repeated
@@ -70,6 +87,25 @@ async fn drop_leftovers(conn: &mut PgConnection) {
             let _ = conn
                 .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                 .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_of_one_process_differ_and_carry_the_pid() {
+        let names: std::collections::HashSet<String> =
+            (0..10_000).map(|_| database_name(4242)).collect();
+        assert_eq!(names.len(), 10_000);
+        for name in &names {
+            assert!(name.starts_with("byoc_test_4242_"), "{name}");
+            // A plain identifier: lowercase letters, digits and underscores only.
+            assert!(name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
         }
     }
 }
