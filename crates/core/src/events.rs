@@ -39,6 +39,17 @@ pub const RETENTION_MILLIS: i64 = 72 * 60 * 60 * 1000;
 pub const MAX_PENDING_REQUESTED: i32 = 100;
 /// Replay ids are 8 bytes, big-endian.
 pub const REPLAY_ID_LEN: usize = 8;
+/// The most one Avro decode may allocate: Salesforce's largest platform event message (1 MB).
+/// apache-avro allocates a string's or array's claimed length before reading it (its default cap
+/// is 512 MiB), so without this a few bytes claiming a huge string cost that much memory each.
+pub const MAX_AVRO_ALLOCATION_BYTES: usize = 1024 * 1024;
+
+/// Cap apache-avro's allocations at [`MAX_AVRO_ALLOCATION_BYTES`] for this process. The setting
+/// is process-wide and the first call wins, so it runs before every decode (a `OnceLock` read
+/// after the first time) and the server calls it at start.
+pub fn limit_avro_allocations() {
+    apache_avro::util::max_allocation_bytes(MAX_AVRO_ALLOCATION_BYTES);
+}
 
 /// Why an event, a schema or a topic name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -233,6 +244,7 @@ impl EventSchema {
 
     /// Read one raw Avro datum of this schema; the whole payload must be that datum.
     pub fn decode(&self, payload: &[u8]) -> Result<EventFields, EventError> {
+        limit_avro_allocations();
         let mut reader = payload;
         let value = apache_avro::from_avro_datum(&self.schema, &mut reader, None)
             .map_err(|e| EventError::Payload(e.to_string()))?;
@@ -580,6 +592,30 @@ mod tests {
         longer.push(0);
         assert_eq!(s.decode(&longer), Err(EventError::TrailingBytes(1)));
         assert!(s.decode(&bytes[..3]).is_err());
+    }
+
+    /// A payload of a few bytes that claims a string of 2 MiB, or of 2^60 bytes, is refused by
+    /// the allocation cap before anything is allocated.
+    #[test]
+    fn claimed_lengths_beyond_the_cap_are_refused_unallocated() {
+        let s = schema();
+        for claimed in [2i64 * 1024 * 1024, 1i64 << 60] {
+            // CreatedDate (long 0), then CreatedById's length, zig-zag varint encoded.
+            let mut payload = vec![0u8];
+            let mut n = ((claimed << 1) ^ (claimed >> 63)) as u64;
+            while n >= 0x80 {
+                payload.push((n as u8) | 0x80);
+                n >>= 7;
+            }
+            payload.push(n as u8);
+            payload.extend_from_slice(b"abc");
+            match s.decode(&payload) {
+                Err(EventError::Payload(m)) => {
+                    assert!(m.contains(&MAX_AVRO_ALLOCATION_BYTES.to_string()), "{m}")
+                }
+                other => panic!("{claimed}: {other:?}"),
+            }
+        }
     }
 
     #[test]

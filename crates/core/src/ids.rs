@@ -80,11 +80,14 @@ pub fn api_name_from_label(label: &str) -> String {
     out
 }
 
+/// Salesforce's API names (and permission set labels) are at most 80 characters.
+pub const MAX_API_NAME_CHARS: usize = 80;
+
 /// Salesforce's rule for API names: starts with a letter, only letters, digits and single
 /// underscores, does not end with an underscore, at most 80 characters.
 pub fn is_valid_api_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 80
+        && name.len() <= MAX_API_NAME_CHARS
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.contains("__")

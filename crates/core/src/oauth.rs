@@ -24,6 +24,18 @@ use serde_json::Value;
 /// Assertions longer than this are refused before any decoding.
 pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
 
+/// The longest `iss` or `sub` that can name an app or a user (Salesforce usernames are at most
+/// 80 characters, consumer keys under 100); longer ones name nothing.
+pub const MAX_IDENTIFIER_CHARS: usize = 255;
+
+/// Whether `value` could name a record: at most [`MAX_IDENTIFIER_CHARS`] characters and no
+/// control characters (no username, consumer key or setup name has one, and PostgreSQL text
+/// cannot even hold NUL). A value that fails names nothing, so the caller skips the lookup and
+/// [`decide`] answers what Salesforce answers for an unknown client or user.
+pub fn is_identifier(value: &str) -> bool {
+    !value.chars().any(char::is_control) && value.chars().count() <= MAX_IDENTIFIER_CHARS
+}
+
 /// Strict mode: the furthest ahead `exp` may be.
 pub const STRICT_MAX_EXP_AHEAD_MILLIS: i64 = 3 * 60 * 1000;
 
@@ -455,6 +467,12 @@ pub fn decide(
                 format!("the app {} has OAuth disabled; enable its OAuth settings ({} update {} ...)", app.name, setup_command(app), quoted(&app.name)),
             ))
         }
+        None if !is_identifier(&claims.iss) => {
+            return Err(GrantRefusal::new(
+                OAuthError::InvalidClientId,
+                format!("iss contains a control character or is longer than {MAX_IDENTIFIER_CHARS} characters, so it is no consumer key; set iss to the app's consumer key (byoc setup eca list shows them)"),
+            ))
+        }
         None => {
             return Err(GrantRefusal::new(
                 OAuthError::InvalidClientId,
@@ -601,6 +619,12 @@ pub fn decide(
                     u.username
                 ),
             ))
+        }
+        None if !is_identifier(&claims.sub) => {
+            return Err(GrantRefusal::new(
+                OAuthError::UnknownUser,
+                format!("sub contains a control character or is longer than {MAX_IDENTIFIER_CHARS} characters, so it is no username; set sub to an existing username"),
+            ));
         }
         None => {
             let shown: String = claims

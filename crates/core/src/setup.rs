@@ -71,7 +71,44 @@ pub struct NewAppIds {
     pub consumer_secret: String,
 }
 
+/// Salesforce's length of Username and Email fields.
+pub const MAX_EMAIL_CHARS: usize = 80;
+/// The longest name or label byoc stores (Salesforce's text fields are at most 255).
+pub const MAX_NAME_CHARS: usize = 255;
+/// A connected app's Description.
+pub const MAX_DESCRIPTION_CHARS: usize = 256;
+
+/// Any text a setup record keeps: at most `max` characters and no control characters (none
+/// belongs in a name, and PostgreSQL cannot store NUL), except that `multiline` text (a
+/// description) may hold line breaks and tabs. Checked on every backend alike, before any
+/// lookup or write.
+fn validate_chars(
+    field: &'static str,
+    label: &str,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<(), SetupError> {
+    let bad = value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));
+    if bad {
+        return Err(SetupError::invalid(
+            field,
+            format!("{label} can't contain control characters."),
+        ));
+    }
+    if value.chars().count() > max {
+        return Err(SetupError::invalid(
+            field,
+            format!("{label} can't be longer than {max} characters."),
+        ));
+    }
+    Ok(())
+}
+
 fn validate_email(field: &'static str, email: &str) -> Result<(), SetupError> {
+    validate_chars(field, field, email, MAX_EMAIL_CHARS, false)?;
     let ok = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -97,7 +134,7 @@ fn require_text(field: &'static str, label: &str, value: &str) -> Result<(), Set
     if value.trim().is_empty() {
         Err(SetupError::invalid(field, format!("{label} is required.")))
     } else {
-        Ok(())
+        validate_chars(field, label, value, MAX_NAME_CHARS, false)
     }
 }
 
@@ -115,6 +152,7 @@ fn validate_callback_url(url: &str) -> Result<(), SetupError> {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    validate_chars("callbackUrls", "Callback URL", url, 1024, false)?;
     if !valid_scheme || rest.is_empty() || url.chars().any(char::is_whitespace) {
         return Err(SetupError::invalid(
             "callbackUrls",
@@ -247,6 +285,9 @@ pub fn create_permission_set(
     if !ids::is_valid_api_name(name) {
         return Err(SetupError::invalid("name", format!("{name:?} isn't a valid API name: use letters, digits and single underscores, starting with a letter.")));
     }
+    if let Some(label) = &input.label {
+        validate_chars("label", "Label", label, ids::MAX_API_NAME_CHARS, false)?;
+    }
     let mut permissions = input.permissions.clone();
     permissions.sort();
     permissions.dedup();
@@ -335,6 +376,13 @@ fn apply_input(
         app.contact_email = email.trim().to_string();
     }
     if let Some(description) = &input.description {
+        validate_chars(
+            "description",
+            "Description",
+            description,
+            MAX_DESCRIPTION_CHARS,
+            true,
+        )?;
         app.description = description.clone();
     }
     if let Some(urls) = &input.callback_urls {

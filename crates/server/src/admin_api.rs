@@ -117,7 +117,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body whose rejection is answered in Salesforce's shape.
+/// The largest JSON body an admin route reads (a setup record with a PEM certificate is a few
+/// KiB); routes that take more (an agent reply with an attachment) set their own limit.
+pub const ADMIN_JSON_LIMIT: usize = 256 * 1024;
+
+/// A JSON body whose rejection is answered in Salesforce's shape (413 past the route's limit).
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
@@ -126,6 +130,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "JSON_PARSER_ERROR",
+                    "The request body is larger than this resource accepts.",
+                ))
+            }
             Err(rejection) => {
                 let message = match &rejection {
                     JsonRejection::MissingJsonContentType(_) => {
@@ -268,7 +279,38 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/ccds/{developer_name}", get(ccd))
         .route("/admin/v1/ccds/{developer_name}/app", put(link_ccd))
         .route("/admin/v1/audit", get(audit))
+        .layer(axum::extract::DefaultBodyLimit::max(ADMIN_JSON_LIMIT))
+        .layer(axum::middleware::from_fn(refuse_control_characters))
         .with_state(state)
+}
+
+/// Refuses, before any handler or lookup, a request whose path or query holds a control
+/// character once percent-decoded (`/admin/v1/users/a%00b`): no record is named so, and
+/// PostgreSQL cannot even compare text with NUL, so the lookup would be a 500 there and a
+/// 404 on SQLite. Both backends answer the same: 404 for the path, 400 for the query. Layered
+/// on every admin router.
+pub async fn refuse_control_characters(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // form_urlencoded decodes %XX (and `+`); a control character in any decoded piece is one
+    // in the path or query.
+    let has_control = |s: &str| {
+        url::form_urlencoded::parse(s.as_bytes())
+            .any(|(k, v)| k.chars().any(char::is_control) || v.chars().any(char::is_control))
+    };
+    if has_control(req.uri().path()) {
+        return not_found().await.into_response();
+    }
+    if req.uri().query().is_some_and(has_control) {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            "The query string can't contain control characters.",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// The answer for paths no route serves, in Salesforce's REST shape.

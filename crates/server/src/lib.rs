@@ -148,6 +148,8 @@ fn public_addr(addr: SocketAddr) -> String {
 /// Open the store, bootstrap the org on first start, start the three hosts, write `org.json`.
 pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result<RunningServer> {
     install_crypto_provider();
+    // Before any Avro is decoded in this process: published payloads can't make it allocate more.
+    byoc_core::events::limit_avro_allocations();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let data = DataDir::open(&config.data_dir)?;
     let database_url = match config.database_url.clone() {

@@ -802,3 +802,21 @@ mod properties {
         ));
     }
 }
+
+/// Every file of the fuzz corpus (`fuzz/corpus/jwt_assertion`, seeds and whatever fuzzing found
+/// and was kept) goes through the parser on stable, so CI exercises it without nightly.
+#[test]
+fn the_fuzz_corpus_parses_without_panicking() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/jwt_assertion");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("the fuzz corpus") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("corpus file");
+        let jwt = String::from_utf8_lossy(&bytes);
+        if let Err(e) = parse_assertion(&jwt) {
+            assert_eq!(e.refusal.error.error(), "invalid_grant");
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no corpus in {}", dir.display());
+}

@@ -54,18 +54,60 @@ pub fn channel() -> (Recorder, mpsc::Receiver<LoginHistoryEntry>) {
     (Recorder { tx }, rx)
 }
 
+/// A copy of `entry` every backend can store: control characters (NUL above all, which
+/// PostgreSQL text cannot hold) become U+FFFD. The history is read by people; what an attacker
+/// put in `sub` is still visible, just not as raw control bytes.
+fn storable(mut entry: LoginHistoryEntry) -> LoginHistoryEntry {
+    fn clean(s: &mut String) {
+        if s.chars().any(char::is_control) {
+            *s = s
+                .chars()
+                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                .collect();
+        }
+    }
+    clean(&mut entry.username);
+    clean(&mut entry.login_type);
+    for s in [
+        &mut entry.user_id,
+        &mut entry.application,
+        &mut entry.consumer_key,
+        &mut entry.error,
+        &mut entry.error_description,
+        &mut entry.diagnosis,
+        &mut entry.source_ip,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        clean(s);
+    }
+    entry
+}
+
 async fn write(store: &Store, batch: &[LoginHistoryEntry]) {
+    let batch: Vec<LoginHistoryEntry> = batch.iter().cloned().map(storable).collect();
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=5 {
-        match store.repo().record_logins(batch).await {
+        match store.repo().record_logins(&batch).await {
             Ok(()) => return,
             Err(e) if attempt < 5 => {
                 tracing::warn!(error = %e, attempt, rows = batch.len(), "login history write failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
+            Err(e) if batch.len() == 1 => {
+                tracing::error!(error = %e, username = %batch[0].username, "login history write failed; row dropped")
+            }
             Err(e) => {
-                tracing::error!(error = %e, rows = batch.len(), "login history write failed; rows dropped")
+                // One row the database refuses must not cost the others: write them one by one
+                // (once each: a database that is down was already given its retries).
+                tracing::warn!(error = %e, rows = batch.len(), "login history batch failed; writing its rows one by one");
+                for row in &batch {
+                    if let Err(e) = store.repo().record_logins(std::slice::from_ref(row)).await {
+                        tracing::error!(error = %e, username = %row.username, login_time = row.login_time, "login history write failed; row dropped");
+                    }
+                }
             }
         }
     }
@@ -170,5 +212,80 @@ pub async fn list(
     match s.setup.store().repo().login_history(&filter).await {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => ApiError::from(ServiceError::from(e)).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(username: &str) -> LoginHistoryEntry {
+        LoginHistoryEntry {
+            login_time: 1,
+            username: username.into(),
+            user_id: None,
+            application: None,
+            consumer_key: Some(format!("key\0of {username}")),
+            login_type: LOGIN_TYPE.into(),
+            status: LoginStatus::Failed,
+            error: Some("invalid_grant".into()),
+            error_description: Some("authentication failure".into()),
+            diagnosis: None,
+            source_ip: None,
+        }
+    }
+
+    async fn stores() -> Vec<Store> {
+        let path = std::env::temp_dir().join(format!(
+            "byoc-history-{}-{}.db",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut out = vec![Store::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap()];
+        if let Some(url) = byoc_store::testing::postgres_url("history NUL row").await {
+            out.push(Store::open(&url).await.unwrap());
+        }
+        out
+    }
+
+    /// A NUL in one attempt's `sub` (PostgreSQL text can't hold it) costs neither that row nor
+    /// the rest of its batch, on either backend.
+    #[tokio::test]
+    async fn a_row_with_nul_costs_no_other_row() {
+        for store in stores().await {
+            let batch = vec![
+                entry("before@example.com"),
+                entry("evil\0@example.com"),
+                entry("after@example.com"),
+            ];
+            write(&store, &batch).await;
+            let rows = store
+                .repo()
+                .login_history(&LoginHistoryFilter {
+                    limit: 100,
+                    username: None,
+                    app: None,
+                    status: None,
+                })
+                .await
+                .unwrap();
+            let mut names: Vec<&str> = rows.iter().map(|r| r.username.as_str()).collect();
+            names.sort();
+            assert_eq!(
+                names,
+                [
+                    "after@example.com",
+                    "before@example.com",
+                    "evil\u{FFFD}@example.com"
+                ],
+                "{}",
+                store.backend()
+            );
+            assert!(rows
+                .iter()
+                .all(|r| !r.consumer_key.as_deref().unwrap_or("").contains('\0')));
+        }
     }
 }

@@ -10,7 +10,7 @@
 //!   Salesforce's plain-text `Bad_OAuth_Token` / `Bad_Id`.
 //! - `GET /.well-known/openid-configuration` and `GET /id/keys` (empty: byoc issues no ID tokens).
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +24,8 @@ use subtle::ConstantTimeEq;
 use super::token::identity_url;
 use super::tokens::{AccessTokenClaims, TokenError};
 use super::{
-    bearer, form_params, json_body, param, plain_oauth_error, store_failure, Inner, OAuthState,
+    bearer, form_params, json_body, param, plain_oauth_error, read_form, store_failure, FormError,
+    Inner, OAuthState,
 };
 
 const API_VERSION: &str = "v62.0";
@@ -67,10 +68,27 @@ async fn revoke_token(state: &OAuthState, token: Option<&str>) -> Response {
     StatusCode::OK.into_response()
 }
 
-pub async fn revoke(State(state): State<OAuthState>, body: Bytes) -> Response {
-    match form_params(&body) {
+/// A form body beyond [`super::MAX_FORM_BYTES`]: 413 in the OAuth error shape (byoc's choice;
+/// docs/fidelity.md, "Request size limits").
+fn too_large() -> Response {
+    plain_oauth_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "request entity too large",
+    )
+}
+
+fn form_refusal(e: FormError) -> Response {
+    match e {
+        FormError::TooLarge => too_large(),
+        FormError::Duplicate => duplicate(),
+    }
+}
+
+pub async fn revoke(State(state): State<OAuthState>, body: Body) -> Response {
+    match read_form(body).await {
         Ok(params) => revoke_token(&state, param(&params, "token")).await,
-        Err(_) => duplicate(),
+        Err(e) => form_refusal(e),
     }
 }
 
@@ -122,11 +140,11 @@ async fn introspection_client(
 pub async fn introspect(
     State(state): State<OAuthState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let params = match form_params(&body) {
+    let params = match read_form(body).await {
         Ok(p) => p,
-        Err(_) => return duplicate(),
+        Err(e) => return form_refusal(e),
     };
     if !introspection_client(&state, &headers, &params).await {
         return plain_oauth_error(

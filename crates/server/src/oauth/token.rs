@@ -22,7 +22,7 @@ use super::tokens::AccessTokenClaims;
 use super::{form_params, json_body, oauth_error, param, store_failure, Inner, OAuthState};
 
 /// Request bodies beyond this are refused (an assertion is at most 16 KiB).
-const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = super::MAX_FORM_BYTES;
 
 struct Attempt {
     username: String,
@@ -129,7 +129,9 @@ async fn grant(
             attempt.username = truncate(e.sub.as_deref().unwrap_or(""), 255);
             if let Some(iss) = &e.iss {
                 attempt.consumer_key = Some(truncate(iss, 255));
-                attempt.app = s.directory.app_by_consumer_key(iss).await.ok().flatten();
+                if oauth::is_identifier(iss) {
+                    attempt.app = s.directory.app_by_consumer_key(iss).await.ok().flatten();
+                }
             }
             return Err(e.refusal.into());
         }
@@ -137,16 +139,22 @@ async fn grant(
     let claims = &assertion.claims;
     attempt.username = truncate(&claims.sub, 255);
     attempt.consumer_key = Some(truncate(&claims.iss, 255));
-    attempt.app = s
-        .directory
-        .app_by_consumer_key(&claims.iss)
-        .await
-        .map_err(|e| Refused::Internal(store_failure(&e)))?;
-    attempt.user = s
-        .directory
-        .user(&claims.sub)
-        .await
-        .map_err(|e| Refused::Internal(store_failure(&e)))?;
+    // A value that can name no record (control characters, over-long) is not looked up: it is
+    // an unknown client or user, answered as such by the decision, never a database error.
+    if oauth::is_identifier(&claims.iss) {
+        attempt.app = s
+            .directory
+            .app_by_consumer_key(&claims.iss)
+            .await
+            .map_err(|e| Refused::Internal(store_failure(&e)))?;
+    }
+    if oauth::is_identifier(&claims.sub) {
+        attempt.user = s
+            .directory
+            .user(&claims.sub)
+            .await
+            .map_err(|e| Refused::Internal(store_failure(&e)))?;
+    }
 
     let request = GrantRequest {
         assertion: &assertion,

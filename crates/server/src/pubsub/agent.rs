@@ -80,6 +80,11 @@ pub fn router(state: AgentState) -> Router {
             "/admin/v1/conversations/{id}/routing-requests",
             post(routing_request),
         )
+        // The reply route's own limit (above) wins over this one.
+        .layer(DefaultBodyLimit::max(crate::admin_api::ADMIN_JSON_LIMIT))
+        .layer(axum::middleware::from_fn(
+            crate::admin_api::refuse_control_characters,
+        ))
         .with_state(state)
 }
 

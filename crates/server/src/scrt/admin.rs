@@ -31,6 +31,9 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/conversations", get(list))
         .route("/admin/v1/conversations/{id}", get(show))
         .route("/admin/v1/attachments/{id}", get(attachment))
+        .layer(axum::middleware::from_fn(
+            crate::admin_api::refuse_control_characters,
+        ))
         .with_state(state)
 }
 
@@ -201,12 +204,84 @@ async fn attachment(State(s): State<AdminState>, _a: Acting, Path(id): Path<Stri
     let content_type = HeaderValue::from_str(&meta.mime_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut response = bytes.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    // An end user's file is never rendered from the login host (where the admin credential's
+    // pages live): always a download, never sniffed into another type, and sandboxed with no
+    // sources should a browser render it anyway.
+    headers.insert(header::CONTENT_DISPOSITION, content_disposition(&meta.name));
+    headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     Ok(response)
+}
+
+/// `attachment; filename="<ASCII fallback>"` plus, for names that are not plain ASCII,
+/// `filename*=UTF-8''<percent-encoded>` (RFC 6266 §4.3, RFC 8187). The fallback keeps only
+/// printable ASCII other than `"` and `\`, so the name can never end the quoted string or
+/// start another header; the extended form encodes every byte outside RFC 8187's `attr-char`.
+pub(crate) fn content_disposition(name: &str) -> HeaderValue {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let fallback = if fallback.trim().is_empty() {
+        "attachment".to_string()
+    } else {
+        fallback
+    };
+    let mut value = format!("attachment; filename=\"{fallback}\"");
+    if !name.is_empty() && fallback != name {
+        value.push_str("; filename*=UTF-8''");
+        for b in name.bytes() {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                value.push(b as char);
+            } else {
+                value.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    // Only printable ASCII went in, so this cannot fail; the fallback keeps the header anyway.
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn plain_names_are_quoted_as_they_are() {
+        assert_eq!(
+            content_disposition("photo 1.png"),
+            "attachment; filename=\"photo 1.png\""
+        );
+    }
+
+    #[test]
+    fn quotes_line_breaks_and_non_ascii_cannot_escape_the_header() {
+        let v = content_disposition("a\"b\\c\r\nSet-Cookie: x=1;é.txt");
+        assert_eq!(
+            v,
+            "attachment; filename=\"a_b_c__Set-Cookie: x=1;_.txt\"; filename*=UTF-8''a%22b%5Cc%0D%0ASet-Cookie%3A%20x%3D1%3B%C3%A9.txt"
+        );
+    }
+
+    #[test]
+    fn an_empty_name_still_downloads() {
+        assert_eq!(
+            content_disposition(""),
+            "attachment; filename=\"attachment\""
+        );
+    }
 }

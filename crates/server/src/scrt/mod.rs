@@ -37,6 +37,14 @@ pub use byoc_core::interaction::TokenGrant;
 const MULTIPART_LIMIT: usize = MAX_ATTACHMENT_BYTES as usize + 1024 * 1024;
 /// Every JSON operation's body limit.
 const JSON_LIMIT: usize = body::MAX_JSON_BODY;
+/// Upload bytes the multipart routes hold at once, across all requests. Each request claims
+/// its `Content-Length` (a chunked one claims the route's limit) before its body is read and
+/// keeps the claim until it is answered, so small requests pass freely while at most about ten
+/// 25 MB uploads are read, buffered and committed at a time; the rest wait their turn with their
+/// bodies unread (in the sockets' buffers, not in byoc's memory).
+pub const UPLOAD_BUDGET_BYTES: usize = 256 * 1024 * 1024;
+/// The budget's unit: permits are KiB, so the whole budget fits a semaphore's `u32`.
+const BUDGET_UNIT: usize = 1024;
 
 pub(crate) struct Inner {
     pub(crate) store: Store,
@@ -89,7 +97,16 @@ pub fn router(state: ScrtState) -> Router {
     let multipart = Router::new()
         .route("/api/v1/interactions", post(handlers::post_interactions))
         .route("/api/v1/attachment", post(handlers::post_attachment))
-        .layer(DefaultBodyLimit::max(MULTIPART_LIMIT));
+        .layer(DefaultBodyLimit::max(MULTIPART_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            UploadBudget {
+                bytes: Arc::new(tokio::sync::Semaphore::new(
+                    UPLOAD_BUDGET_BYTES / BUDGET_UNIT,
+                )),
+                scrt: state.clone(),
+            },
+            upload_budget,
+        ));
     let json = Router::new()
         .route("/api/v1/conversation", post(handlers::post_conversation))
         .route(
@@ -126,6 +143,37 @@ pub fn router(state: ScrtState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
+}
+
+#[derive(Clone)]
+struct UploadBudget {
+    bytes: Arc<tokio::sync::Semaphore>,
+    scrt: ScrtState,
+}
+
+/// Waits until the request's share of [`UPLOAD_BUDGET_BYTES`] is free, and holds it until the
+/// request is answered. Only requests that pass the header part of the authorization chain
+/// claim any: the others are refused before their body is read, and must not be able to hold
+/// the budget (a slow client claiming 26 MB) against the partners.
+async fn upload_budget(
+    axum::extract::State(budget): axum::extract::State<UploadBudget>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if budget.scrt.authorize(req.headers()).await.is_err() {
+        return next.run(req).await;
+    }
+    let claimed = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(MULTIPART_LIMIT)
+        .min(MULTIPART_LIMIT);
+    let units = u32::try_from(claimed.div_ceil(BUDGET_UNIT).max(1)).unwrap_or(u32::MAX);
+    // The semaphore is never closed, so acquiring only waits.
+    let _claim = budget.bytes.acquire_many(units).await;
+    next.run(req).await
 }
 
 pub use admin::router as admin_router;

@@ -16,6 +16,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// The most ops committed in one transaction.
 pub const MAX_BATCH: usize = 256;
+/// The most attachment and payload bytes committed in one transaction (a job larger than this
+/// commits alone): 256 jobs of 25 MB attachments would otherwise make one 6 GB transaction,
+/// copied again into the driver's buffers.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
 /// Requests waiting for the writer before new ones wait to enqueue.
 const QUEUE: usize = 8192;
 /// Committed messages a slow listener may fall behind by before it misses some (and is told how
@@ -158,37 +162,79 @@ async fn run(
         pending: Vec::new(),
     };
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        // All ops in one list (moved, not copied: attachments are large), and each job's
-        // share of it.
-        let mut ops: Vec<WriteOp> = Vec::with_capacity(jobs.len());
-        let mut shares: Vec<(std::ops::Range<usize>, Reply)> = Vec::with_capacity(jobs.len());
-        for job in jobs.drain(..) {
-            let start = ops.len();
-            ops.extend(job.ops);
-            shares.push((start..ops.len(), job.reply));
-        }
-        match store.repo().write_batch(&ops).await {
-            Ok(outcomes) => {
-                let mut outcomes = outcomes.into_iter();
-                for (range, reply) in shares {
-                    let mine: Vec<WriteOutcome> = outcomes.by_ref().take(range.len()).collect();
-                    answer(&mut announcer, &ops[range], reply, Ok(mine));
-                }
-            }
-            Err(e) if shares.len() == 1 => {
-                if let Some((_, reply)) = shares.pop() {
-                    let _ = reply.send(Err(e));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, jobs = shares.len(), "a write batch failed; retrying its jobs one by one");
-                for (range, reply) in shares {
-                    let result = store.repo().write_batch(&ops[range.clone()]).await;
-                    answer(&mut announcer, &ops[range], reply, result);
-                }
-            }
+        for batch in by_bytes(std::mem::take(&mut jobs), job_bytes, MAX_BATCH_BYTES) {
+            commit(&store, batch, &mut announcer).await;
         }
         announcer.flush();
+    }
+}
+
+/// The bytes a job carries: attachment contents and entry payloads (everything else is small).
+fn job_bytes(job: &Job) -> usize {
+    job.ops
+        .iter()
+        .map(|op| match op {
+            WriteOp::Append { entries, .. } => entries
+                .iter()
+                .map(|e| e.payload.len() + e.attachment.as_ref().map_or(0, |a| a.content.len()))
+                .sum(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// `items` in order, cut into runs whose weights add up to at most `max` (an item heavier than
+/// `max` makes a run of its own).
+fn by_bytes<T>(items: Vec<T>, weight: impl Fn(&T) -> usize, max: usize) -> Vec<Vec<T>> {
+    let mut runs: Vec<Vec<T>> = Vec::new();
+    let mut current: Vec<T> = Vec::new();
+    let mut bytes = 0usize;
+    for item in items {
+        let w = weight(&item);
+        if !current.is_empty() && bytes.saturating_add(w) > max {
+            runs.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes = bytes.saturating_add(w);
+        current.push(item);
+    }
+    if !current.is_empty() {
+        runs.push(current);
+    }
+    runs
+}
+
+/// Commit one batch of jobs in one transaction and answer them.
+async fn commit(store: &Store, jobs: Vec<Job>, announcer: &mut Announcer) {
+    // All ops in one list (moved, not copied: attachments are large), and each job's
+    // share of it.
+    let mut ops: Vec<WriteOp> = Vec::with_capacity(jobs.len());
+    let mut shares: Vec<(std::ops::Range<usize>, Reply)> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let start = ops.len();
+        ops.extend(job.ops);
+        shares.push((start..ops.len(), job.reply));
+    }
+    match store.repo().write_batch(&ops).await {
+        Ok(outcomes) => {
+            let mut outcomes = outcomes.into_iter();
+            for (range, reply) in shares {
+                let mine: Vec<WriteOutcome> = outcomes.by_ref().take(range.len()).collect();
+                answer(announcer, &ops[range], reply, Ok(mine));
+            }
+        }
+        Err(e) if shares.len() == 1 => {
+            if let Some((_, reply)) = shares.pop() {
+                let _ = reply.send(Err(e));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, jobs = shares.len(), "a write batch failed; retrying its jobs one by one");
+            for (range, reply) in shares {
+                let result = store.repo().write_batch(&ops[range.clone()]).await;
+                answer(announcer, &ops[range], reply, result);
+            }
+        }
     }
 }
 
@@ -205,4 +251,27 @@ fn answer(
         }
     }
     let _ = reply.send(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_bytes;
+
+    #[test]
+    fn batches_are_cut_by_bytes_in_order() {
+        let mb = 1024 * 1024;
+        let sizes = vec![25 * mb, 25 * mb, 25 * mb, 1, 2, 100 * mb, 3];
+        let runs = by_bytes(sizes, |s| *s, 64 * mb);
+        assert_eq!(
+            runs,
+            vec![
+                vec![25 * mb, 25 * mb],
+                vec![25 * mb, 1, 2],
+                vec![100 * mb],
+                vec![3],
+            ]
+        );
+        assert!(by_bytes(Vec::<usize>::new(), |s| *s, 1).is_empty());
+        assert_eq!(by_bytes(vec![0; 300], |s| *s, 1), vec![vec![0; 300]]);
+    }
 }

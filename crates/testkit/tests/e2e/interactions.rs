@@ -1089,3 +1089,64 @@ async fn accepted_interactions_survive_a_restart() {
         server.stop().await.expect("stop");
     }
 }
+
+/// An end user's file is served by the admin API as a download that no browser renders or
+/// sniffs on the login host: `Content-Disposition: attachment` with a safely encoded name,
+/// `nosniff`, and a sandboxing CSP — even for an HTML file whose name tries to break the header.
+#[tokio::test]
+async fn attachments_are_served_as_sandboxed_downloads() {
+    let server = TestServer::start().await.expect("server");
+    let p = Partner::new(&server).await;
+    let user = unique("user");
+    let content = b"<script>alert(document.cookie)</script>".to_vec();
+    let id = unique("file");
+    let form = Form::new()
+        .part(
+            "json",
+            Part::text(attachment_interaction(&p.address, &user, &id, content.len()).to_string()),
+        )
+        .part(
+            "attachments",
+            Part::bytes(content.clone())
+                .file_name("r\u{e9}sum\u{e9}\";.html")
+                .mime_str("text/html")
+                .expect("mime"),
+        );
+    let got = read(p.req(Method::POST, "interactions").multipart(form)).await;
+    assert_eq!(got.0, 202, "{got:?}");
+    let conversation = got.1["conversationIdentifier"].as_str().expect("id");
+    let detail = server
+        .admin()
+        .conversation(conversation)
+        .await
+        .expect("show");
+    let entry = detail.entries.iter().find(|e| e.id == id).expect("entry");
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/admin/v1/attachments/{}",
+            server.org().login_url,
+            entry.attachments[0].id
+        ))
+        .bearer_auth(&server.org().admin_token)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(r.status(), 200);
+    let h = |n: &str| {
+        r.headers()
+            .get(n)
+            .unwrap_or_else(|| panic!("no {n}"))
+            .to_str()
+            .expect("ASCII")
+            .to_string()
+    };
+    assert_eq!(h("content-type"), "text/html");
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    assert_eq!(h("content-security-policy"), "sandbox; default-src 'none'");
+    assert_eq!(
+        h("content-disposition"),
+        "attachment; filename=\"r_sum__;.html\"; filename*=UTF-8''r%C3%A9sum%C3%A9%22%3B.html"
+    );
+    assert_eq!(r.bytes().await.expect("bytes").to_vec(), content);
+    server.stop().await.expect("stop");
+}

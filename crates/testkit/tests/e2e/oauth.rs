@@ -1032,3 +1032,155 @@ async fn tokens_and_revocations_are_shared_by_instances_on_one_database() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+/// NUL and other control characters, and over-long values, in `iss` and `sub` get Salesforce's
+/// answers for an unknown client or user on both backends (a NUL was a 500 on PostgreSQL), and
+/// such an attempt is recorded in the login history without costing the good attempts beside it.
+#[tokio::test]
+async fn hostile_identifiers_get_salesforce_answers_on_every_backend() {
+    for server in servers("hostile identifiers").await {
+        let backend = server.backend();
+        let p = Partner::of(&server).await;
+        let with = |name: &str, value: &str| {
+            let mut c = p.claims();
+            c[name] = json!(value);
+            p.sign(&c)
+        };
+        for sub in ["evil\0@example.com", "tab\t@example.com", &"a".repeat(300)] {
+            let d = p
+                .post(&with("sub", sub))
+                .await
+                .refused("invalid_grant", "authentication failure");
+            assert!(d.contains("sub"), "{backend}: {d}");
+        }
+        for iss in [format!("{}\0", p.consumer_key), "k".repeat(300)] {
+            p.post(&with("iss", &iss))
+                .await
+                .refused("invalid_client_id", "client identifier invalid");
+        }
+
+        // An unparseable assertion (no aud) whose sub holds NUL, in one burst with good requests:
+        // every attempt lands in the history, the hostile one with U+FFFD for the NUL.
+        let marker = format!("nul-{}\0{}@example.com", backend, now_secs());
+        let mut bad = p.claims();
+        bad["sub"] = json!(marker);
+        bad.as_object_mut().unwrap().remove("aud");
+        let bad = p.sign(&bad);
+        let good: Vec<String> = (0..8).map(|_| p.sign(&p.claims())).collect();
+        let (bad_answer, goods) = tokio::join!(
+            p.post(&bad),
+            futures::future::join_all(good.iter().map(|a| p.post(a)))
+        );
+        bad_answer.refused("invalid_grant", "invalid assertion");
+        assert!(
+            goods.iter().all(|a| a.status == 200),
+            "{backend}: {goods:?}"
+        );
+        let stored = marker.replace('\0', "\u{FFFD}");
+        let (mut found, mut successes) = (false, 0);
+        for _ in 0..100 {
+            let rows = p.history("limit=1000").await;
+            found = rows.iter().any(|r| r.username == stored);
+            successes = rows
+                .iter()
+                .filter(|r| r.username == p.username && r.error.is_none())
+                .count();
+            if found && successes >= 8 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(found, "{backend}: the hostile attempt was not recorded");
+        assert!(successes >= 8, "{backend}: {successes} successes recorded");
+        server.stop().await.unwrap();
+    }
+}
+
+/// Form bodies are parsed in one pass and bounded: a revoke or introspect body past 64 KiB gets
+/// 413 in the OAuth error shape without being read further, one just under it with thousands of
+/// distinct parameters gets its ordinary answer, and admin routes bound their JSON bodies and
+/// refuse control characters in paths and queries the same way on both backends.
+#[tokio::test]
+async fn bodies_are_bounded_and_paths_checked_on_every_backend() {
+    for server in servers("bounded bodies").await {
+        let backend = server.backend();
+        let p = Partner::of(&server).await;
+        let login = &p.login_url;
+        let form = |n: usize| {
+            (0..n)
+                .map(|i| format!("p{i}=x"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        for path in ["revoke", "introspect"] {
+            let r = p
+                .http
+                .post(format!("{login}/services/oauth2/{path}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form(200_000))
+                .send()
+                .await
+                .unwrap();
+            let a = Answer::read(r).await;
+            assert_eq!(a.status, 413, "{backend} {path}: {a:?}");
+            assert_eq!(
+                a.body,
+                r#"{"error":"invalid_request","error_description":"request entity too large"}"#
+            );
+        }
+        let small = form(6_000);
+        assert!(small.len() < 64 * 1024);
+        let r = p
+            .http
+            .post(format!("{login}/services/oauth2/revoke"))
+            .body(small)
+            .send()
+            .await
+            .unwrap();
+        let a = Answer::read(r).await;
+        assert_eq!(a.status, 400, "{backend}: {a:?}");
+        assert_eq!(
+            a.body,
+            r#"{"error":"invalid_token","error_description":"invalid token"}"#
+        );
+
+        // Admin API: JSON bodies past 256 KiB, NUL in a path or a query.
+        let admin = |method: reqwest::Method, path: &str| {
+            p.http
+                .request(method, format!("{login}{path}"))
+                .bearer_auth(&p.admin_token)
+        };
+        let big = json!({"username": "x@example.com", "profile": "Standard User", "padding": "x".repeat(300 * 1024)});
+        let r = admin(reqwest::Method::POST, "/admin/v1/users")
+            .json(&big)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{backend}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v[0]["errorCode"], "JSON_PARSER_ERROR", "{backend}: {v}");
+        for path in [
+            "/admin/v1/users/a%00b@example.com",
+            "/admin/v1/external-client-apps/a%00b",
+            "/admin/v1/channels/a%01b",
+            "/admin/v1/conversations/a%00b",
+            "/admin/v1/attachments/a%00b",
+        ] {
+            let r = admin(reqwest::Method::GET, path).send().await.unwrap();
+            assert_eq!(r.status(), 404, "{backend} {path}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v[0]["errorCode"], "NOT_FOUND", "{backend} {path}: {v}");
+        }
+        let r = admin(
+            reqwest::Method::GET,
+            "/admin/v1/login-history?username=a%00b",
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 400, "{backend}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v[0]["errorCode"], "MALFORMED_QUERY", "{backend}: {v}");
+        server.stop().await.unwrap();
+    }
+}

@@ -675,10 +675,10 @@ async fn auth_failures_carry_the_salesforce_trailer() {
             .expect_err("unknown");
         assert_eq!(status.code(), Code::NotFound);
         // A payload that is not a datum of the schema is refused per event.
-        let (schema_id, _) = p.schema().await;
+        let (schema_id, avro_schema) = p.schema().await;
         let bad = ProducerEvent {
             id: "bad".into(),
-            schema_id,
+            schema_id: schema_id.clone(),
             payload: vec![0xff, 0xff, 0xff],
             headers: vec![],
         };
@@ -693,6 +693,59 @@ async fn auth_failures_carry_the_salesforce_trailer() {
             .into_inner();
         assert!(response.results[0].error.is_some());
         assert!(response.results[0].replay_id.is_empty());
+        // Payloads of a few bytes that claim a 2^60-byte or a 256 MiB CreatedById string: each
+        // gets its own error result (the Avro allocation cap), the server allocates nothing for
+        // them, and a good event in the same request is still published.
+        let claims = |claimed: u64| {
+            let mut payload = vec![0u8]; // CreatedDate: long 0
+            let mut n = claimed << 1; // zig-zag of a positive length
+            while n >= 0x80 {
+                payload.push((n as u8) | 0x80);
+                n >>= 7;
+            }
+            payload.push(n as u8);
+            payload.extend_from_slice(b"005");
+            payload
+        };
+        let good = encode(&avro_schema, "after the hostile ones");
+        let events = vec![
+            ProducerEvent {
+                id: "huge".into(),
+                schema_id: schema_id.clone(),
+                payload: claims(1 << 60),
+                headers: vec![],
+            },
+            ProducerEvent {
+                id: "large".into(),
+                schema_id: schema_id.clone(),
+                payload: claims(256 << 20),
+                headers: vec![],
+            },
+            ProducerEvent {
+                id: "good".into(),
+                schema_id: schema_id.clone(),
+                payload: good,
+                headers: vec![],
+            },
+        ];
+        let response = grpc
+            .publish(p.request(PublishRequest {
+                topic_name: TOPIC.into(),
+                events,
+                auth_refresh: String::new(),
+            }))
+            .await
+            .expect("publish")
+            .into_inner();
+        assert_eq!(response.results.len(), 3);
+        assert!(response.results[0].error.is_some());
+        assert!(response.results[1].error.is_some());
+        assert!(
+            response.results[2].error.is_none(),
+            "{:?}",
+            response.results[2]
+        );
+        assert!(!response.results[2].replay_id.is_empty());
         server.stop().await.expect("stop");
     }
 }

@@ -1239,3 +1239,89 @@ async fn restart_keeps_everything() {
         s.stop().await.unwrap();
     }
 }
+
+/// Control characters (NUL above all: PostgreSQL text cannot hold it) and over-long values in
+/// setup names are refused with FIELD_INTEGRITY_EXCEPTION on both backends, before any write.
+#[tokio::test]
+async fn control_characters_and_overlong_names_are_refused_on_every_backend() {
+    for server in servers(false).await {
+        let admin = server.admin();
+        let b = backend(&server);
+        let user = |username: &str| NewUser {
+            username: username.into(),
+            email: None,
+            profile: "Standard User".into(),
+            permission_sets: vec![],
+            is_active: true,
+        };
+        for bad in [
+            "nul\0@example.com".to_string(),
+            "bell\u{7}@example.com".to_string(),
+            format!("{}@example.com", "a".repeat(80)),
+        ] {
+            refused(
+                admin.create_user(&user(&bad)).await,
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "",
+            );
+        }
+        for name in [
+            "App\0Name".to_string(),
+            "App\u{1b}[31m".to_string(),
+            "A".repeat(256),
+        ] {
+            let msg = refused(
+                admin
+                    .create_external_client_app(&eca_input(&name, None))
+                    .await,
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "",
+            );
+            assert!(!msg.contains('\0'), "{b}: {msg:?}");
+        }
+        let mut described = eca_input("Described App", None);
+        described.description = Some("line one\nline two\0".into());
+        refused(
+            admin.create_external_client_app(&described).await,
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",
+            "control characters",
+        );
+        // Line breaks alone are fine in a description.
+        described.description = Some("line one\nline two".into());
+        admin
+            .create_external_client_app(&described)
+            .await
+            .unwrap_or_else(|e| panic!("{b}: {e}"));
+        refused(
+            admin
+                .create_channel(&NewChannel {
+                    name: "Chan\0nel".into(),
+                    channel_type: "byoc-messaging".into(),
+                    channel_address_identifier: format!("addr-{b}-nul"),
+                    app_managed_by: None,
+                    routing_owner: None,
+                    consent_owner: None,
+                })
+                .await,
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",
+            "",
+        );
+        refused(
+            admin
+                .create_permission_set(&NewPermissionSet {
+                    name: "Labelled".into(),
+                    label: Some("La\0bel".into()),
+                    permissions: vec![],
+                })
+                .await,
+            400,
+            "FIELD_INTEGRITY_EXCEPTION",
+            "",
+        );
+        server.stop().await.unwrap();
+    }
+}
