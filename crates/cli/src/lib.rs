@@ -91,7 +91,8 @@ pub struct GlobalArgs {
     pub output: OutputFormat,
 
     /// Act as this user of the org instead of the bootstrap admin (Setup's Login As), so
-    /// permission checks can be tried
+    /// permission checks can be tried; never an inactive user; each use is written to the setup
+    /// audit trail
     #[arg(long = "as", global = true, value_name = "USERNAME")]
     pub act_as: Option<String>,
 }

@@ -44,7 +44,7 @@ use std::time::Duration;
 use byoc_proto::admin::AppInput;
 use byoc_proto::admin::{
     AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet, NewUser,
-    PolicyInput, RestError, Saved, UpdateOrg, ACT_AS_HEADER,
+    PolicyInput, RestError, Saved, UpdateOrg, UpdateUser, ACT_AS_HEADER,
 };
 use byoc_proto::setup::{
     App, AuditEntry, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet, Profile,
@@ -210,6 +210,16 @@ impl AdminClient {
     /// `GET /admin/v1/users/{username}`
     pub async fn user(&self, username: &str) -> Result<User, ClientError> {
         self.get(&["users", username], &[]).await
+    }
+
+    /// `PATCH /admin/v1/users/{username}`: e.g. deactivate (which revokes the user's tokens).
+    pub async fn update_user(
+        &self,
+        username: &str,
+        change: &UpdateUser,
+    ) -> Result<Saved<User>, ClientError> {
+        self.send(Method::PATCH, &["users", username], Some(change))
+            .await
     }
 
     /// `GET /admin/v1/permission-sets`

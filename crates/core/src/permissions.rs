@@ -6,7 +6,7 @@
 //! Application* AND (*Modify All Data* OR *Manage Connected Apps*); changing a connected app's
 //! profiles or permission sets needs *Customize Application* AND *Modify All Data* AND *Manage
 //! Profiles and Permission Sets*. The rules for the other actions are byoc's closest match among
-//! the five permissions byoc models; `docs/setup.md` lists them.
+//! the permissions byoc models; `docs/setup.md` lists them.
 
 use std::collections::BTreeSet;
 
@@ -100,6 +100,15 @@ pub enum SetupAction {
     ManageConnectedAppAccess,
     MigrateConnectedApp,
     ManageMessagingChannels,
+    /// Setup's *Login As* (the admin API's `X-Byoc-As`).
+    LoginAs,
+    /// Read Setup's records: org, profiles, users, permission sets, apps, channels, CCDs, the
+    /// audit trail.
+    ViewSetup,
+    /// Read conversations, their entries and attachments.
+    ReadConversations,
+    /// Work a conversation as an agent: reply, end it, ask for routing.
+    WorkConversations,
 }
 
 impl SetupAction {
@@ -115,6 +124,10 @@ impl SetupAction {
             }
             SetupAction::MigrateConnectedApp => "migrate a connected app to an External Client App",
             SetupAction::ManageMessagingChannels => "manage messaging channels",
+            SetupAction::LoginAs => "log in as another user",
+            SetupAction::ViewSetup => "view setup and configuration",
+            SetupAction::ReadConversations => "read conversations",
+            SetupAction::WorkConversations => "work conversations as an agent",
         }
     }
 
@@ -143,6 +156,19 @@ impl SetupAction {
                 Requirement::All(vec![p(CustomizeApplication), p(ModifyAllData)])
             }
             SetupAction::ManageMessagingChannels => p(CustomizeApplication),
+            // Salesforce: *Login As* needs Modify All Data and Manage Users (which byoc models
+            // as Manage Profiles and Permission Sets), with "Administrators Can Log in as Any
+            // User" on.
+            SetupAction::LoginAs => {
+                Requirement::All(vec![p(ModifyAllData), p(ManageProfilesPermissionSets)])
+            }
+            SetupAction::ViewSetup => p(ViewSetup),
+            // Agents read the sessions they work; otherwise reading every conversation is
+            // "View All Data", which Modify All Data implies.
+            SetupAction::ReadConversations => {
+                Requirement::Any(vec![p(MessagingUser), p(ModifyAllData)])
+            }
+            SetupAction::WorkConversations => p(MessagingUser),
         }
     }
 }

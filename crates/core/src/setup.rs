@@ -11,6 +11,7 @@
 
 use byoc_proto::admin::{
     AppInput, AssignmentChange, NewChannel, NewPermissionSet, NewUser, PolicyInput, UpdateOrg,
+    UpdateUser,
 };
 use byoc_proto::setup::{
     App, AppKind, AppManagedBy, AppPolicies, AppRef, AuditEntry, Certificate, ChannelType,
@@ -274,6 +275,52 @@ pub fn create_user(
     Ok(Outcome::new(user, audit))
 }
 
+/// Change a user (today: activate or deactivate). Setup refuses to deactivate yourself.
+pub fn update_user(
+    actor: &Actor,
+    user: &User,
+    input: &UpdateUser,
+    now: i64,
+) -> Result<Outcome<User>, SetupError> {
+    actor.authorize(SetupAction::ManageUsers)?;
+    let mut new = user.clone();
+    let mut audit = Vec::new();
+    if let Some(active) = input.is_active {
+        if !active && user.id == actor.user.id {
+            return Err(SetupError::NotAllowed(format!(
+                "User {} can't deactivate their own user.",
+                actor.user.username
+            )));
+        }
+        if active != user.is_active {
+            new.is_active = active;
+            audit.push(audit::entry(
+                now,
+                &actor.user.username,
+                section::USERS,
+                format!(
+                    "{} user {}",
+                    if active { "Activated" } else { "Deactivated" },
+                    user.username
+                ),
+                audit::diff(user, &new),
+            ));
+        }
+    }
+    Ok(Outcome::new(new, audit))
+}
+
+/// The audit entry of one act-as request (Setup's *Login As*): `real` acted as `target`.
+pub fn login_as_entry(real: &str, target: &str, now: i64) -> AuditEntry {
+    audit::entry(
+        now,
+        real,
+        section::USERS,
+        format!("Logged in using Login-As access for {target}"),
+        Vec::new(),
+    )
+}
+
 pub fn create_permission_set(
     actor: &Actor,
     input: &NewPermissionSet,
@@ -404,6 +451,9 @@ fn apply_input(
     }
     if let Some(scopes) = &input.scopes {
         app.oauth.scopes = validate_scopes(scopes)?;
+    }
+    if let Some(enabled) = input.oauth_enabled {
+        app.oauth.is_enabled = enabled;
     }
     if let Some(cert) = certificate {
         app.oauth.certificate = cert;

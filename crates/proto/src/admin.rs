@@ -49,6 +49,15 @@ pub struct NewUser {
     pub is_active: bool,
 }
 
+/// Change a user; fields left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateUser {
+    /// *Active*: `false` deactivates the user (their access tokens stop working).
+    #[serde(default)]
+    pub is_active: Option<bool>,
+}
+
 fn yes() -> bool {
     true
 }
@@ -81,6 +90,9 @@ pub struct AppInput {
     pub jwt_bearer_enabled: Option<bool>,
     #[serde(default)]
     pub client_credentials_enabled: Option<bool>,
+    /// *Enable OAuth*: `false` disables the app's OAuth (its access tokens stop working).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_enabled: Option<bool>,
     /// PEM of the certificate to upload; an empty string removes it.
     #[serde(default)]
     pub certificate_pem: Option<String>,

@@ -40,15 +40,22 @@ pub enum UserPermission {
     ManageConnectedApps,
     /// "Manage Profiles and Permission Sets"
     ManageProfilesPermissionSets,
+    /// "View Setup and Configuration": read Setup's records (users, apps, channels, audit trail).
+    ViewSetup,
+    /// "Messaging User": stands for Salesforce's *Messaging* permission set license, which every
+    /// user who works messaging sessions needs (replies, ending, routing; reading conversations).
+    MessagingUser,
 }
 
 impl UserPermission {
-    pub const ALL: [UserPermission; 5] = [
+    pub const ALL: [UserPermission; 7] = [
         UserPermission::ManageExternalClientApps,
         UserPermission::CustomizeApplication,
         UserPermission::ModifyAllData,
         UserPermission::ManageConnectedApps,
         UserPermission::ManageProfilesPermissionSets,
+        UserPermission::ViewSetup,
+        UserPermission::MessagingUser,
     ];
 
     /// The label Setup shows.
@@ -61,6 +68,8 @@ impl UserPermission {
             UserPermission::ModifyAllData => "Modify All Data",
             UserPermission::ManageConnectedApps => "Manage Connected Apps",
             UserPermission::ManageProfilesPermissionSets => "Manage Profiles and Permission Sets",
+            UserPermission::ViewSetup => "View Setup and Configuration",
+            UserPermission::MessagingUser => "Messaging User",
         }
     }
 
@@ -72,6 +81,8 @@ impl UserPermission {
             UserPermission::ModifyAllData => "modify-all-data",
             UserPermission::ManageConnectedApps => "manage-connected-apps",
             UserPermission::ManageProfilesPermissionSets => "manage-profiles-permission-sets",
+            UserPermission::ViewSetup => "view-setup",
+            UserPermission::MessagingUser => "messaging-user",
         }
     }
 

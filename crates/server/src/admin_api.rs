@@ -13,10 +13,10 @@ use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use byoc_core::permissions::builtin_profiles;
 use byoc_core::setup::Outcome;
-use byoc_core::{Actor, SetupError};
+use byoc_core::{Actor, SetupAction, SetupError};
 use byoc_proto::admin::{
     AppInput, AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet,
-    NewUser, PolicyInput, RestError, Saved, UpdateOrg, ACT_AS_HEADER,
+    NewUser, PolicyInput, RestError, Saved, UpdateOrg, UpdateUser, ACT_AS_HEADER,
 };
 use byoc_proto::setup::{App, AppKind};
 use serde::de::DeserializeOwned;
@@ -63,6 +63,15 @@ impl ApiError {
             StatusCode::UNAUTHORIZED,
             "INVALID_SESSION_ID",
             "Session expired or invalid",
+        )
+    }
+
+    /// A valid session without the `api` (or `full`) scope, as Salesforce's REST API answers it.
+    pub fn api_disabled() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "This session is not valid for use with the REST API",
         )
     }
 }
@@ -155,6 +164,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 }
 
 /// The acting user of a request.
+///
+/// Who may call (docs/admin-api.md): the bootstrap admin credential of `org.json`, or an OAuth
+/// access token of the org whose scopes include `api` or `full` (Salesforce's rule for its REST
+/// API), in `Authorization: Bearer X` or `Authorization: OAuth X`. `X-Byoc-As` (Setup's *Login
+/// As*) is honoured for the bootstrap credential and for users who may log in as others
+/// ([`SetupAction::LoginAs`]), never for an inactive target, and every such request is written
+/// to the setup audit trail.
 pub struct Acting(pub Actor);
 
 impl FromRequestParts<AdminState> for Acting {
@@ -164,45 +180,95 @@ impl FromRequestParts<AdminState> for Acting {
         parts: &mut Parts,
         state: &AdminState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+        let token = crate::oauth::bearer(&parts.headers)
+            .filter(|t| !t.is_empty())
             .ok_or_else(ApiError::invalid_session)?;
-        let digest = hex::encode(Sha256::digest(token.as_bytes()));
-        let credential = state
-            .setup
-            .store()
-            .admin_credential(&digest)
-            .await
-            .map_err(|e| ApiError::from(ServiceError::Store(e)))?;
-        let token_user = match credential {
-            // The lookup is by digest; compare again in constant time so the match leaks nothing.
-            Some(c) if bool::from(c.digest.as_bytes().ct_eq(digest.as_bytes())) => c.username,
-            Some(_) => return Err(ApiError::invalid_session()),
-            // An OAuth access token of the org acts as its user.
-            None => match &state.oauth {
-                Some(oauth) => crate::oauth::actor_username_from_access_token(oauth, token)
-                    .await
-                    .ok_or_else(ApiError::invalid_session)?,
-                None => return Err(ApiError::invalid_session()),
-            },
+        let (caller, may_act_as_anyone) = match authenticate(state, token).await? {
+            Caller::Bootstrap(username) => (username, true),
+            Caller::Token(username) => (username, false),
         };
-        let username = match parts
+        let target = parts
             .headers
             .get(ACT_AS_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
-        {
-            Some(other) if !other.is_empty() => other.to_string(),
-            _ => token_user,
+            .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case(&caller));
+        let Some(target) = target else {
+            return Ok(Acting(state.setup.actor(&caller).await?));
         };
-        Ok(Acting(state.setup.actor(&username).await?))
+        if !may_act_as_anyone {
+            state
+                .setup
+                .actor(&caller)
+                .await?
+                .authorize(SetupAction::LoginAs)?;
+        }
+        let actor = state.setup.actor(target).await?;
+        if !actor.user.is_active {
+            return Err(SetupError::InsufficientAccess(format!(
+                "User {} is inactive: no one can log in as an inactive user.",
+                actor.user.username
+            ))
+            .into());
+        }
+        state
+            .setup
+            .record_login_as(&caller, &actor.user.username)
+            .await?;
+        Ok(Acting(actor))
+    }
+}
+
+/// Who presented the credential.
+enum Caller {
+    /// The bootstrap admin credential, as its user.
+    Bootstrap(String),
+    /// An OAuth access token with `api` or `full`, as its user.
+    Token(String),
+}
+
+async fn authenticate(state: &AdminState, token: &str) -> Result<Caller, ApiError> {
+    // An access token is checked in memory first, so OAuth callers cost no credential lookup.
+    if let Some(oauth) = &state.oauth {
+        match oauth.verify(token) {
+            Ok(claims) if claims.has_scope("api") || claims.has_scope("full") => {
+                return Ok(Caller::Token(claims.username))
+            }
+            Ok(_) => return Err(ApiError::api_disabled()),
+            Err(crate::oauth::TokenError::Invalid) => {}
+            Err(_) => return Err(ApiError::invalid_session()),
+        }
+    }
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let credential = state
+        .setup
+        .store()
+        .admin_credential(&digest)
+        .await
+        .map_err(|e| ApiError::from(ServiceError::Store(e)))?;
+    match credential {
+        // The lookup is by digest; compare again in constant time so the match leaks nothing.
+        Some(c) if bool::from(c.digest.as_bytes().ct_eq(digest.as_bytes())) => {
+            Ok(Caller::Bootstrap(c.username))
+        }
+        _ => Err(ApiError::invalid_session()),
+    }
+}
+
+/// The acting user, who must hold what Setup needs to view setup records
+/// ([`SetupAction::ViewSetup`]).
+pub struct SetupViewer(pub Actor);
+
+impl FromRequestParts<AdminState> for SetupViewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        let Acting(actor) = Acting::from_request_parts(parts, state).await?;
+        actor.authorize(SetupAction::ViewSetup)?;
+        Ok(SetupViewer(actor))
     }
 }
 
@@ -236,7 +302,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/whoami", get(whoami))
         .route("/admin/v1/profiles", get(profiles))
         .route("/admin/v1/users", get(users).post(create_user))
-        .route("/admin/v1/users/{username}", get(user))
+        .route("/admin/v1/users/{username}", get(user).patch(update_user))
         .route(
             "/admin/v1/permission-sets",
             get(permission_sets).post(create_permission_set),
@@ -322,7 +388,7 @@ pub async fn not_found() -> ApiError {
     )
 }
 
-async fn get_org(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+async fn get_org(State(s): State<AdminState>, _a: SetupViewer) -> ApiResult {
     Ok(Json(s.setup.org().await?).into_response())
 }
 
@@ -338,15 +404,19 @@ async fn whoami(Acting(a): Acting) -> ApiResult {
     Ok(Json(a.user).into_response())
 }
 
-async fn profiles(_a: Acting) -> ApiResult {
+async fn profiles(_a: SetupViewer) -> ApiResult {
     Ok(Json(builtin_profiles()).into_response())
 }
 
-async fn users(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+async fn users(State(s): State<AdminState>, _a: SetupViewer) -> ApiResult {
     Ok(Json(s.setup.store().users().await.map_err(ServiceError::from)?).into_response())
 }
 
-async fn user(State(s): State<AdminState>, _a: Acting, Path(username): Path<String>) -> ApiResult {
+async fn user(
+    State(s): State<AdminState>,
+    _a: SetupViewer,
+    Path(username): Path<String>,
+) -> ApiResult {
     Ok(Json(s.setup.user(&username).await?).into_response())
 }
 
@@ -361,7 +431,19 @@ async fn create_user(
     ))
 }
 
-async fn permission_sets(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+async fn update_user(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(username): Path<String>,
+    Body(input): Body<UpdateUser>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup.update_user(&a, &username, &input).await?,
+    ))
+}
+
+async fn permission_sets(State(s): State<AdminState>, _a: SetupViewer) -> ApiResult {
     Ok(Json(
         s.setup
             .store()
@@ -399,7 +481,7 @@ impl AppCollection for ConnectedApps {
     const KIND: AppKind = AppKind::ConnectedApp;
 }
 
-async fn list_apps<K: AppCollection>(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+async fn list_apps<K: AppCollection>(State(s): State<AdminState>, _a: SetupViewer) -> ApiResult {
     let apps: Vec<App> = s
         .setup
         .store()
@@ -426,7 +508,7 @@ async fn create_app<K: AppCollection>(
 
 async fn show_app<K: AppCollection>(
     State(s): State<AdminState>,
-    _a: Acting,
+    _a: SetupViewer,
     Path(name): Path<String>,
 ) -> ApiResult {
     Ok(Json(without_secret(s.setup.app(K::KIND, &name).await?)).into_response())
@@ -492,7 +574,7 @@ async fn migrate(
     ))
 }
 
-async fn channels(State(s): State<AdminState>, _a: Acting) -> ApiResult {
+async fn channels(State(s): State<AdminState>, _a: SetupViewer) -> ApiResult {
     Ok(Json(
         s.setup
             .store()
@@ -503,7 +585,11 @@ async fn channels(State(s): State<AdminState>, _a: Acting) -> ApiResult {
     .into_response())
 }
 
-async fn channel(State(s): State<AdminState>, _a: Acting, Path(name): Path<String>) -> ApiResult {
+async fn channel(
+    State(s): State<AdminState>,
+    _a: SetupViewer,
+    Path(name): Path<String>,
+) -> ApiResult {
     Ok(Json(s.setup.channel(&name).await?).into_response())
 }
 
@@ -518,7 +604,7 @@ async fn create_channel(
     ))
 }
 
-async fn ccd(State(s): State<AdminState>, _a: Acting, Path(dev): Path<String>) -> ApiResult {
+async fn ccd(State(s): State<AdminState>, _a: SetupViewer, Path(dev): Path<String>) -> ApiResult {
     Ok(Json(s.setup.ccd(&dev).await?).into_response())
 }
 
@@ -541,7 +627,7 @@ struct AuditQuery {
 
 async fn audit(
     State(s): State<AdminState>,
-    _a: Acting,
+    _a: SetupViewer,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let limit = match query {

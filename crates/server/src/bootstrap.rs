@@ -182,6 +182,7 @@ pub async fn seed_sample(
         ]),
         jwt_bearer_enabled: Some(true),
         client_credentials_enabled: None,
+        oauth_enabled: None,
         certificate_pem: Some(pair.certificate_pem.clone()),
     };
     setup

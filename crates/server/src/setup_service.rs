@@ -8,7 +8,7 @@ use byoc_core::setup::{self, NewAppIds, Outcome};
 use byoc_core::{ids, Actor, Clock, SetupError};
 use byoc_proto::admin::{
     AppInput, AssignmentChange, LinkApp, NewChannel, NewPermissionSet, NewUser, PolicyInput,
-    UpdateOrg,
+    UpdateOrg, UpdateUser,
 };
 use byoc_proto::setup::{
     App, AppKind, Certificate, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet,
@@ -79,15 +79,48 @@ pub fn parse_certificate(pem: &str) -> std::result::Result<Certificate, SetupErr
     })
 }
 
+/// Tokens minted up to this long after a user is deactivated or an app disabled are refused too:
+/// another instance's token endpoint may still see the old setup for one poll interval (500 ms).
+pub const REVOCATION_MARGIN_MILLIS: i64 = 2_000;
+
 #[derive(Clone)]
 pub struct SetupService {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// The token verifier of this instance, once the OAuth side exists: revocations written here
+    /// take effect on this instance at once (other instances pick them up by polling).
+    tokens: Arc<std::sync::OnceLock<Arc<crate::oauth::TokenVerifier>>>,
 }
 
 impl SetupService {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> SetupService {
-        SetupService { store, clock }
+        SetupService {
+            store,
+            clock,
+            tokens: Arc::default(),
+        }
+    }
+
+    /// Let this service's revocations reach `tokens` at once.
+    pub fn attach_token_verifier(&self, tokens: Arc<crate::oauth::TokenVerifier>) {
+        let _ = self.tokens.set(tokens);
+    }
+
+    /// Apply a change that revokes principals, then tell this instance's verifier.
+    async fn apply_revoking(&self, change: ChangeSet) -> Result<()> {
+        let revocations = change.revocations.clone();
+        self.store.apply(change).await?;
+        if let Some(tokens) = self.tokens.get() {
+            tokens.revoke_principals(revocations);
+        }
+        Ok(())
+    }
+
+    /// Record one act-as request in the setup audit trail (Setup's *Login As*).
+    pub async fn record_login_as(&self, real: &str, target: &str) -> Result<()> {
+        let entry = setup::login_as_entry(real, target, self.now());
+        self.store.apply(ChangeSet::new().audit([entry])).await?;
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -167,6 +200,25 @@ impl SetupService {
         }
         self.commit(&out, ChangeSet::new().insert(&out.record))
             .await?;
+        Ok(out)
+    }
+
+    /// Change a user; deactivating one revokes their access tokens on every instance.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        username: &str,
+        input: &UpdateUser,
+    ) -> Result<Outcome<User>> {
+        let user = self.user(username).await?;
+        let out = setup::update_user(actor, &user, input, self.now())?;
+        let mut change = ChangeSet::new()
+            .update(&out.record)
+            .audit(out.audit.iter().cloned());
+        if user.is_active && !out.record.is_active {
+            change = change.revoke_principal(&user.id, self.now() + REVOCATION_MARGIN_MILLIS);
+        }
+        self.apply_revoking(change).await?;
         Ok(out)
     }
 
@@ -294,7 +346,12 @@ impl SetupService {
                 }
             }
         }
-        self.commit(&out, change).await?;
+        // Disabling OAuth revokes the app's access tokens on every instance.
+        if app.oauth.is_enabled && !out.record.oauth.is_enabled {
+            change = change.revoke_principal(&app.id, self.now() + REVOCATION_MARGIN_MILLIS);
+        }
+        self.apply_revoking(change.audit(out.audit.iter().cloned()))
+            .await?;
         Ok(out)
     }
 
@@ -302,9 +359,14 @@ impl SetupService {
         let app = self.app(kind, name).await?;
         let channels = self.store.channels().await?;
         let audit = setup::delete_app(actor, &app, &channels, self.now())?;
-        self.store
-            .apply(ChangeSet::new().delete(&app).audit(audit))
-            .await?;
+        // The app's access tokens die with it, on every instance.
+        self.apply_revoking(
+            ChangeSet::new()
+                .delete(&app)
+                .audit(audit)
+                .revoke_principal(&app.id, self.now() + REVOCATION_MARGIN_MILLIS),
+        )
+        .await?;
         Ok(())
     }
 

@@ -89,6 +89,9 @@ pub struct ChangeSet {
     pub updates: Vec<RawRecord>,
     pub deletes: Vec<(Kind, String)>,
     pub audit: Vec<AuditEntry>,
+    /// Principal revocations (subject, revoked_at): see
+    /// [`oauth::OAuthRepository::revoked_principals`].
+    pub revocations: Vec<(String, i64)>,
 }
 
 impl ChangeSet {
@@ -114,6 +117,13 @@ impl ChangeSet {
 
     pub fn audit(mut self, entries: impl IntoIterator<Item = AuditEntry>) -> ChangeSet {
         self.audit.extend(entries);
+        self
+    }
+
+    /// Refuse every access token of `subject` (a user id or an app id) issued at or before
+    /// `revoked_at`, in the same transaction as the rest of the change.
+    pub fn revoke_principal(mut self, subject: &str, revoked_at: i64) -> ChangeSet {
+        self.revocations.push((subject.to_string(), revoked_at));
         self
     }
 }

@@ -76,6 +76,10 @@ pub trait OAuthRepository: Send + Sync {
     ) -> Result<Vec<LoginHistoryEntry>, StoreError>;
 
     async fn setup_fingerprint(&self) -> Result<SetupFingerprint, StoreError>;
+
+    /// Principal revocations (subject: a user id or an app id; the time up to which its tokens
+    /// are refused) with `revoked_at >= since`. Written by [`crate::ChangeSet::revoke_principal`].
+    async fn revoked_principals(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 fn status_of(s: &str) -> LoginStatus {
@@ -229,6 +233,18 @@ macro_rules! impl_oauth_repository {
                     last_update: row.try_get("last_update")?,
                     last_audit: row.try_get("last_audit")?,
                 })
+            }
+
+            async fn revoked_principals(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT subject, revoked_at FROM principal_revocations WHERE revoked_at >= $1",
+                )
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("subject")?, row.try_get("revoked_at")?)))
+                    .collect()
             }
         }
     };

@@ -189,6 +189,19 @@ macro_rules! impl_repositories {
                     .execute(&mut *tx)
                     .await?;
                 }
+                for (subject, revoked_at) in &change.revocations {
+                    // The latest revocation of a subject wins.
+                    sqlx::query(
+                        "INSERT INTO principal_revocations (subject, revoked_at) VALUES ($1, $2) \
+                         ON CONFLICT (subject) DO UPDATE SET revoked_at = CASE \
+                         WHEN excluded.revoked_at > principal_revocations.revoked_at \
+                         THEN excluded.revoked_at ELSE principal_revocations.revoked_at END",
+                    )
+                    .bind(subject)
+                    .bind(revoked_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

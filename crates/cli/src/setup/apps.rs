@@ -128,6 +128,10 @@ pub struct AppUpdateArgs {
     /// Remove the certificate (Use digital signatures unchecked)
     #[arg(long, conflicts_with = "certificate")]
     pub remove_certificate: bool,
+    /// Enable OAuth (true) or disable it (false): disabling revokes the app's access tokens on
+    /// every host and instance within a second
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub oauth_enabled: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -391,6 +395,7 @@ fn create_input(args: AppCreateArgs) -> Result<AppInput, CliError> {
         scopes: Some(scope_list(args.scopes)),
         jwt_bearer_enabled: None,
         client_credentials_enabled: None,
+        oauth_enabled: None,
         certificate_pem,
     })
 }
@@ -410,6 +415,7 @@ fn update_input(args: AppUpdateArgs) -> Result<(String, AppInput), CliError> {
         scopes: args.scopes.map(scope_list),
         jwt_bearer_enabled: None,
         client_credentials_enabled: None,
+        oauth_enabled: args.oauth_enabled,
         certificate_pem,
     };
     Ok((args.app, input))

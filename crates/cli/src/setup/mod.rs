@@ -7,7 +7,7 @@
 pub mod apps;
 pub mod channels;
 
-use byoc_proto::admin::{NewPermissionSet, NewUser, UpdateOrg};
+use byoc_proto::admin::{NewPermissionSet, NewUser, UpdateOrg, UpdateUser};
 use byoc_proto::setup::{AuditEntry, Org, PermissionSet, Profile, User, UserPermission};
 use clap::{Args, Subcommand};
 
@@ -71,6 +71,19 @@ pub enum UserCommand {
         /// Username (an email-style login name)
         username: String,
     },
+    /// Change a user: `--active false` deactivates them, which revokes their access tokens on
+    /// every host and instance within a second (Setup > Users > Edit > Active)
+    Update(UserUpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserUpdateArgs {
+    /// Username (an email-style login name)
+    #[arg(value_name = "USERNAME")]
+    pub username: String,
+    /// Active (true) or deactivated (false)
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set, required = true)]
+    pub active: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -110,7 +123,7 @@ pub struct PermissionSetCreateArgs {
     pub label: Option<String>,
     /// User permission to grant (repeatable): manage-external-client-apps,
     /// customize-application, modify-all-data, manage-connected-apps,
-    /// manage-profiles-permission-sets
+    /// manage-profiles-permission-sets, view-setup, messaging-user
     #[arg(long = "permission", value_name = "PERM", value_parser = parse_permission)]
     pub permissions: Vec<UserPermission>,
 }
@@ -221,6 +234,27 @@ async fn user(ctx: &Context, command: UserCommand) -> Result<Output, CliError> {
                 .collect();
             let text = table(&["Username", "Profile", "Permission Sets", "Active"], &rows);
             Output::new(&users, text)
+        }
+        UserCommand::Update(args) => {
+            let saved = client
+                .update_user(
+                    &args.username,
+                    &UpdateUser {
+                        is_active: args.active,
+                    },
+                )
+                .await
+                .map_err(|e| {
+                    CliError::from(e)
+                        .hint_if_not_found(&args.username, "list users with `byoc setup user list`")
+                })?;
+            let u = &saved.record;
+            let text = format!(
+                "Updated user {} (active: {}).\n",
+                u.username,
+                yes_no(u.is_active)
+            );
+            Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
         }
         UserCommand::Show { username } => {
             let user = client.user(&username).await.map_err(|e| {

@@ -1,6 +1,7 @@
-//! The poller: every [`POLL_INTERVAL`] it reads the token ids revoked on any instance and the
-//! setup fingerprint, so this instance refuses revoked tokens and drops stale setup caches within
-//! about half a second of a change made elsewhere. Every minute it also reloads the revoked set
+//! The poller: every [`POLL_INTERVAL`] it reads the token ids revoked on any instance, the users
+//! and apps whose tokens were revoked (deactivated, disabled, deleted), and the setup
+//! fingerprint, so this instance refuses revoked tokens and drops stale setup caches within about
+//! half a second of a change made elsewhere. Every minute it also reloads the revoked set
 //! from scratch (dropping expired tokens) and purges expired rows.
 
 use std::collections::HashSet;
@@ -26,6 +27,9 @@ pub(crate) async fn load_revocations(inner: &Inner) -> anyhow::Result<()> {
     inner
         .tokens
         .replace_revoked(ids.into_iter().collect::<HashSet<_>>());
+    inner
+        .tokens
+        .revoke_principals(inner.store.repo().revoked_principals(i64::MIN).await?);
     Ok(())
 }
 
@@ -67,6 +71,11 @@ pub(crate) async fn poll(
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "polling revocations failed"),
             }
+        }
+        // Users deactivated and apps disabled or deleted on any instance.
+        match store.repo().revoked_principals(last - OVERLAP_MILLIS).await {
+            Ok(rows) => inner.tokens.revoke_principals(rows),
+            Err(e) => tracing::warn!(error = %e, "polling principal revocations failed"),
         }
         match store.repo().setup_fingerprint().await {
             Ok(fp) => inner.directory.observe_fingerprint(fp),

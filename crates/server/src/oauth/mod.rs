@@ -125,6 +125,8 @@ pub async fn start(
     let key =
         hex::decode(key_hex.trim()).context("the stored access token sealing key is not hex")?;
     let tokens = Arc::new(TokenVerifier::new(&key, &config.org.id)?);
+    // Users deactivated and apps disabled here are refused here at once.
+    setup.attach_token_verifier(tokens.clone());
     let fingerprint = store
         .repo()
         .setup_fingerprint()

@@ -6,7 +6,7 @@
 //! memory: this instance adds its own revocations at once, and a poller
 //! ([`super::background`]) picks up other instances' within about half a second.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::RwLock;
 
@@ -78,6 +78,12 @@ pub struct TokenVerifier {
     key: LessSafeKey,
     org_id: String,
     revoked: RwLock<HashSet<String>>,
+    /// Principal revocations: user id or app id → tokens issued at or before this time (ms) are
+    /// refused (a deactivated user, a disabled or deleted app).
+    principals: RwLock<HashMap<String, i64>>,
+    /// Bumped whenever something new is revoked, so holders of long-lived streams (Pub/Sub
+    /// subscriptions) re-check their token then, and only then.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -97,6 +103,8 @@ impl TokenVerifier {
             key: LessSafeKey::new(unbound),
             org_id: org_id.to_string(),
             revoked: RwLock::new(HashSet::new()),
+            principals: RwLock::new(HashMap::new()),
+            changes: tokio::sync::watch::channel(0).0,
         })
     }
 
@@ -157,10 +165,43 @@ impl TokenVerifier {
         if claims.expires_at <= now_millis {
             return Err(TokenError::Expired);
         }
-        if self.is_revoked(&claims.token_id) {
+        if self.is_revoked(&claims.token_id)
+            || self.principal_revoked(&claims.user_id, claims.issued_at)
+            || self.principal_revoked(&claims.app_id, claims.issued_at)
+        {
             return Err(TokenError::Revoked);
         }
         Ok(claims)
+    }
+
+    /// Whether tokens of `subject` issued at `issued_at` are revoked.
+    fn principal_revoked(&self, subject: &str, issued_at: i64) -> bool {
+        self.principals
+            .read()
+            .map(|m| m.get(subject).is_some_and(|&at| issued_at <= at))
+            .unwrap_or(true)
+    }
+
+    /// Record principal revocations (subject, revoked_at); the latest per subject wins.
+    pub fn revoke_principals<I: IntoIterator<Item = (String, i64)>>(&self, revocations: I) {
+        let mut changed = false;
+        if let Ok(mut map) = self.principals.write() {
+            for (subject, at) in revocations {
+                let entry = map.entry(subject).or_insert(i64::MIN);
+                if at > *entry {
+                    *entry = at;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.changes.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// A receiver that changes whenever a token or principal is newly revoked.
+    pub fn revocation_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn is_revoked(&self, token_id: &str) -> bool {
@@ -172,8 +213,14 @@ impl TokenVerifier {
 
     /// Mark token ids revoked in this instance.
     pub fn add_revoked<I: IntoIterator<Item = String>>(&self, ids: I) {
+        let mut changed = false;
         if let Ok(mut set) = self.revoked.write() {
-            set.extend(ids);
+            for id in ids {
+                changed |= set.insert(id);
+            }
+        }
+        if changed {
+            self.changes.send_modify(|n| *n += 1);
         }
     }
 
@@ -212,6 +259,25 @@ mod tests {
         assert_eq!(v.verify(&t, 2_000), Err(TokenError::Expired));
         v.add_revoked(["tid".to_string()]);
         assert_eq!(v.verify(&t, 1_500), Err(TokenError::Revoked));
+    }
+
+    #[test]
+    fn revoking_a_user_or_an_app_refuses_their_older_tokens_only() {
+        let v = TokenVerifier::new(&[7u8; 32], "00D000000000001").unwrap();
+        let t = v.mint(&claims()).unwrap();
+        let mut changes = v.revocation_changes();
+        v.revoke_principals([("005000000000001".to_string(), 999)]);
+        assert!(v.verify(&t, 1_500).is_ok(), "issued after the revocation");
+        assert!(changes.has_changed().unwrap());
+        changes.mark_unchanged();
+        v.revoke_principals([("005000000000001".to_string(), 999)]);
+        assert!(!changes.has_changed().unwrap(), "nothing new");
+        v.revoke_principals([("0xI000000000001".to_string(), 1_000)]);
+        assert_eq!(v.verify(&t, 1_500), Err(TokenError::Revoked));
+        assert!(changes.has_changed().unwrap());
+        let user = TokenVerifier::new(&[7u8; 32], "00D000000000001").unwrap();
+        user.revoke_principals([("005000000000001".to_string(), 5_000)]);
+        assert_eq!(user.verify(&t, 1_500), Err(TokenError::Revoked));
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub struct AgentState {
     pub agents: AgentService,
 }
 
-/// The acting user, resolved as the admin API does.
+/// The acting user, resolved as the admin API does, who may work conversations.
 struct Agent(Actor);
 
 impl FromRequestParts<AgentState> for Agent {
@@ -65,6 +65,8 @@ impl FromRequestParts<AgentState> for Agent {
         state: &AgentState,
     ) -> Result<Self, Self::Rejection> {
         let Acting(actor) = Acting::from_request_parts(parts, &state.admin).await?;
+        // Working a conversation needs the Messaging permission set license (docs/setup.md).
+        actor.authorize(byoc_core::SetupAction::WorkConversations)?;
         Ok(Agent(actor))
     }
 }

@@ -34,6 +34,12 @@ pub struct Grant {
 #[async_trait]
 pub trait AccessTokenCheck: Send + Sync {
     async fn check(&self, token: &str, now_ms: i64) -> Option<Grant>;
+
+    /// Changes whenever a token may have been revoked since, so open subscriptions check theirs
+    /// again; `None` when this check never revokes.
+    fn revocation_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 #[async_trait]
@@ -46,6 +52,10 @@ impl AccessTokenCheck for TokenVerifier {
             app_id: Some(claims.app_id),
             scopes: claims.scopes,
         })
+    }
+
+    fn revocation_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(TokenVerifier::revocation_changes(self))
     }
 }
 
@@ -88,6 +98,10 @@ impl AccessTokenCheck for FirstOf {
             }
         }
         None
+    }
+
+    fn revocation_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.0.iter().find_map(|c| c.revocation_changes())
     }
 }
 

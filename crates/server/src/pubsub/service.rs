@@ -235,12 +235,24 @@ impl PubSub for PubSubService {
         &self,
         request: Request<Streaming<FetchRequest>>,
     ) -> Result<Response<BoxStream<FetchResponse>>, Status> {
+        // Subscribed before the check, so no revocation after it goes unnoticed.
+        let revocations = self.inner.tokens.revocation_changes();
         self.auth(&request).await?;
+        // Kept to check again when something is revoked: the stream ends with the auth error.
+        let token = request
+            .metadata()
+            .get("accesstoken")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
         let inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(4);
         let service = self.clone();
         tokio::spawn(async move {
-            if let Err(status) = service.run_subscription(inbound, &tx).await {
+            if let Err(status) = service
+                .run_subscription(inbound, &tx, token, revocations)
+                .await
+            {
                 let _ = tx.send(Err(status)).await;
             }
         });
@@ -419,6 +431,8 @@ impl PubSubService {
         &self,
         mut inbound: Streaming<FetchRequest>,
         tx: &mpsc::Sender<Result<FetchResponse, Status>>,
+        token: String,
+        mut revocations: Option<tokio::sync::watch::Receiver<u64>>,
     ) -> Result<(), Status> {
         let first = tokio::select! {
             _ = self.inner.shutdown.cancelled() => return Err(Status::unavailable("The server is shutting down.")),
@@ -481,6 +495,15 @@ impl PubSubService {
                     return Err(errors::status(Code::Unavailable, errors::SERVICE_UNAVAILABLE, "The server is shutting down; subscribe again to resume."));
                 }
                 _ = tx.closed() => return Ok(()),
+                changed = revoked(&mut revocations) => {
+                    if !changed {
+                        revocations = None;
+                    } else if self.inner.tokens.check(&token, self.inner.bus.now()).await.is_none() {
+                        // The user was deactivated, the app disabled or deleted, or the token
+                        // revoked: end the stream as a refused call would be.
+                        return Err(errors::unauthenticated("the access token is invalid, expired or revoked"));
+                    }
+                }
                 next = inbound.next(), if inbound_open => match next {
                     Some(Ok(req)) => {
                         if !Self::same_topic(&sub, &req.topic_name) {
@@ -506,6 +529,14 @@ impl PubSubService {
                 }
             }
         }
+    }
+}
+
+/// Wait for the next revocation anywhere; `false` when no more can come.
+async fn revoked(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) -> bool {
+    match changes {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
     }
 }
 

@@ -6,13 +6,15 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
+use axum::extract::FromRequestParts;
 use axum::extract::{Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use byoc_core::ids;
-use byoc_core::SetupError;
+use byoc_core::{SetupAction, SetupError};
 use byoc_proto::interaction::{
     AttachmentView, ConversationDetail, ConversationSummary, EntryView, Participant, RecordView,
     SessionView,
@@ -25,6 +27,23 @@ use crate::admin_api::{Acting, AdminState, ApiError};
 use crate::setup_service::ServiceError;
 
 type ApiResult = Result<Response, ApiError>;
+
+/// The acting user, who must be allowed to read conversations
+/// ([`SetupAction::ReadConversations`]).
+struct ConversationReader;
+
+impl FromRequestParts<AdminState> for ConversationReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        let Acting(actor) = Acting::from_request_parts(parts, state).await?;
+        actor.authorize(SetupAction::ReadConversations)?;
+        Ok(ConversationReader)
+    }
+}
 
 pub fn router(state: AdminState) -> Router {
     Router::new()
@@ -75,7 +94,7 @@ struct ListQuery {
 
 async fn list(
     State(s): State<AdminState>,
-    _a: Acting,
+    _a: ConversationReader,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult {
     let limit = query
@@ -96,6 +115,63 @@ async fn list(
     Ok(Json(out).into_response())
 }
 
+/// Who may download an attachment: whoever may read conversations through the admin API, or the
+/// partner the attachment's URL was sent to: an access token with `interaction_api` (and neither
+/// `api` nor `full`) whose app is linked to the conversation's CCD, as the URL in an outbound
+/// event is meant to be fetched with the connector's own token.
+enum AttachmentReader {
+    Admin,
+    Partner { app_id: String },
+}
+
+impl FromRequestParts<AdminState> for AttachmentReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AdminState,
+    ) -> Result<Self, Self::Rejection> {
+        if let (Some(oauth), Some(token)) = (&state.oauth, crate::oauth::bearer(&parts.headers)) {
+            if let Ok(claims) = oauth.verify(token) {
+                if claims.has_scope("interaction_api")
+                    && !claims.has_scope("api")
+                    && !claims.has_scope("full")
+                {
+                    return Ok(AttachmentReader::Partner {
+                        app_id: claims.app_id,
+                    });
+                }
+            }
+        }
+        ConversationReader::from_request_parts(parts, state).await?;
+        Ok(AttachmentReader::Admin)
+    }
+}
+
+/// Whether `app_id` is the app linked to the CCD of the conversation.
+async fn partner_may_read(
+    store: &Store,
+    conversation_id: &str,
+    app_id: &str,
+) -> Result<bool, ApiError> {
+    let Some(conversation) = store
+        .repo()
+        .conversation(conversation_id)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(false);
+    };
+    let channel = store
+        .channel_by_ccd(&conversation.ccd_developer_name)
+        .await
+        .map_err(store_error)?;
+    Ok(channel
+        .and_then(|c| c.conversation_channel_definition)
+        .and_then(|ccd| ccd.linked_app)
+        .is_some_and(|app| app.id == app_id))
+}
+
 /// Read beats delivered: the highest acknowledgement an entry got.
 fn stronger(current: Option<&str>, new: &str) -> bool {
     !matches!(
@@ -104,7 +180,11 @@ fn stronger(current: Option<&str>, new: &str) -> bool {
     )
 }
 
-async fn show(State(s): State<AdminState>, _a: Acting, Path(id): Path<String>) -> ApiResult {
+async fn show(
+    State(s): State<AdminState>,
+    _a: ConversationReader,
+    Path(id): Path<String>,
+) -> ApiResult {
     let store = s.setup.store();
     let repo = store.repo();
     let row = repo
@@ -192,7 +272,11 @@ async fn show(State(s): State<AdminState>, _a: Acting, Path(id): Path<String>) -
     .into_response())
 }
 
-async fn attachment(State(s): State<AdminState>, _a: Acting, Path(id): Path<String>) -> ApiResult {
+async fn attachment(
+    State(s): State<AdminState>,
+    reader: AttachmentReader,
+    Path(id): Path<String>,
+) -> ApiResult {
     let found = s
         .setup
         .store()
@@ -201,6 +285,13 @@ async fn attachment(State(s): State<AdminState>, _a: Acting, Path(id): Path<Stri
         .await
         .map_err(store_error)?;
     let (meta, bytes) = found.ok_or_else(|| not_found("Attachment", &id))?;
+    if let AttachmentReader::Partner { app_id } = reader {
+        // Only the app the conversation's events go to; others learn nothing, not even that the
+        // attachment exists.
+        if !partner_may_read(s.setup.store(), &meta.conversation_id, &app_id).await? {
+            return Err(not_found("Attachment", &id));
+        }
+    }
     let content_type = HeaderValue::from_str(&meta.mime_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut response = bytes.into_response();

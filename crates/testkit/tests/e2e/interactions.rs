@@ -82,6 +82,7 @@ async fn app(server: &TestServer, name: &str, scopes: &[&str]) -> (String, Strin
             scopes: Some(scopes.iter().map(|s| s.to_string()).collect()),
             jwt_bearer_enabled: Some(true),
             client_credentials_enabled: None,
+            oauth_enabled: None,
             certificate_pem: Some(pair.certificate_pem.clone()),
         })
         .await

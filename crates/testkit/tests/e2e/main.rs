@@ -5,7 +5,9 @@
 //! - `oauth`: the JWT Bearer token endpoint, access tokens, identity endpoints, login history.
 //! - `interactions`: every Interaction API operation and its authorization chain.
 //! - `pubsub`: platform events over the Pub/Sub API, replay, flow control, the echo agent.
+//! - `authz`: who may call the admin API and as whom; tokens that die with their user or app.
 
+mod authz;
 mod interactions;
 mod oauth;
 mod pubsub;

@@ -61,6 +61,7 @@ fn eca_input(name: &str, cert_pem: Option<String>) -> AppInput {
         ]),
         jwt_bearer_enabled: Some(cert_pem.is_some()),
         client_credentials_enabled: None,
+        oauth_enabled: None,
         certificate_pem: cert_pem,
     }
 }
