@@ -165,6 +165,20 @@ fn user_commands() {
     ));
     let e = refuse("setup user create --username a@b");
     assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+
+    let Command::Setup(SetupCommand::User(UserCommand::Update(args))) =
+        parse("setup user update a@b --active false").command
+    else {
+        panic!("not user update")
+    };
+    assert_eq!((args.username.as_str(), args.active), ("a@b", Some(false)));
+    let e = refuse("setup user update a@b");
+    assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    assert!(matches!(
+        parse("setup eca update App --oauth-enabled false").command,
+        Command::Setup(SetupCommand::Eca(EcaCommand::Update(u)))
+            if u.app.oauth_enabled == Some(false)
+    ));
 }
 
 #[test]

@@ -289,6 +289,70 @@ mod tests {
     }
 
     #[test]
+    fn login_as_reads_and_agent_work_need_their_permissions() {
+        let admin = Actor::new(user(SYSTEM_ADMINISTRATOR, &[]), &[]);
+        for action in [
+            SetupAction::LoginAs,
+            SetupAction::ViewSetup,
+            SetupAction::ReadConversations,
+            SetupAction::WorkConversations,
+        ] {
+            assert!(admin.authorize(action).is_ok(), "{action:?}");
+        }
+        let std = Actor::new(user(STANDARD_USER, &[]), &[]);
+        let err = std.authorize(SetupAction::LoginAs).unwrap_err().to_string();
+        assert!(
+            err.contains("\"Modify All Data\" and \"Manage Profiles and Permission Sets\""),
+            "{err}"
+        );
+        let err = std
+            .authorize(SetupAction::ViewSetup)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"View Setup and Configuration\""), "{err}");
+        // An agent: the Messaging licence lets them read and work conversations, nothing else.
+        let ps = set("Agents", &[UserPermission::MessagingUser]);
+        let agent = Actor::new(user(STANDARD_USER, &["Agents"]), &[ps]);
+        assert!(agent.authorize(SetupAction::ReadConversations).is_ok());
+        assert!(agent.authorize(SetupAction::WorkConversations).is_ok());
+        assert!(agent.authorize(SetupAction::ViewSetup).is_err());
+        assert!(agent.authorize(SetupAction::LoginAs).is_err());
+        // Modify All Data reads every conversation but is no agent.
+        let ps = set("Mad", &[UserPermission::ModifyAllData]);
+        let mad = Actor::new(user(STANDARD_USER, &["Mad"]), &[ps]);
+        assert!(mad.authorize(SetupAction::ReadConversations).is_ok());
+        let err = mad
+            .authorize(SetupAction::WorkConversations)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"Messaging User\""), "{err}");
+    }
+
+    #[test]
+    fn deactivating_is_audited_and_never_yourself() {
+        use byoc_proto::admin::UpdateUser;
+        let admin = Actor::new(user(SYSTEM_ADMINISTRATOR, &[]), &[]);
+        let mut other = user(STANDARD_USER, &[]);
+        other.id = "005000000000002".into();
+        other.username = "o@example.com".into();
+        let off = UpdateUser {
+            is_active: Some(false),
+        };
+        let out = crate::setup::update_user(&admin, &other, &off, 5).unwrap();
+        assert!(!out.record.is_active);
+        assert_eq!(out.audit[0].action, "Deactivated user o@example.com");
+        let same = crate::setup::update_user(&admin, &out.record, &off, 6).unwrap();
+        assert!(same.audit.is_empty(), "no change, no audit row");
+        let err = crate::setup::update_user(&admin, &admin.user, &off, 7).unwrap_err();
+        assert!(matches!(err, SetupError::NotAllowed(_)), "{err}");
+        let std = Actor::new(other, &[]);
+        assert!(matches!(
+            crate::setup::update_user(&std, &admin.user, &off, 8),
+            Err(SetupError::InsufficientAccess(_))
+        ));
+    }
+
+    #[test]
     fn permission_set_grants() {
         let ps = set(
             "Apps",

@@ -446,6 +446,45 @@ async fn oauth_suite(store: Store) {
         .unwrap();
     assert_ne!(repo.setup_fingerprint().await.unwrap(), before);
     assert_eq!(store.generation(), generation + 1);
+
+    // Principal revocations commit with the setup change; the latest per subject wins.
+    store
+        .apply(
+            ChangeSet::new()
+                .update(&user("fingerprint@x.com"))
+                .revoke_principal("005REVOKED00001", 2_000)
+                .revoke_principal("0xIREVOKED00001", 1_000),
+        )
+        .await
+        .unwrap();
+    store
+        .apply(ChangeSet::new().revoke_principal("005REVOKED00001", 1_500))
+        .await
+        .unwrap();
+    let mut rows = repo.revoked_principals(0).await.unwrap();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("005REVOKED00001".to_string(), 2_000),
+            ("0xIREVOKED00001".to_string(), 1_000)
+        ]
+    );
+    assert_eq!(
+        repo.revoked_principals(1_001).await.unwrap(),
+        [("005REVOKED00001".to_string(), 2_000)]
+    );
+    // A change that fails writes no revocation.
+    let dup = user("fingerprint@x.com");
+    assert!(store
+        .apply(
+            ChangeSet::new()
+                .insert(&dup)
+                .revoke_principal("005ROLLEDBACK001", 9_000)
+        )
+        .await
+        .is_err());
+    assert!(repo.revoked_principals(9_000).await.unwrap().is_empty());
 }
 
 #[tokio::test]
