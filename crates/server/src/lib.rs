@@ -12,6 +12,7 @@
 pub mod admin_api;
 pub mod bootstrap;
 pub mod datadir;
+pub mod keep_alive;
 pub mod oauth;
 pub mod pubsub;
 pub mod scrt;
@@ -285,6 +286,8 @@ async fn serve_http(
     shutdown: CancellationToken,
     what: &'static str,
 ) -> anyhow::Result<()> {
+    // Outermost, so every route, the fallback and any body-limit layer inside it are covered.
+    let router = router.layer(axum::middleware::from_fn(keep_alive::finish_request_body));
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
