@@ -117,12 +117,24 @@ fn init_tracing() {
 fn print_ready(format: OutputFormat, data_dir: &Path, org: &OrgFile) {
     let mut stdout = std::io::stdout().lock();
     let _ = match format {
-        OutputFormat::Json => {
-            writeln!(stdout, "{}", serde_json::to_string(org).unwrap_or_default())
-        }
+        OutputFormat::Json => writeln!(stdout, "{}", ready_json(data_dir, org)),
         OutputFormat::Text => write!(stdout, "{}", ready_text(data_dir, org)),
     };
     let _ = stdout.flush();
+}
+
+/// The org file as JSON without the admin credential: stdout ends up in CI logs and terminals'
+/// scrollback, so the credential stays in `org.json` (owner-only), named here by `org_file`.
+pub fn ready_json(data_dir: &Path, org: &OrgFile) -> String {
+    let mut value = serde_json::to_value(org).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("admin_token");
+        fields.insert(
+            "org_file".into(),
+            data_dir.join("org.json").display().to_string().into(),
+        );
+    }
+    value.to_string()
 }
 
 pub fn ready_text(data_dir: &Path, org: &OrgFile) -> String {

@@ -642,11 +642,12 @@ async fn cert_new_encrypts_the_key_with_a_passphrase() {
     assert!(err.contains("BYOC_TEST_UNSET_VARIABLE is not set"), "{err}");
 }
 
-/// `byoc serve` as a process: ready line on stdout, admin commands work, SIGTERM exits 0.
+/// `byoc serve` as a process: ready line on stdout, admin commands work, SIGTERM exits 0; neither
+/// the ready line nor the logs (at debug level) show the admin credential or an access token.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_until_sigterm() {
-    use tokio::io::AsyncBufReadExt as _;
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -668,11 +669,18 @@ async fn serve_runs_until_sigterm() {
             "https://partner.example",
         ])
         .env_remove("DATABASE_URL")
-        .env("BYOC_LOG", "warn")
+        .env("BYOC_LOG", "debug")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut all = String::new();
+        let _ = stderr.read_to_string(&mut all).await;
+        all
+    });
     let stdout = child.stdout.take().unwrap();
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let ready = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
@@ -680,9 +688,20 @@ async fn serve_runs_until_sigterm() {
         .expect("serve did not get ready within 60 s")
         .unwrap()
         .expect("serve closed stdout");
-    let org: byoc_proto::files::OrgFile = serde_json::from_str(&ready).unwrap();
+    let ready = json(&ready);
+    let org: byoc_proto::files::OrgFile =
+        serde_json::from_str(&std::fs::read_to_string(data.join("org.json")).unwrap()).unwrap();
     assert!(org.org_id.starts_with("00D"));
+    assert_eq!(ready["org_id"], org.org_id.as_str());
+    assert_eq!(ready["login_url"], org.login_url.as_str());
+    assert_eq!(
+        ready["org_file"],
+        data.join("org.json").display().to_string().as_str()
+    );
+    assert!(ready.get("admin_token").is_none(), "{ready}");
     assert!(data.join("partner.env").exists());
+    // Secrets that must never reach stdout or the logs.
+    let mut secrets = vec![org.admin_token.clone()];
 
     // The admin commands find the server through org.json's login_url.
     let shown = json(&ok(&byoc(
@@ -694,7 +713,22 @@ async fn serve_runs_until_sigterm() {
 
     // --audience adds an accepted `aud`; Salesforce's login URLs stay accepted.
     for audience in ["https://partner.example", "https://login.salesforce.com"] {
-        ok(&partner(&data, &["token", "--audience", audience], &[]).await);
+        let granted = json(&ok(&partner(
+            &data,
+            &["token", "--audience", audience, "--output", "json"],
+            &[],
+        )
+        .await));
+        let access_token = granted["access_token"].as_str().unwrap().to_string();
+        // Use it, so a request carrying it passes through the server's logging.
+        let me = reqwest::Client::new()
+            .get(format!("{}/services/oauth2/userinfo", org.login_url))
+            .bearer_auth(&access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        secrets.push(access_token);
     }
     let refused = fails(
         &partner(
@@ -721,6 +755,30 @@ async fn serve_runs_until_sigterm() {
         .expect("serve did not stop within 30 s after SIGTERM")
         .unwrap();
     assert_eq!(status.code(), Some(0));
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+    }
+    let logs = logs.await.unwrap();
+    assert!(
+        logs.contains("byoc ready"),
+        "the logs were captured: {logs}"
+    );
+    for secret in &secrets {
+        // The part after the org id is the secret one.
+        let sealed = secret.split_once('!').map_or(secret.as_str(), |(_, s)| s);
+        assert!(sealed.len() > 20);
+        for (what, text) in [
+            ("ready line", ready.to_string()),
+            ("stdout", rest.clone()),
+            ("logs", logs.clone()),
+        ] {
+            assert!(
+                !text.contains(sealed),
+                "a secret appears in the {what}:\n{text}"
+            );
+        }
+    }
 }
 
 /// The partner settings `byoc token` reads from the environment.

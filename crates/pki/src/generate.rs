@@ -6,9 +6,9 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData as _, SanType,
-    SerialNumber,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, DnValue,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints, PublicKeyData as _, SanType, SerialNumber,
 };
 use x509_parser::der_parser::asn1_rs::Tag;
 
@@ -104,8 +104,26 @@ pub fn new_self_signed(
     })
 }
 
+/// The names the local CA may vouch for: `localhost` (and, by RFC 5280's rule, every name under
+/// it), `127.0.0.0/8` and `::1`. The CA's key sits in a data dir and clients are told to trust its
+/// certificate; constrained, that trust cannot be turned against any other site.
+fn loopback_only() -> NameConstraints {
+    NameConstraints {
+        permitted_subtrees: vec![
+            GeneralSubtree::DnsName("localhost".into()),
+            GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([127, 0, 0, 0], 8)),
+            GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(
+                std::net::Ipv6Addr::LOCALHOST.octets(),
+                128,
+            )),
+        ],
+        excluded_subtrees: Vec::new(),
+    }
+}
+
 /// A new local CA: ECDSA P-256, subject `CN=byoc local CA (<org_name>)`, valid 10 years from
-/// `now` (backdated a minute), CA with path length 0 (it signs leaf certificates only).
+/// `now` (backdated a minute), CA with path length 0 (it signs leaf certificates only), with a
+/// critical NameConstraints extension permitting loopback names and addresses only.
 pub fn new_local_ca(org_name: &str, now: DateTime<Utc>) -> Result<LocalCa, PkiError> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
         .map_err(|e| PkiError::generation("the CA key", e))?;
@@ -118,6 +136,7 @@ pub fn new_local_ca(org_name: &str, now: DateTime<Utc>) -> Result<LocalCa, PkiEr
         .distinguished_name
         .push(DnType::OrganizationName, "byoc");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.name_constraints = Some(loopback_only());
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -133,6 +152,48 @@ pub fn new_local_ca(org_name: &str, now: DateTime<Utc>) -> Result<LocalCa, PkiEr
         certificate_pem: cert.pem(),
         private_key_pem: key.serialize_pem(),
     })
+}
+
+impl LocalCa {
+    /// Whether the CA certificate carries the critical loopback-only name constraints that
+    /// [`new_local_ca`] sets (CAs made by older byoc versions do not).
+    pub fn is_loopback_constrained(&self) -> bool {
+        let Ok(blocks) = pem_io::blocks(&self.certificate_pem) else {
+            return false;
+        };
+        let Some(block) = blocks.into_iter().find(|b| b.tag() == "CERTIFICATE") else {
+            return false;
+        };
+        let Ok((_, cert)) = x509_parser::parse_x509_certificate(block.contents()) else {
+            return false;
+        };
+        use x509_parser::extensions::GeneralName;
+        let Ok(Some(ext)) = cert.name_constraints() else {
+            return false;
+        };
+        let Some(permitted) = ext.value.permitted_subtrees.as_ref() else {
+            return false;
+        };
+        let mut v6 = std::net::Ipv6Addr::LOCALHOST.octets().to_vec();
+        v6.extend([0xff; 16]);
+        let expected: [(bool, &[u8]); 3] = [
+            (true, b"localhost"),
+            (false, &[127, 0, 0, 0, 255, 0, 0, 0]),
+            (false, &v6),
+        ];
+        let seen: Vec<(bool, &[u8])> = permitted
+            .iter()
+            .filter_map(|subtree| match &subtree.base {
+                GeneralName::DNSName(name) => Some((true, name.as_bytes())),
+                GeneralName::IPAddress(bytes) => Some((false, *bytes)),
+                _ => None,
+            })
+            .collect();
+        ext.critical
+            && ext.value.excluded_subtrees.is_none()
+            && permitted.len() == expected.len()
+            && seen == expected
+    }
 }
 
 /// A TLS server certificate signed by `ca`, for the given DNS names and IP addresses (as

@@ -368,3 +368,101 @@ fn server_certificate_never_outlives_its_ca_and_needs_a_name() {
         Err(PkiError::LocalCa(_))
     ));
 }
+
+/// The local CA is name-constrained to loopback (issue 9, item 6): a critical NameConstraints
+/// extension permits `localhost`, 127.0.0.0/8 and ::1 only, so a leaf it signed for any other
+/// name fails verification even though the CA is trusted.
+#[test]
+fn local_ca_is_name_constrained_to_loopback() {
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+
+    let ca = new_local_ca("Acme Org", now()).expect("ca");
+    assert!(ca.is_loopback_constrained());
+    let ca_der = der_of(&ca.certificate_pem);
+    let (_, ca_x509) = x509_parser::parse_x509_certificate(&ca_der).expect("ca parses");
+    let ext = ca_x509
+        .extensions()
+        .iter()
+        .find(|e| matches!(e.parsed_extension(), ParsedExtension::NameConstraints(_)))
+        .expect("a NameConstraints extension");
+    assert!(ext.critical, "NameConstraints must be critical");
+    let ParsedExtension::NameConstraints(nc) = ext.parsed_extension() else {
+        unreachable!()
+    };
+    assert!(nc.excluded_subtrees.is_none());
+    let permitted: Vec<String> = nc
+        .permitted_subtrees
+        .as_ref()
+        .expect("permitted subtrees")
+        .iter()
+        .map(|s| match &s.base {
+            GeneralName::DNSName(n) => format!("dns:{n}"),
+            GeneralName::IPAddress(b) => format!("ip:{}", hex::encode(b)),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        permitted,
+        [
+            "dns:localhost".to_string(),
+            "ip:7f000000ff000000".to_string(),
+            format!("ip:{}{}", "0".repeat(31) + "1", "f".repeat(32)),
+        ]
+    );
+
+    let anchor_der = CertificateDer::from(ca_der.as_slice());
+    let anchor = webpki::anchor_from_trusted_cert(&anchor_der).expect("anchor");
+    let at = UnixTime::since_unix_epoch(StdDuration::from_secs(
+        u64::try_from(now().timestamp()).expect("positive"),
+    ));
+    let verify = |dns: &[&str], ips: &[IpAddr]| {
+        let dns: Vec<String> = dns.iter().map(|s| s.to_string()).collect();
+        let leaf = issue_server_certificate(&ca, &dns, ips, now()).expect("leaf");
+        let leaf_der = der_of(&leaf.certificate_pem);
+        let leaf_cert_der = CertificateDer::from(leaf_der.as_slice());
+        let ee = webpki::EndEntityCert::try_from(&leaf_cert_der).expect("end entity");
+        ee.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            std::slice::from_ref(&anchor),
+            &[],
+            at,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map(|_| ())
+    };
+    let v6_loopback: IpAddr = "::1".parse().expect("ip");
+    verify(
+        &["localhost", "pubsub.localhost"],
+        &[IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), v6_loopback],
+    )
+    .expect("loopback names verify");
+    for (dns, ips) in [
+        (&["example.com"][..], &[][..]),
+        (&["localhost.example.com"][..], &[][..]),
+        (
+            &["localhost"][..],
+            &[IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))][..],
+        ),
+        (&[][..], &["2001:db8::1".parse::<IpAddr>().expect("ip")][..]),
+    ] {
+        assert!(
+            verify(dns, ips).is_err(),
+            "a leaf for {dns:?} {ips:?} must not verify under the loopback-only CA"
+        );
+    }
+}
+
+#[test]
+fn a_ca_without_name_constraints_is_recognised() {
+    let ca = new_local_ca("Acme", now()).expect("ca");
+    // A self-signed certificate that is not the constrained CA.
+    let pair = new_self_signed("old-ca", 30, now()).expect("pair");
+    let old = LocalCa {
+        certificate_pem: pair.certificate_pem,
+        private_key_pem: ca.private_key_pem.clone(),
+    };
+    assert!(!old.is_loopback_constrained());
+    assert!(ca.is_loopback_constrained());
+}

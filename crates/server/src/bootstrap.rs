@@ -137,12 +137,22 @@ pub async fn admin_credential(
 }
 
 /// The local CA of this data dir, created on first start.
+///
+/// A CA made by an older byoc, without the loopback-only name constraints, is replaced once:
+/// clients that pinned it take the new `ca.crt` (`byoc ca`).
 pub fn local_ca(data: &DataDir, org: &Org, clock: &dyn Clock) -> anyhow::Result<byoc_pki::LocalCa> {
     if let (Some(cert), Some(key)) = (data.read(datadir::CA_CERT), data.read(datadir::CA_KEY)) {
-        return Ok(byoc_pki::LocalCa {
+        let existing = byoc_pki::LocalCa {
             certificate_pem: cert,
             private_key_pem: key,
-        });
+        };
+        if existing.is_loopback_constrained() {
+            return Ok(existing);
+        }
+        tracing::warn!(
+            "the local CA in the data dir is not name-constrained to loopback; replacing it (clients that pinned it need the new {})",
+            datadir::CA_CERT
+        );
     }
     let ca = byoc_pki::new_local_ca(&org.my_domain, now_utc(clock))
         .context("can't create the local CA")?;

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::BYOC;
 
-/// Start `byoc serve` on free ports and wait for its ready line (the org file, as JSON).
+/// Start `byoc serve` on free ports and wait for its ready line; the org file it names.
 async fn serve(data_dir: &std::path::Path) -> (tokio::process::Child, OrgFile) {
     let mut child = tokio::process::Command::new(BYOC)
         .args(["--output", "json", "--data-dir"])
@@ -43,7 +43,13 @@ async fn serve(data_dir: &std::path::Path) -> (tokio::process::Child, OrgFile) {
         .expect("byoc serve became ready")
         .expect("read ready line")
         .expect("a ready line");
-    let org: OrgFile = serde_json::from_str(&line).expect("ready line is the org file");
+    let ready: Value = serde_json::from_str(&line).expect("ready line is JSON");
+    // The ready line leaves the admin credential out; org.json holds it.
+    let org_file = ready["org_file"]
+        .as_str()
+        .expect("ready line names org.json");
+    let org: OrgFile = serde_json::from_str(&std::fs::read_to_string(org_file).expect("org.json"))
+        .expect("org.json");
     (child, org)
 }
 

@@ -330,23 +330,28 @@ pub async fn keys() -> Response {
     json_body(&json!({ "keys": [] }))
 }
 
+/// OpenID discovery, listing only what byoc serves: no authorization endpoint (byoc has no
+/// interactive login), so no response types; the JWT Bearer grant only; and the claims userinfo
+/// returns. Members OpenID Connect Discovery requires stay, truthfully (`id_token_signing_alg_values_supported`
+/// names the algorithm byoc would sign with; it issues no ID tokens, so `/id/keys` is empty).
 pub async fn openid_configuration(State(state): State<OAuthState>) -> Response {
     let base = &state.0.login_url;
     json_body(&json!({
         "issuer": base,
-        "authorization_endpoint": format!("{base}/services/oauth2/authorize"),
         "token_endpoint": format!("{base}/services/oauth2/token"),
         "revocation_endpoint": format!("{base}/services/oauth2/revoke"),
         "userinfo_endpoint": format!("{base}/services/oauth2/userinfo"),
         "jwks_uri": format!("{base}/id/keys"),
         "introspection_endpoint": format!("{base}/services/oauth2/introspect"),
         "scopes_supported": ["id", "api", "web", "full", "chatter_api", "visualforce", "refresh_token", "openid", "profile", "email", "address", "phone", "offline_access", "custom_permissions", "wave_api", "eclair_api", "interaction_api"],
-        "response_types_supported": ["code", "token", "token id_token"],
+        "response_types_supported": [],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "display_values_supported": ["page", "popup", "touch"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "private_key_jwt"],
+        // The JWT Bearer grant authenticates the client by the assertion's signature, not by a
+        // client authentication method at the token endpoint.
+        "token_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "grant_types_supported": [byoc_proto::oauth::JWT_BEARER_GRANT_TYPE],
-        "claims_supported": ["active", "address", "email", "email_verified", "family_name", "given_name", "is_app_installed", "language", "locale", "name", "nickname", "organization_id", "phone_number", "phone_number_verified", "photos", "picture", "preferred_username", "profile", "sub", "updated_at", "urls", "user_id", "user_type", "zoneinfo"]
+        "claims_supported": ["active", "email", "email_verified", "is_app_installed", "language", "locale", "name", "nickname", "organization_id", "preferred_username", "sub", "user_id", "user_type", "utc_offset", "zoneinfo"]
     }))
 }

@@ -71,7 +71,9 @@ pub fn tls_identity(
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(Ipv6Addr::LOCALHOST),
     ];
-    if !bound.ip().is_unspecified() && !ips.contains(&bound.ip()) {
+    // The local CA may only vouch for loopback names (its name constraints): a listener bound
+    // to another address is still reached as localhost.
+    if bound.ip().is_loopback() && !ips.contains(&bound.ip()) {
         ips.push(bound.ip());
     }
     let now = chrono::DateTime::from_timestamp_millis(clock.now_millis()).unwrap_or_default();

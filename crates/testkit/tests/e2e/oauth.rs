@@ -1189,3 +1189,65 @@ async fn bodies_are_bounded_and_paths_checked_on_every_backend() {
         server.stop().await.unwrap();
     }
 }
+
+/// `/.well-known/openid-configuration` advertises only what byoc serves (issue 9, item 6): every
+/// endpoint it names answers, every grant type it lists is handled by the token endpoint, and it
+/// lists no response types (byoc has no authorization endpoint).
+#[tokio::test]
+async fn openid_configuration_advertises_only_what_byoc_serves() {
+    let server = TestServer::start().await.unwrap();
+    let login = server.org().login_url.clone();
+    let http = reqwest::Client::new();
+    let oidc: Value = http
+        .get(format!("{login}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let members = oidc.as_object().unwrap();
+    let mut endpoints = 0;
+    for (name, url) in members {
+        if !(name.ends_with("_endpoint") || name.ends_with("_uri")) {
+            continue;
+        }
+        let url = url.as_str().unwrap();
+        assert!(url.starts_with(&login), "{name}: {url}");
+        // Endpoints take POST (userinfo too); key sets are read with GET.
+        let r = if name.ends_with("_uri") {
+            http.get(url).send().await.unwrap()
+        } else {
+            http.post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("")
+                .send()
+                .await
+                .unwrap()
+        };
+        assert!(
+            r.status() != 404 && r.status() != 405,
+            "{name} ({url}) answers {}",
+            r.status()
+        );
+        endpoints += 1;
+    }
+    assert!(endpoints >= 5, "{oidc}");
+    for grant in oidc["grant_types_supported"].as_array().unwrap() {
+        let r = http
+            .post(format!("{login}/services/oauth2/token"))
+            .form(&[("grant_type", grant.as_str().unwrap())])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_ne!(body["error"], "unsupported_grant_type", "{grant}: {body}");
+    }
+    assert!(oidc.get("authorization_endpoint").is_none(), "{oidc}");
+    assert_eq!(oidc["response_types_supported"], json!([]), "{oidc}");
+    assert_eq!(
+        oidc["token_endpoint_auth_methods_supported"],
+        json!(["none"])
+    );
+    server.stop().await.unwrap();
+}

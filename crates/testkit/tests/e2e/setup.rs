@@ -267,6 +267,54 @@ async fn empty_org_has_no_sample_and_pubsub_speaks_tls() {
     }
 }
 
+/// A data dir whose local CA predates the loopback name constraints gets a new, constrained CA
+/// on the next start, and Pub/Sub TLS chains to the new one (issue 9, item 6).
+#[tokio::test]
+async fn an_unconstrained_local_ca_is_replaced_at_start() {
+    let s = TestServer::start_with(Options {
+        empty: true,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let ca_path = std::path::PathBuf::from(&s.org().ca_cert);
+    let key_path = ca_path.with_file_name("ca.key");
+    let old = byoc_pki::new_self_signed("old byoc local CA", 30, chrono::Utc::now()).unwrap();
+    std::fs::write(&ca_path, &old.certificate_pem).unwrap();
+    std::fs::write(&key_path, &old.private_key_pem).unwrap();
+    let s = s.restart().await.unwrap();
+    let ca = byoc_pki::LocalCa {
+        certificate_pem: std::fs::read_to_string(&ca_path).unwrap(),
+        private_key_pem: std::fs::read_to_string(&key_path).unwrap(),
+    };
+    assert_ne!(ca.certificate_pem, old.certificate_pem);
+    assert!(ca.is_loopback_constrained());
+    let http = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(ca.certificate_pem.as_bytes()).unwrap(),
+        )
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let resp = http
+        .post(format!(
+            "https://{}/eventbus.v1.PubSub/GetTopic",
+            s.org().pubsub_endpoint
+        ))
+        .header("content-type", "application/grpc")
+        .body(vec![0u8; 5])
+        .send()
+        .await
+        .expect("TLS handshake with the new CA");
+    assert_eq!(
+        resp.headers()
+            .get("grpc-status")
+            .map(|v| v.to_str().unwrap()),
+        Some("16")
+    );
+    s.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn admin_api_refuses_bad_credentials_in_salesforce_shape() {
     let s = TestServer::start_with(Options {
