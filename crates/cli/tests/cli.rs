@@ -1480,3 +1480,28 @@ async fn doctor_passes_on_the_sample_and_names_the_one_broken_step() {
     );
     server.stop().await.unwrap();
 }
+
+/// `byoc setup token-keys rotate` and `list` (issue 9, item 6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_token_keys_rotate_and_list() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let rotated = json(&ok(&byoc(
+        data,
+        &["setup", "token-keys", "rotate", "--output", "json"],
+    )
+    .await));
+    let kid = rotated["keyId"].as_str().unwrap().to_string();
+    assert_eq!(kid.len(), 8, "{rotated}");
+    let listed = json(&ok(&byoc(
+        data,
+        &["setup", "token-keys", "list", "--output", "json"],
+    )
+    .await));
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{listed}");
+    assert!(keys.iter().any(|k| k["keyId"] == kid.as_str()), "{listed}");
+    let text = ok(&byoc(data, &["setup", "token-keys", "list"]).await);
+    assert!(text.contains(&kid), "{text}");
+    server.stop().await.unwrap();
+}

@@ -404,6 +404,22 @@ impl AdminClient {
         self.get(&["audit"], &query).await
     }
 
+    // ---- access token sealing keys --------------------------------------------------------
+
+    /// `GET /admin/v1/token-keys` (System Administrators).
+    pub async fn token_keys(&self) -> Result<byoc_proto::admin::TokenKeys, ClientError> {
+        self.get(&["token-keys"], &[]).await
+    }
+
+    /// `POST /admin/v1/token-keys/rotate`: a new sealing key mints from `activeFrom`; tokens of
+    /// older keys stay valid until they expire.
+    pub async fn rotate_token_keys(
+        &self,
+    ) -> Result<byoc_proto::admin::RotatedTokenKey, ClientError> {
+        self.send::<(), _>(Method::POST, &["token-keys", "rotate"], None)
+            .await
+    }
+
     // ---- plumbing ------------------------------------------------------------------------
 
     /// The URL of `/admin/v1/<segments...>`, each segment percent-encoded.

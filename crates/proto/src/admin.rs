@@ -158,3 +158,34 @@ pub struct LinkApp {
     /// Name or API name of the ECA or connected app.
     pub app: String,
 }
+
+/// One access-token sealing key (`GET /admin/v1/token-keys`): its id, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenKey {
+    /// 8 hex digits, also the first 4 bytes of every token the key sealed.
+    pub key_id: String,
+    /// When it starts (or started) minting, ms since the epoch.
+    pub active_from: i64,
+    /// `pending`, `current` or `retired`.
+    pub state: String,
+    /// For a retired key: when its tokens stop being accepted.
+    #[serde(default)]
+    pub verifies_until: Option<i64>,
+}
+
+/// `GET /admin/v1/token-keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenKeys {
+    pub keys: Vec<TokenKey>,
+}
+
+/// `POST /admin/v1/token-keys/rotate` (201).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedTokenKey {
+    pub key_id: String,
+    pub active_from: i64,
+    pub keys: Vec<TokenKey>,
+}

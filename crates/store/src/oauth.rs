@@ -43,6 +43,9 @@ pub trait OAuthRepository: Send + Sync {
         now: i64,
     ) -> Result<String, StoreError>;
 
+    /// Every row of `server_keys`: name, key (hex), created_at.
+    async fn server_keys(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
+
     /// Record a revoked token (idempotent).
     async fn revoke_token(
         &self,
@@ -124,6 +127,15 @@ macro_rules! impl_oauth_repository {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(key)
+            }
+
+            async fn server_keys(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+                let rows = sqlx::query("SELECT name, key_hex, created_at FROM server_keys ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("name")?, row.try_get("key_hex")?, row.try_get("created_at")?)))
+                    .collect()
             }
 
             async fn revoke_token(&self, token_id: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {

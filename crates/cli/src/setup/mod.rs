@@ -58,6 +58,20 @@ pub enum SetupCommand {
     /// Setup audit trail: who changed what in Setup, newest first (Setup > View Setup Audit
     /// Trail)
     Audit(AuditArgs),
+
+    /// The keys that seal access tokens: list them, or rotate to a new one (byoc only; System
+    /// Administrators)
+    #[command(subcommand)]
+    TokenKeys(TokenKeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenKeysCommand {
+    /// The key ids and their state (pending, current, retired); never the keys
+    List,
+    /// Store a new key that mints on every instance about 2 s later; tokens sealed with older
+    /// keys stay valid until they expire
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +207,7 @@ async fn dispatch(ctx: &Context, command: SetupCommand) -> Result<Output, CliErr
         SetupCommand::Channel(command) => channels::channel(ctx, command).await,
         SetupCommand::Ccd(command) => channels::ccd(ctx, command).await,
         SetupCommand::Audit(args) => audit(ctx, &args).await,
+        SetupCommand::TokenKeys(command) => token_keys(ctx, command).await,
     }
 }
 
@@ -382,6 +397,42 @@ fn org_text(org: &Org) -> String {
             ("Created", rfc3339(org.created_at)),
         ],
     )
+}
+
+async fn token_keys(ctx: &Context, command: TokenKeysCommand) -> Result<Output, CliError> {
+    let client = ctx.admin_client()?;
+    match command {
+        TokenKeysCommand::List => {
+            let keys = client.token_keys().await?;
+            Output::new(&keys, token_keys_text(&keys.keys))
+        }
+        TokenKeysCommand::Rotate => {
+            let rotated = client.rotate_token_keys().await?;
+            let text = format!(
+                "New access token key {} mints from {}; tokens of older keys stay valid until they expire.\n{}",
+                rotated.key_id,
+                rfc3339(rotated.active_from),
+                token_keys_text(&rotated.keys)
+            );
+            Output::new(&rotated, text)
+        }
+    }
+}
+
+fn token_keys_text(keys: &[byoc_proto::admin::TokenKey]) -> String {
+    let mut out = String::new();
+    for key in keys {
+        out.push_str(&format!(
+            "{}  {:<8}  active from {}{}\n",
+            key.key_id,
+            key.state,
+            rfc3339(key.active_from),
+            key.verifies_until
+                .map(|t| format!(", verifies until {}", rfc3339(t)))
+                .unwrap_or_default()
+        ));
+    }
+    out
 }
 
 async fn audit(ctx: &Context, args: &AuditArgs) -> Result<Output, CliError> {

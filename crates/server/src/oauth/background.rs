@@ -77,6 +77,12 @@ pub(crate) async fn poll(
             Ok(rows) => inner.tokens.revoke_principals(rows),
             Err(e) => tracing::warn!(error = %e, "polling principal revocations failed"),
         }
+        // Sealing keys rotated on any instance (a new key mints only after every instance had
+        // time to read it here).
+        match super::keys::load(&store, false).await {
+            Ok(keys) => inner.tokens.set_keys(keys),
+            Err(e) => tracing::warn!(error = %e, "polling the token sealing keys failed"),
+        }
         match store.repo().setup_fingerprint().await {
             Ok(fp) => inner.directory.observe_fingerprint(fp),
             Err(e) => tracing::warn!(error = %e, "polling the setup fingerprint failed"),

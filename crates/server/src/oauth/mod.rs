@@ -16,6 +16,7 @@ pub mod background;
 pub mod directory;
 pub mod history;
 pub mod identity;
+pub mod keys;
 pub mod token;
 pub mod tokens;
 
@@ -110,21 +111,10 @@ pub async fn start(
     shutdown: CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<OAuthState> {
-    let mut candidate = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut candidate)
-        .map_err(|_| anyhow::anyhow!("no randomness for the token sealing key"))?;
-    let key_hex = store
-        .repo()
-        .server_key(
-            tokens::SEALING_KEY_NAME,
-            &hex::encode(candidate),
-            clock.now_millis(),
-        )
-        .await
-        .context("can't load the access token sealing key")?;
-    let key =
-        hex::decode(key_hex.trim()).context("the stored access token sealing key is not hex")?;
-    let tokens = Arc::new(TokenVerifier::new(&key, &config.org.id)?);
+    let tokens = Arc::new(TokenVerifier::with_keys(
+        keys::load(&store, true).await?,
+        &config.org.id,
+    )?);
     // Users deactivated and apps disabled here are refused here at once.
     setup.attach_token_verifier(tokens.clone());
     let fingerprint = store
@@ -196,6 +186,8 @@ pub fn router(state: OAuthState) -> Router {
         .merge(
             Router::new()
                 .route("/admin/v1/login-history", get(history::list))
+                .route("/admin/v1/token-keys", get(keys::list))
+                .route("/admin/v1/token-keys/rotate", post(keys::rotate))
                 .layer(axum::middleware::from_fn(
                     crate::admin_api::refuse_control_characters,
                 ))

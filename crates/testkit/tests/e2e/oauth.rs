@@ -1251,3 +1251,146 @@ async fn openid_configuration_advertises_only_what_byoc_serves() {
     );
     server.stop().await.unwrap();
 }
+
+/// The key id a token was sealed with: its first 4 bytes, in hex.
+fn key_id(token: &str) -> String {
+    let sealed = token.split_once('!').unwrap().1;
+    let bytes = URL_SAFE_NO_PAD.decode(sealed).unwrap();
+    bytes[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The token-sealing key rotates (issue 9, item 6): `rotate` (System Administrators only,
+/// audited) stores a new key; after its activation new tokens carry its key id, tokens of the old
+/// key still work, and a second instance on the same PostgreSQL accepts both and mints with the
+/// new key too.
+#[tokio::test]
+async fn token_keys_rotate_and_old_tokens_stay_valid_on_every_instance() {
+    for a in servers("oauth token keys").await {
+        let backend = a.backend();
+        let pa = Partner::of(&a).await;
+        let b = match a.database_url() {
+            Some(url) => Some(
+                TestServer::start_with(Options {
+                    database_url: Some(url.to_string()),
+                    ..Options::default()
+                })
+                .await
+                .unwrap(),
+            ),
+            None => None,
+        };
+        let old = pa.token().await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let old_kid = key_id(&old);
+
+        // Not for a user without the System Administrator profile.
+        let admin = a.admin();
+        admin
+            .create_user(&NewUser {
+                username: format!("keys-{backend}@partner.example"),
+                email: None,
+                profile: "Standard User".into(),
+                permission_sets: vec![],
+                is_active: true,
+            })
+            .await
+            .unwrap();
+        let refused = admin
+            .clone()
+            .act_as(Some(&format!("keys-{backend}@partner.example")))
+            .rotate_token_keys()
+            .await
+            .expect_err("a Standard User cannot rotate");
+        assert_eq!(refused.status(), Some(403), "{backend}: {refused}");
+
+        let rotated = admin.rotate_token_keys().await.unwrap();
+        assert_ne!(rotated.key_id, old_kid, "{backend}");
+        let audit = admin.audit(Some(20)).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.section == "Access Token Keys" && e.action.contains(&rotated.key_id)),
+            "{backend}: {audit:?}"
+        );
+
+        // New tokens carry the new key id once it is active.
+        let started = std::time::Instant::now();
+        let new = loop {
+            let t = pa.token().await["access_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            if key_id(&t) == rotated.key_id {
+                break t;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{backend}: no token with the new key"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let keys = admin.token_keys().await.unwrap().keys;
+        let state = |kid: &str| {
+            keys.iter()
+                .find(|k| k.key_id == kid)
+                .map(|k| k.state.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(state(&rotated.key_id), "current", "{backend}: {keys:?}");
+        assert_eq!(state(&old_kid), "retired", "{backend}: {keys:?}");
+
+        let mut instances = vec![&a];
+        instances.extend(b.iter());
+        for server in instances {
+            for token in [&old, &new] {
+                let started = std::time::Instant::now();
+                loop {
+                    let r = pa
+                        .http
+                        .get(format!(
+                            "{}/services/oauth2/userinfo",
+                            server.org().login_url
+                        ))
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap();
+                    if r.status() == 200 {
+                        break;
+                    }
+                    assert!(
+                        started.elapsed() < Duration::from_secs(60),
+                        "{backend}: {} refuses a token of key {}",
+                        server.org().login_url,
+                        key_id(token)
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        if let Some(b) = b {
+            // The same partner (key in A's data dir), asking B for tokens.
+            let mut pb = Partner::of(&a).await;
+            pb.token_url = format!("{}/services/oauth2/token", b.org().login_url);
+            let started = std::time::Instant::now();
+            loop {
+                let t = pb.token().await["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                if key_id(&t) == rotated.key_id {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "instance B never minted with the new key"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            b.stop().await.unwrap();
+        }
+        a.stop().await.unwrap();
+    }
+}
