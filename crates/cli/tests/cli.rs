@@ -330,6 +330,102 @@ async fn acting_as_a_user_checks_their_permissions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_sets_carry_object_permissions_on_platform_events() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let created = ok(&byoc(
+        data,
+        &[
+            "setup",
+            "permission-set",
+            "create",
+            "--name",
+            "Outbound_Listeners",
+            "--object-permission",
+            "Byoc_Outbound__e:read",
+        ],
+    )
+    .await);
+    assert!(created.contains("Byoc_Outbound__e: Read"), "{created}");
+    let updated = ok(&byoc(
+        data,
+        &[
+            "setup",
+            "permission-set",
+            "update",
+            "Outbound_Listeners",
+            "--object-permission",
+            "Byoc_Outbound__e:read,create",
+            "--output",
+            "json",
+        ],
+    )
+    .await);
+    let record = &json(&updated)["record"];
+    assert_eq!(
+        record["objectPermissions"],
+        serde_json::json!([{"object": "Byoc_Outbound__e", "allowRead": true, "allowCreate": true}]),
+        "{updated}"
+    );
+    let list = ok(&byoc(data, &["setup", "permission-set", "list"]).await);
+    assert!(list.contains("Byoc_Outbound__e: Read, Create"), "{list}");
+    let audit = ok(&byoc(data, &["setup", "audit"]).await);
+    assert!(
+        audit.contains("objectPermissions.Byoc_Outbound__e") && audit.contains("Read, Create"),
+        "{audit}"
+    );
+
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "permission-set",
+                "update",
+                "Outbound_Listeners",
+                "--object-permission",
+                "Byoc_Outbound__e:write",
+            ],
+        )
+        .await,
+        2,
+    );
+    assert!(err.contains("valid: read, create"), "{err}");
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "permission-set",
+                "update",
+                "Outbound_Listeners",
+                "--object-permission",
+                "Account:read",
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(err.contains("platform event"), "{err}");
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "permission-set",
+                "update",
+                "Nope",
+                "--no-object-permissions",
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(err.contains("Nope"), "{err}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connected_apps_need_the_org_setting_and_migrate_to_an_eca() {
     let server = TestServer::start().await.unwrap();
     let data = server.data_dir();

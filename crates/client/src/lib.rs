@@ -44,7 +44,7 @@ use std::time::Duration;
 use byoc_proto::admin::AppInput;
 use byoc_proto::admin::{
     AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet, NewUser,
-    PolicyInput, RestError, Saved, UpdateOrg, UpdateUser, ACT_AS_HEADER,
+    PolicyInput, RestError, Saved, UpdateOrg, UpdatePermissionSet, UpdateUser, ACT_AS_HEADER,
 };
 use byoc_proto::setup::{
     App, AuditEntry, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet, Profile,
@@ -233,6 +233,22 @@ impl AdminClient {
         permission_set: &NewPermissionSet,
     ) -> Result<Saved<PermissionSet>, ClientError> {
         self.send(Method::POST, &["permission-sets"], Some(permission_set))
+            .await
+    }
+
+    /// `GET /admin/v1/permission-sets/{name}`
+    pub async fn permission_set(&self, name: &str) -> Result<PermissionSet, ClientError> {
+        self.get(&["permission-sets", name], &[]).await
+    }
+
+    /// `PATCH /admin/v1/permission-sets/{name}`: the fields given replace the stored ones (e.g.
+    /// the object permissions on platform events).
+    pub async fn update_permission_set(
+        &self,
+        name: &str,
+        change: &UpdatePermissionSet,
+    ) -> Result<Saved<PermissionSet>, ClientError> {
+        self.send(Method::PATCH, &["permission-sets", name], Some(change))
             .await
     }
 

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use byoc_proto::setup::{PermissionSet, Profile, User, UserPermission};
+use byoc_proto::setup::{ObjectPermissions, PermissionSet, Profile, User, UserPermission};
 
 use crate::SetupError;
 
@@ -24,11 +24,16 @@ pub fn builtin_profiles() -> Vec<Profile> {
             id: "00e000000000001".into(),
             name: SYSTEM_ADMINISTRATOR.into(),
             permissions: UserPermission::ALL.to_vec(),
+            // Read and Create on every platform event come with *Modify All Data*.
+            object_permissions: vec![],
         },
         Profile {
             id: "00e000000000002".into(),
             name: STANDARD_USER.into(),
             permissions: vec![],
+            // No access to custom platform events until a permission set grants it
+            // (docs/setup.md: byoc's choice where Salesforce's default is not documented).
+            object_permissions: vec![],
         },
     ]
 }
@@ -38,6 +43,95 @@ pub fn find_profile(name: &str) -> Option<Profile> {
     builtin_profiles()
         .into_iter()
         .find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// What a user may do with one platform event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EventAccess {
+    /// *Read*: subscribe, and GetTopic/GetSchema on the Pub/Sub API.
+    pub read: bool,
+    /// *Create*: publish.
+    pub create: bool,
+}
+
+/// The user's access to the platform event `object` (e.g. `Byoc_Outbound__e`): the union of the
+/// object permissions of their profile and assigned permission sets, as Salesforce combines
+/// them. *Modify All Data* (System Administrator) overrides object permissions and grants both;
+/// an inactive user has none.
+pub fn event_access(user: &User, permission_sets: &[PermissionSet], object: &str) -> EventAccess {
+    if !user.is_active {
+        return EventAccess::default();
+    }
+    let assigned: Vec<&PermissionSet> = permission_sets
+        .iter()
+        .filter(|ps| {
+            user.permission_sets
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&ps.name))
+        })
+        .collect();
+    let profile = find_profile(&user.profile);
+    let modify_all = profile
+        .iter()
+        .flat_map(|p| p.permissions.iter())
+        .chain(assigned.iter().flat_map(|ps| ps.permissions.iter()))
+        .any(|p| *p == UserPermission::ModifyAllData);
+    if modify_all {
+        return EventAccess {
+            read: true,
+            create: true,
+        };
+    }
+    let mut access = EventAccess::default();
+    let grants = profile
+        .iter()
+        .flat_map(|p| p.object_permissions.iter())
+        .chain(assigned.iter().flat_map(|ps| ps.object_permissions.iter()))
+        .filter(|op| op.object.eq_ignore_ascii_case(object));
+    for op in grants {
+        access.read |= op.allow_read;
+        access.create |= op.allow_create;
+    }
+    access
+}
+
+/// Object permissions as entered, made canonical: platform events only (`…__e`), one entry per
+/// object (case-insensitive, later entries merged in), *Create* bringing *Read* with it (Setup
+/// checks Read when Create is checked), entries with no access dropped, sorted by object.
+pub fn normalize_object_permissions(
+    input: &[ObjectPermissions],
+) -> Result<Vec<ObjectPermissions>, SetupError> {
+    let mut out: Vec<ObjectPermissions> = Vec::new();
+    for op in input {
+        let object = op.object.trim();
+        let valid = object
+            .strip_suffix("__e")
+            .is_some_and(crate::ids::is_valid_api_name);
+        if !valid {
+            return Err(SetupError::invalid(
+                "objectPermissions",
+                format!("{object:?} isn't a platform event: object permissions in byoc apply to platform events, whose API names end in __e (e.g. Byoc_Outbound__e)."),
+            ));
+        }
+        let (read, create) = (op.allow_read || op.allow_create, op.allow_create);
+        match out
+            .iter_mut()
+            .find(|o| o.object.eq_ignore_ascii_case(object))
+        {
+            Some(o) => {
+                o.allow_read |= read;
+                o.allow_create |= create;
+            }
+            None => out.push(ObjectPermissions {
+                object: object.to_string(),
+                allow_read: read,
+                allow_create: create,
+            }),
+        }
+    }
+    out.retain(|o| o.allow_read || o.allow_create);
+    out.sort_by_key(|o| o.object.to_lowercase());
+    Ok(out)
 }
 
 /// A permission expression: what an action needs.
@@ -242,6 +336,7 @@ mod tests {
             name: name.into(),
             label: name.into(),
             permissions: perms.to_vec(),
+            object_permissions: vec![],
             created_at: 0,
         }
     }
@@ -371,5 +466,91 @@ mod tests {
             err.contains("\"Modify All Data\" and \"Manage Profiles and Permission Sets\""),
             "{err}"
         );
+    }
+
+    fn reader(name: &str, object: &str, create: bool) -> PermissionSet {
+        let mut ps = set(name, &[]);
+        ps.object_permissions = vec![ObjectPermissions {
+            object: object.into(),
+            allow_read: true,
+            allow_create: create,
+        }];
+        ps
+    }
+
+    #[test]
+    fn event_access_comes_from_modify_all_data_or_object_permissions() {
+        const EVENT: &str = "Byoc_Outbound__e";
+        let both = EventAccess {
+            read: true,
+            create: true,
+        };
+        assert_eq!(
+            event_access(&user(SYSTEM_ADMINISTRATOR, &[]), &[], EVENT),
+            both
+        );
+        assert_eq!(
+            event_access(&user(STANDARD_USER, &[]), &[], EVENT),
+            EventAccess::default()
+        );
+        let sets = [
+            reader("Readers", EVENT, false),
+            reader("Other", "Other__e", true),
+            set("Mad", &[UserPermission::ModifyAllData]),
+        ];
+        let read_only = EventAccess {
+            read: true,
+            create: false,
+        };
+        // Assigned by name, case-insensitively; an unassigned set grants nothing.
+        assert_eq!(
+            event_access(
+                &user(STANDARD_USER, &["readers"]),
+                &sets,
+                "byoc_outbound__e"
+            ),
+            read_only
+        );
+        assert_eq!(
+            event_access(&user(STANDARD_USER, &["Other"]), &sets, EVENT),
+            EventAccess::default()
+        );
+        assert_eq!(
+            event_access(&user(STANDARD_USER, &["Mad"]), &sets, EVENT),
+            both
+        );
+        let mut inactive = user(SYSTEM_ADMINISTRATOR, &[]);
+        inactive.is_active = false;
+        assert_eq!(
+            event_access(&inactive, &sets, EVENT),
+            EventAccess::default()
+        );
+    }
+
+    #[test]
+    fn object_permissions_are_normalized() {
+        let op = |o: &str, r: bool, c: bool| ObjectPermissions {
+            object: o.into(),
+            allow_read: r,
+            allow_create: c,
+        };
+        let out = normalize_object_permissions(&[
+            op("Zeta__e", false, false),
+            op("Byoc_Outbound__e", false, true),
+            op("byoc_outbound__e", true, false),
+            op("Alpha__e", true, false),
+        ])
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![
+                op("Alpha__e", true, false),
+                op("Byoc_Outbound__e", true, true)
+            ]
+        );
+        for bad in ["Account", "__e", "Bad Name__e", ""] {
+            let err = normalize_object_permissions(&[op(bad, true, false)]).unwrap_err();
+            assert!(err.to_string().contains("platform event"), "{err}");
+        }
     }
 }

@@ -11,17 +11,17 @@
 
 use byoc_proto::admin::{
     AppInput, AssignmentChange, NewChannel, NewPermissionSet, NewUser, PolicyInput, UpdateOrg,
-    UpdateUser,
+    UpdatePermissionSet, UpdateUser,
 };
 use byoc_proto::setup::{
     App, AppKind, AppManagedBy, AppPolicies, AppRef, AuditEntry, Certificate, ChannelType,
-    ConversationChannelDefinition, MessagingChannel, OAuthSettings, Org, Owner, PermissionSet,
-    PermittedUsers, User,
+    ConversationChannelDefinition, FieldChange, MessagingChannel, OAuthSettings, ObjectPermissions,
+    Org, Owner, PermissionSet, PermittedUsers, User,
 };
 
 use crate::audit;
 use crate::ids;
-use crate::permissions::{find_profile, Actor, SetupAction};
+use crate::permissions::{find_profile, normalize_object_permissions, Actor, SetupAction};
 use crate::scopes;
 use crate::SetupError;
 
@@ -347,6 +347,7 @@ pub fn create_permission_set(
             .filter(|l| !l.trim().is_empty())
             .unwrap_or_else(|| name.to_string()),
         permissions,
+        object_permissions: normalize_object_permissions(&input.object_permissions)?,
         created_at: now,
     };
     let audit = vec![audit::entry(
@@ -357,6 +358,87 @@ pub fn create_permission_set(
         audit::created(&ps),
     )];
     Ok(Outcome::new(ps, audit))
+}
+
+/// Edit a permission set: the fields given replace the stored ones. The audit trail gets one
+/// entry listing every change, old → new; object permissions are listed per object
+/// (`objectPermissions.Byoc_Outbound__e`: `Read` → `Read, Create`), as Setup's audit trail names
+/// the object whose permissions changed.
+pub fn update_permission_set(
+    actor: &Actor,
+    old: &PermissionSet,
+    input: &UpdatePermissionSet,
+    now: i64,
+) -> Result<Outcome<PermissionSet>, SetupError> {
+    actor.authorize(SetupAction::ManagePermissionSets)?;
+    let mut new = old.clone();
+    if let Some(label) = &input.label {
+        require_text("label", "Label", label)?;
+        validate_chars("label", "Label", label, ids::MAX_API_NAME_CHARS, false)?;
+        new.label = label.trim().to_string();
+    }
+    if let Some(permissions) = &input.permissions {
+        let mut permissions = permissions.clone();
+        permissions.sort();
+        permissions.dedup();
+        new.permissions = permissions;
+    }
+    if let Some(object_permissions) = &input.object_permissions {
+        new.object_permissions = normalize_object_permissions(object_permissions)?;
+    }
+    let mut changes = audit::diff(
+        &PermissionSet {
+            object_permissions: vec![],
+            ..old.clone()
+        },
+        &PermissionSet {
+            object_permissions: vec![],
+            ..new.clone()
+        },
+    );
+    changes.extend(object_permission_changes(
+        &old.object_permissions,
+        &new.object_permissions,
+    ));
+    let audit = if changes.is_empty() {
+        vec![]
+    } else {
+        vec![audit::entry(
+            now,
+            &actor.user.username,
+            section::PERMISSION_SETS,
+            format!("Changed permission set {}", new.name),
+            changes,
+        )]
+    };
+    Ok(Outcome::new(new, audit))
+}
+
+/// One change per object whose access differs, e.g. `objectPermissions.Byoc_Outbound__e`:
+/// `Read` → `Read, Create` (`None` where the set had no entry for the object).
+fn object_permission_changes(
+    old: &[ObjectPermissions],
+    new: &[ObjectPermissions],
+) -> Vec<FieldChange> {
+    let find = |list: &[ObjectPermissions], object: &str| {
+        list.iter()
+            .find(|o| o.object.eq_ignore_ascii_case(object))
+            .map(|o| o.access_label().to_string())
+    };
+    let mut objects: Vec<&str> = old.iter().chain(new).map(|o| o.object.as_str()).collect();
+    objects.sort_by_key(|o| o.to_lowercase());
+    objects.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    objects
+        .into_iter()
+        .filter_map(|object| {
+            let (before, after) = (find(old, object), find(new, object));
+            (before != after).then(|| FieldChange {
+                field: format!("objectPermissions.{object}"),
+                old_value: before,
+                new_value: after,
+            })
+        })
+        .collect()
 }
 
 pub fn update_org(

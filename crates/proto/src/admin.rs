@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::setup::{AppManagedBy, IpRelaxation, Owner, PermittedUsers, UserPermission};
+use crate::setup::{
+    AppManagedBy, IpRelaxation, ObjectPermissions, Owner, PermittedUsers, UserPermission,
+};
 
 /// Header that makes the admin API act as another user of the org (like Setup's *Login As*).
 pub const ACT_AS_HEADER: &str = "X-Byoc-As";
@@ -70,6 +72,21 @@ pub struct NewPermissionSet {
     pub label: Option<String>,
     #[serde(default)]
     pub permissions: Vec<UserPermission>,
+    /// Read/Create on platform events, e.g. `{"object": "Byoc_Outbound__e", "allowRead": true}`.
+    #[serde(default)]
+    pub object_permissions: Vec<ObjectPermissions>,
+}
+
+/// `PATCH /admin/v1/permission-sets/{name}`: the fields given replace the stored ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatePermissionSet {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<UserPermission>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_permissions: Option<Vec<ObjectPermissions>>,
 }
 
 /// Create (all required fields set) or update (only the given fields change) an app.

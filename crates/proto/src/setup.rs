@@ -116,6 +116,35 @@ pub struct Profile {
     pub id: String,
     pub name: String,
     pub permissions: Vec<UserPermission>,
+    /// Object permissions on platform events (`objectPermissions` in profile metadata).
+    #[serde(default)]
+    pub object_permissions: Vec<ObjectPermissions>,
+}
+
+/// Object permissions on one object, as profile and permission set metadata name them
+/// (`objectPermissions`). byoc models the two a platform event has: *Read* (subscribe, and
+/// GetTopic/GetSchema on the Pub/Sub API) and *Create* (publish).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectPermissions {
+    /// API name of the object, e.g. `Byoc_Outbound__e`.
+    pub object: String,
+    #[serde(default)]
+    pub allow_read: bool,
+    #[serde(default)]
+    pub allow_create: bool,
+}
+
+impl ObjectPermissions {
+    /// `Read, Create`, `Read` or `No Access`, as Setup's object settings summarize them.
+    pub fn access_label(&self) -> &'static str {
+        match (self.allow_read, self.allow_create) {
+            (true, true) => "Read, Create",
+            (true, false) => "Read",
+            (false, true) => "Create",
+            (false, false) => "No Access",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +156,9 @@ pub struct PermissionSet {
     pub name: String,
     pub label: String,
     pub permissions: Vec<UserPermission>,
+    /// Object permissions on platform events; records stored before they existed load with none.
+    #[serde(default)]
+    pub object_permissions: Vec<ObjectPermissions>,
     pub created_at: EpochMillis,
 }
 

@@ -16,7 +16,8 @@ use byoc_core::setup::Outcome;
 use byoc_core::{Actor, SetupAction, SetupError};
 use byoc_proto::admin::{
     AppInput, AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet,
-    NewUser, PolicyInput, RestError, Saved, UpdateOrg, UpdateUser, ACT_AS_HEADER,
+    NewUser, PolicyInput, RestError, Saved, UpdateOrg, UpdatePermissionSet, UpdateUser,
+    ACT_AS_HEADER,
 };
 use byoc_proto::setup::{App, AppKind};
 use serde::de::DeserializeOwned;
@@ -308,6 +309,10 @@ pub fn router(state: AdminState) -> Router {
             get(permission_sets).post(create_permission_set),
         )
         .route(
+            "/admin/v1/permission-sets/{name}",
+            get(permission_set).patch(update_permission_set),
+        )
+        .route(
             "/admin/v1/external-client-apps",
             get(list_apps::<ExternalClientApps>).post(create_app::<ExternalClientApps>),
         )
@@ -462,6 +467,26 @@ async fn create_permission_set(
     Ok(saved(
         StatusCode::CREATED,
         s.setup.create_permission_set(&a, &input).await?,
+    ))
+}
+
+async fn permission_set(
+    State(s): State<AdminState>,
+    _a: SetupViewer,
+    Path(name): Path<String>,
+) -> ApiResult {
+    Ok(Json(s.setup.permission_set(&name).await?).into_response())
+}
+
+async fn update_permission_set(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<UpdatePermissionSet>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup.update_permission_set(&a, &name, &input).await?,
     ))
 }
 

@@ -110,9 +110,17 @@ pub struct RunningServer {
     data_dir: PathBuf,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
+    /// The server's store handle, for tests that count its setup reads.
+    store: Store,
 }
 
 impl RunningServer {
+    /// The store handle every host of this server uses ([`Store::setup_reads`] counts what
+    /// went to the database through it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn org_file(&self) -> &OrgFile {
         &self.org_file
     }
@@ -271,6 +279,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         data_dir: data.root().to_path_buf(),
         shutdown,
         tasks,
+        store,
     })
 }
 

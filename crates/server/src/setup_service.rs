@@ -8,7 +8,7 @@ use byoc_core::setup::{self, NewAppIds, Outcome};
 use byoc_core::{ids, Actor, Clock, SetupError};
 use byoc_proto::admin::{
     AppInput, AssignmentChange, LinkApp, NewChannel, NewPermissionSet, NewUser, PolicyInput,
-    UpdateOrg, UpdateUser,
+    UpdateOrg, UpdatePermissionSet, UpdateUser,
 };
 use byoc_proto::setup::{
     App, AppKind, Certificate, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet,
@@ -242,6 +242,31 @@ impl SetupService {
         }
         self.commit(&out, ChangeSet::new().insert(&out.record))
             .await?;
+        Ok(out)
+    }
+
+    pub async fn permission_set(&self, name: &str) -> Result<PermissionSet> {
+        self.store.permission_set(name).await?.ok_or_else(|| {
+            SetupError::NotFound {
+                kind: "Permission set",
+                name: name.into(),
+            }
+            .into()
+        })
+    }
+
+    pub async fn update_permission_set(
+        &self,
+        actor: &Actor,
+        name: &str,
+        input: &UpdatePermissionSet,
+    ) -> Result<Outcome<PermissionSet>> {
+        let old = self.permission_set(name).await?;
+        let out = setup::update_permission_set(actor, &old, input, self.now())?;
+        if out.record != old {
+            self.commit(&out, ChangeSet::new().update(&out.record))
+                .await?;
+        }
         Ok(out)
     }
 

@@ -157,6 +157,9 @@ pub struct Store {
     /// Bumped by every [`Store::apply`] through this handle (and its clones), so caches of
     /// setup records in this process see their own writes at once.
     generation: Arc<AtomicU64>,
+    /// How many setup-record reads ([`Store::get`]/[`Store::all`]) went to the database through
+    /// this handle: lets a test show that a path is served from memory.
+    setup_reads: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -193,12 +196,19 @@ impl Store {
         Store {
             repo,
             generation: Arc::new(AtomicU64::new(0)),
+            setup_reads: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// How many change sets this process applied; see [`Store::apply`].
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// How many setup-record lookups and listings this handle (and its clones) sent to the
+    /// database.
+    pub fn setup_reads(&self) -> u64 {
+        self.setup_reads.load(Ordering::Acquire)
     }
 
     pub fn backend(&self) -> &'static str {
@@ -214,6 +224,7 @@ impl Store {
         kind: Kind,
         by: Lookup<'_>,
     ) -> Result<Option<T>, StoreError> {
+        self.setup_reads.fetch_add(1, Ordering::AcqRel);
         match self.repo.find(kind, by).await? {
             Some(raw) => Ok(Some(T::from_raw(&raw)?)),
             None => Ok(None),
@@ -221,6 +232,7 @@ impl Store {
     }
 
     async fn all<T: SetupRecord>(&self, kind: Kind) -> Result<Vec<T>, StoreError> {
+        self.setup_reads.fetch_add(1, Ordering::AcqRel);
         self.repo
             .list(kind)
             .await?
@@ -318,6 +330,11 @@ impl Store {
         digest: &str,
     ) -> Result<Option<records::AdminCredential>, StoreError> {
         self.get(Kind::AdminCredential, Lookup::Name(digest)).await
+    }
+
+    /// Every admin credential (by digest), for callers that keep them in memory.
+    pub async fn admin_credentials(&self) -> Result<Vec<records::AdminCredential>, StoreError> {
+        self.all(Kind::AdminCredential).await
     }
 
     pub async fn apply(&self, change: ChangeSet) -> Result<(), StoreError> {

@@ -111,6 +111,11 @@ impl TestServer {
         self.database_url.as_deref()
     }
 
+    /// The running server's store handle (`None` once stopped).
+    pub fn store(&self) -> Option<&byoc_store::Store> {
+        self.server.as_ref().map(|s| s.store())
+    }
+
     /// `sqlite` or `postgres`, for messages.
     pub fn backend(&self) -> &'static str {
         if self.database_url.is_some() {

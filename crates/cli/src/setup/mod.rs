@@ -7,8 +7,10 @@
 pub mod apps;
 pub mod channels;
 
-use byoc_proto::admin::{NewPermissionSet, NewUser, UpdateOrg, UpdateUser};
-use byoc_proto::setup::{AuditEntry, Org, PermissionSet, Profile, User, UserPermission};
+use byoc_proto::admin::{NewPermissionSet, NewUser, UpdateOrg, UpdatePermissionSet, UpdateUser};
+use byoc_proto::setup::{
+    AuditEntry, ObjectPermissions, Org, PermissionSet, Profile, User, UserPermission,
+};
 use clap::{Args, Subcommand};
 
 use crate::context::Context;
@@ -121,10 +123,35 @@ pub struct UserCreateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PermissionSetCommand {
-    /// Create a permission set with user permissions
+    /// Create a permission set with user permissions and object permissions on platform events
     Create(PermissionSetCreateArgs),
+    /// Edit a permission set: the options given replace its label, user permissions or object
+    /// permissions (users who have it assigned get the change at once)
+    Update(PermissionSetUpdateArgs),
     /// List the org's permission sets and their permissions
     List,
+}
+
+#[derive(Debug, Args)]
+pub struct PermissionSetUpdateArgs {
+    /// API name of the permission set
+    pub name: String,
+    /// New label
+    #[arg(long, value_name = "L")]
+    pub label: Option<String>,
+    /// User permission (repeatable): replaces the set's user permissions
+    #[arg(long = "permission", value_name = "PERM", value_parser = parse_permission)]
+    pub permissions: Vec<UserPermission>,
+    /// Remove every user permission
+    #[arg(long, conflicts_with = "permissions")]
+    pub no_permissions: bool,
+    /// Object permission on a platform event, EVENT:ACCESS with ACCESS read, create or
+    /// read,create (repeatable): replaces the set's object permissions
+    #[arg(long = "object-permission", value_name = "EVENT:ACCESS", value_parser = parse_object_permission)]
+    pub object_permissions: Vec<ObjectPermissions>,
+    /// Remove every object permission
+    #[arg(long, conflicts_with = "object_permissions")]
+    pub no_object_permissions: bool,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +167,11 @@ pub struct PermissionSetCreateArgs {
     /// manage-profiles-permission-sets, view-setup, messaging-user
     #[arg(long = "permission", value_name = "PERM", value_parser = parse_permission)]
     pub permissions: Vec<UserPermission>,
+    /// Object permission on a platform event (repeatable): EVENT:ACCESS, ACCESS being read,
+    /// create or read,create, e.g. Byoc_Outbound__e:read,create. Read lets a user subscribe on
+    /// the Pub/Sub API, Create lets them publish
+    #[arg(long = "object-permission", value_name = "EVENT:ACCESS", value_parser = parse_object_permission)]
+    pub object_permissions: Vec<ObjectPermissions>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +215,34 @@ pub fn parse_permission(value: &str) -> Result<UserPermission, String> {
             valid.join(", ")
         )
     })
+}
+
+/// `--object-permission` values: `Byoc_Outbound__e:read,create`.
+pub fn parse_object_permission(value: &str) -> Result<ObjectPermissions, String> {
+    let usage = || {
+        format!("'{value}' isn't EVENT:ACCESS; use e.g. Byoc_Outbound__e:read or Byoc_Outbound__e:read,create")
+    };
+    let (object, access) = value.split_once(':').ok_or_else(usage)?;
+    let mut op = ObjectPermissions {
+        object: object.trim().to_string(),
+        allow_read: false,
+        allow_create: false,
+    };
+    if op.object.is_empty() {
+        return Err(usage());
+    }
+    for a in access.split(',').map(str::trim) {
+        match a.to_ascii_lowercase().as_str() {
+            "read" => op.allow_read = true,
+            "create" => op.allow_create = true,
+            _ => {
+                return Err(format!(
+                    "unknown object access '{a}' in '{value}'; valid: read, create"
+                ))
+            }
+        }
+    }
+    Ok(op)
 }
 
 pub async fn execute(ctx: &Context, command: SetupCommand) -> Result<Output, CliError> {
@@ -306,14 +366,44 @@ async fn permission_set(ctx: &Context, command: PermissionSetCommand) -> Result<
                     name: args.name,
                     label: args.label,
                     permissions: args.permissions,
+                    object_permissions: args.object_permissions,
                 })
                 .await?;
             let ps = &saved.record;
             let text = format!(
-                "Created permission set {} ({}): {}\n",
+                "Created permission set {} ({}): {}; {}\n",
                 ps.name,
                 ps.id,
-                permission_labels(&ps.permissions)
+                permission_labels(&ps.permissions),
+                object_permission_labels(&ps.object_permissions)
+            );
+            Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
+        }
+        PermissionSetCommand::Update(args) => {
+            let change = UpdatePermissionSet {
+                label: args.label,
+                permissions: (args.no_permissions || !args.permissions.is_empty())
+                    .then_some(args.permissions),
+                object_permissions: (args.no_object_permissions
+                    || !args.object_permissions.is_empty())
+                .then_some(args.object_permissions),
+            };
+            let saved = client
+                .update_permission_set(&args.name, &change)
+                .await
+                .map_err(|e| {
+                    CliError::from(e).hint_if_not_found(
+                        &args.name,
+                        "list permission sets with `byoc setup permission-set list`",
+                    )
+                })?;
+            let ps = &saved.record;
+            let text = format!(
+                "Updated permission set {} ({}): {}; {}\n",
+                ps.name,
+                ps.id,
+                permission_labels(&ps.permissions),
+                object_permission_labels(&ps.object_permissions)
             );
             Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
         }
@@ -333,6 +423,18 @@ fn permission_labels(permissions: &[UserPermission]) -> String {
     }
 }
 
+/// `Byoc_Outbound__e: Read, Create`, or `no object permissions`.
+fn object_permission_labels(object_permissions: &[ObjectPermissions]) -> String {
+    if object_permissions.is_empty() {
+        return "no object permissions".to_string();
+    }
+    object_permissions
+        .iter()
+        .map(|o| format!("{}: {}", o.object, o.access_label()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn permission_sets_text(sets: &[PermissionSet]) -> String {
     let rows: Vec<Vec<String>> = sets
         .iter()
@@ -341,12 +443,13 @@ fn permission_sets_text(sets: &[PermissionSet]) -> String {
                 ps.name.clone(),
                 ps.label.clone(),
                 permission_labels(&ps.permissions),
+                object_permission_labels(&ps.object_permissions),
             ]
         })
         .collect();
     table_or(
         "No permission sets yet.",
-        &["Name", "Label", "Permissions"],
+        &["Name", "Label", "Permissions", "Object Permissions"],
         &rows,
     )
 }

@@ -10,12 +10,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use byoc_store::Store;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
 
+use super::access::SetupCache;
 use super::errors;
 use crate::oauth::tokens::TokenVerifier;
 
@@ -59,27 +59,29 @@ impl AccessTokenCheck for TokenVerifier {
     }
 }
 
-/// The admin credential as a session id of the user it acts as.
+/// The admin credential as a session id of the user it acts as. Credentials are looked up in the
+/// in-memory [`SetupCache`], so a token that is neither an access token nor an admin credential
+/// costs no database query.
 pub struct AdminCredentialCheck {
-    pub store: Store,
+    pub setup: Arc<SetupCache>,
 }
 
 #[async_trait]
 impl AccessTokenCheck for AdminCredentialCheck {
     async fn check(&self, token: &str, _now_ms: i64) -> Option<Grant> {
         let digest = hex::encode(Sha256::digest(token.as_bytes()));
-        let credential = self.store.admin_credential(&digest).await.ok()??;
-        if !bool::from(credential.digest.as_bytes().ct_eq(digest.as_bytes())) {
+        let snapshot = self.setup.snapshot().await.ok()?;
+        let (stored, username) = snapshot.admin_credential(&digest)?;
+        if !bool::from(stored.as_bytes().ct_eq(digest.as_bytes())) {
             return None;
         }
-        let user = self.store.user(&credential.username).await.ok()??;
+        let user = snapshot.user_by_username(username)?;
         if !user.is_active {
             return None;
         }
-        let org = self.store.org().await.ok()??;
         Some(Grant {
-            org_id: org.id,
-            user_id: user.id,
+            org_id: snapshot.org_id.clone()?,
+            user_id: user.id.clone(),
             app_id: None,
             scopes: vec!["full".into()],
         })

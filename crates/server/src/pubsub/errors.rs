@@ -24,6 +24,16 @@ pub const TOPIC_NOT_FOUND: &str = "sfdc.platform.eventbus.grpc.topic.notfound";
 pub const SCHEMA_NOT_FOUND: &str = "sfdc.platform.eventbus.grpc.schema.notfound";
 /// A publish request that can't be accepted as a whole (no topic, no events).
 pub const PUBLISH_INVALID: &str = "sfdc.platform.eventbus.grpc.publish.request.invalid";
+/// The user lacks *Read* on the topic's platform event (Subscribe). byoc's choice of code, in
+/// the family of the documented ones (docs/pubsub.md).
+pub const SUBSCRIBE_NOT_AUTHORIZED: &str =
+    "sfdc.platform.eventbus.grpc.subscription.fetch.authorization.error";
+/// The user lacks *Create* on the topic's platform event (Publish, PublishStream).
+pub const PUBLISH_NOT_AUTHORIZED: &str = "sfdc.platform.eventbus.grpc.publish.authorization.error";
+/// The user lacks *Read* on the topic's platform event (GetTopic).
+pub const TOPIC_NOT_AUTHORIZED: &str = "sfdc.platform.eventbus.grpc.topic.authorization.error";
+/// The user lacks *Read* on the platform event the schema belongs to (GetSchema).
+pub const SCHEMA_NOT_AUTHORIZED: &str = "sfdc.platform.eventbus.grpc.schema.authorization.error";
 /// The store failed; the message carries an id that the server log has with the cause.
 pub const SERVICE_UNAVAILABLE: &str = "sfdc.platform.eventbus.grpc.service.unavailable";
 
@@ -46,6 +56,22 @@ pub fn status(code: Code, error_code: &str, message: impl AsRef<str>) -> Status 
 
 pub fn unauthenticated(why: &str) -> Status {
     status(Code::Unauthenticated, AUTH_ERROR, format!("An authentication exception occurred: {why}. Provide valid authentication via metadata headers."))
+}
+
+/// The caller is known but its user lacks the object permission `needed` (`Read`, `Create`) on
+/// the platform event of `topic`: `PERMISSION_DENIED`, the gRPC status for an identified caller
+/// without permission (`UNAUTHENTICATED` stays for unknown callers).
+pub fn permission_denied(error_code: &str, needed: &str, topic: &str, action: &str) -> Status {
+    let object = topic
+        .strip_prefix(byoc_core::events::TOPIC_PREFIX)
+        .unwrap_or(topic);
+    status(
+        Code::PermissionDenied,
+        error_code,
+        format!(
+            "Insufficient permissions: you need {needed} access on {object} to {action} {topic}."
+        ),
+    )
 }
 
 pub fn invalid_argument(error_code: &str, message: impl AsRef<str>) -> Status {

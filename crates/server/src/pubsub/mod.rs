@@ -13,6 +13,7 @@
 //!   end-user message through [`agent::AgentService`].
 //! - [`errors`]: statuses with Salesforce's `error-code` trailer.
 
+pub mod access;
 pub mod agent;
 pub mod auth;
 pub mod bus;
@@ -140,6 +141,8 @@ pub struct AgentSide {
 /// so the login host can mount the agent API on the same bus.
 pub struct Host {
     pub bus: Arc<bus::EventBus>,
+    /// Users, permission sets and admin credentials in memory, for the checks of every call.
+    pub setup: Arc<access::SetupCache>,
     pub service: PubSubService,
     pub agents: agent::AgentService,
     retention: Duration,
@@ -160,8 +163,11 @@ impl Host {
         shutdown: CancellationToken,
     ) -> Host {
         let bus = Arc::new(bus::EventBus::new(store.clone(), clock));
+        let setup = Arc::new(access::SetupCache::new(store));
         let verifier: Arc<dyn auth::AccessTokenCheck> = verifier;
-        let admin: Arc<dyn auth::AccessTokenCheck> = Arc::new(auth::AdminCredentialCheck { store });
+        let admin: Arc<dyn auth::AccessTokenCheck> = Arc::new(auth::AdminCredentialCheck {
+            setup: setup.clone(),
+        });
         let tokens: Arc<dyn auth::AccessTokenCheck> =
             Arc::new(auth::FirstOf(vec![verifier, admin]));
         let retention = config.retention;
@@ -174,6 +180,7 @@ impl Host {
         let service = PubSubService::new(
             bus.clone(),
             tokens,
+            setup.clone(),
             org.id.clone(),
             org.id18.clone(),
             config,
@@ -181,6 +188,7 @@ impl Host {
         );
         Host {
             bus,
+            setup,
             service,
             agents,
             retention,
@@ -230,6 +238,7 @@ impl Host {
             self.service,
             self.shutdown.clone(),
         ));
+        tasks.spawn(access::poll(self.setup, self.shutdown.clone()));
         tasks.spawn(retention(self.bus, self.retention, self.shutdown));
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use byoc_core::events::{ReplayId, MAX_PENDING_REQUESTED};
 use byoc_core::ids;
+use byoc_core::permissions::EventAccess;
 use byoc_pubsub_proto::v1::pub_sub_server::PubSub;
 use byoc_pubsub_proto::v1::{
     self as pb, ConsumerEvent, FetchRequest, FetchResponse, ProducerEvent, PublishRequest,
@@ -22,6 +23,7 @@ use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::access::SetupCache;
 use super::auth::{authenticate, AccessTokenCheck, Grant};
 use super::bus::{EventBus, Topic};
 use super::errors;
@@ -41,6 +43,8 @@ pub struct PubSubService {
 struct Inner {
     bus: Arc<EventBus>,
     tokens: Arc<dyn AccessTokenCheck>,
+    /// Users and permission sets, for the object permission checks.
+    setup: Arc<SetupCache>,
     org_id: String,
     org_id18: String,
     config: PubSubConfig,
@@ -59,6 +63,7 @@ impl PubSubService {
     pub fn new(
         bus: Arc<EventBus>,
         tokens: Arc<dyn AccessTokenCheck>,
+        setup: Arc<SetupCache>,
         org_id: String,
         org_id18: String,
         config: PubSubConfig,
@@ -68,6 +73,7 @@ impl PubSubService {
             inner: Arc::new(Inner {
                 bus,
                 tokens,
+                setup,
                 org_id,
                 org_id18,
                 config,
@@ -86,6 +92,48 @@ impl PubSubService {
             i.bus.now(),
         )
         .await
+    }
+
+    /// What the token's user may do with the platform event named `event` (`Byoc_Outbound__e`).
+    async fn access(&self, grant: &Grant, event: &str) -> Result<EventAccess, Status> {
+        self.inner
+            .setup
+            .event_access(grant, event)
+            .await
+            .map_err(|e| errors::store_failure(&e))
+    }
+
+    /// Refuse unless the user has *Read* on the topic's platform event.
+    async fn require_read(
+        &self,
+        grant: &Grant,
+        topic: &Topic,
+        error_code: &str,
+        action: &str,
+    ) -> Result<EventAccess, Status> {
+        let access = self.access(grant, topic.schema.event_name()).await?;
+        if !access.read {
+            return Err(errors::permission_denied(
+                error_code,
+                "Read",
+                &topic.name,
+                action,
+            ));
+        }
+        Ok(access)
+    }
+
+    /// Refuse unless the user has *Create* on the topic's platform event.
+    async fn require_create(&self, grant: &Grant, topic: &Topic) -> Result<(), Status> {
+        if !self.access(grant, topic.schema.event_name()).await?.create {
+            return Err(errors::permission_denied(
+                errors::PUBLISH_NOT_AUTHORIZED,
+                "Create",
+                &topic.name,
+                "publish to",
+            ));
+        }
+        Ok(())
     }
 
     async fn topic(&self, name: &str) -> Result<Topic, Status> {
@@ -184,13 +232,16 @@ impl PubSub for PubSubService {
         &self,
         request: Request<TopicRequest>,
     ) -> Result<Response<TopicInfo>, Status> {
-        self.auth(&request).await?;
+        let grant = self.auth(&request).await?;
         let topic = self.topic(&request.get_ref().topic_name).await?;
+        let access = self
+            .require_read(&grant, &topic, errors::TOPIC_NOT_AUTHORIZED, "describe")
+            .await?;
         Ok(Response::new(TopicInfo {
             topic_name: topic.name.clone(),
             tenant_guid: self.inner.org_id18.clone(),
-            can_publish: true,
-            can_subscribe: true,
+            can_publish: access.create,
+            can_subscribe: access.read,
             schema_id: topic.schema.id().to_string(),
             rpc_id: rpc_id(),
         }))
@@ -200,7 +251,7 @@ impl PubSub for PubSubService {
         &self,
         request: Request<SchemaRequest>,
     ) -> Result<Response<SchemaInfo>, Status> {
-        self.auth(&request).await?;
+        let grant = self.auth(&request).await?;
         let wanted = request.get_ref().schema_id.clone();
         let topics = self
             .inner
@@ -209,6 +260,13 @@ impl PubSub for PubSubService {
             .await
             .map_err(|e| errors::store_failure(&e))?;
         if let Some(t) = topics.iter().find(|t| t.schema.id() == wanted) {
+            self.require_read(
+                &grant,
+                t,
+                errors::SCHEMA_NOT_AUTHORIZED,
+                "read the schema of",
+            )
+            .await?;
             return Ok(Response::new(SchemaInfo {
                 schema_json: t.schema.json().to_string(),
                 schema_id: wanted,
@@ -217,11 +275,25 @@ impl PubSub for PubSubService {
         }
         // A schema that events were written with before the CCDs changed.
         match self.inner.bus.store().repo().event_schema(&wanted).await {
-            Ok(Some(s)) => Ok(Response::new(SchemaInfo {
-                schema_json: s.schema_json,
-                schema_id: wanted,
-                rpc_id: rpc_id(),
-            })),
+            Ok(Some(s)) => {
+                let event = s
+                    .topic
+                    .strip_prefix(byoc_core::events::TOPIC_PREFIX)
+                    .unwrap_or(&s.topic);
+                if !self.access(&grant, event).await?.read {
+                    return Err(errors::permission_denied(
+                        errors::SCHEMA_NOT_AUTHORIZED,
+                        "Read",
+                        &s.topic,
+                        "read the schema of",
+                    ));
+                }
+                Ok(Response::new(SchemaInfo {
+                    schema_json: s.schema_json,
+                    schema_id: wanted,
+                    rpc_id: rpc_id(),
+                }))
+            }
             Ok(None) => Err(errors::status(
                 Code::NotFound,
                 errors::SCHEMA_NOT_FOUND,
@@ -237,7 +309,7 @@ impl PubSub for PubSubService {
     ) -> Result<Response<BoxStream<FetchResponse>>, Status> {
         // Subscribed before the check, so no revocation after it goes unnoticed.
         let revocations = self.inner.tokens.revocation_changes();
-        self.auth(&request).await?;
+        let grant = self.auth(&request).await?;
         // Kept to check again when something is revoked: the stream ends with the auth error.
         let token = request
             .metadata()
@@ -250,7 +322,7 @@ impl PubSub for PubSubService {
         let service = self.clone();
         tokio::spawn(async move {
             if let Err(status) = service
-                .run_subscription(inbound, &tx, token, revocations)
+                .run_subscription(&grant, inbound, &tx, token, revocations)
                 .await
             {
                 let _ = tx.send(Err(status)).await;
@@ -266,6 +338,7 @@ impl PubSub for PubSubService {
         let grant = self.auth(&request).await?;
         let req = request.into_inner();
         let topic = self.topic(&req.topic_name).await?;
+        self.require_create(&grant, &topic).await?;
         if req.events.is_empty() {
             return Err(errors::invalid_argument(
                 errors::PUBLISH_INVALID,
@@ -321,6 +394,10 @@ impl PubSub for PubSubService {
                     }
                     None => match service.topic(&req.topic_name).await {
                         Ok(t) => {
+                            if let Err(status) = service.require_create(&grant, &t).await {
+                                let _ = tx.send(Err(status)).await;
+                                break;
+                            }
                             topic = Some(t.clone());
                             t
                         }
@@ -368,8 +445,19 @@ fn add_requested(pending: i32, requested: i32) -> Result<i32, Status> {
 }
 
 impl PubSubService {
-    async fn start_position(&self, first: &FetchRequest) -> Result<Subscription, Status> {
+    async fn start_position(
+        &self,
+        grant: &Grant,
+        first: &FetchRequest,
+    ) -> Result<Subscription, Status> {
         let topic = self.topic(&first.topic_name).await?;
+        self.require_read(
+            grant,
+            &topic,
+            errors::SUBSCRIBE_NOT_AUTHORIZED,
+            "subscribe to",
+        )
+        .await?;
         let bounds = self
             .inner
             .bus
@@ -429,6 +517,7 @@ impl PubSubService {
     /// error ends it (returned, to be sent as the stream's status).
     async fn run_subscription(
         &self,
+        grant: &Grant,
         mut inbound: Streaming<FetchRequest>,
         tx: &mpsc::Sender<Result<FetchResponse, Status>>,
         token: String,
@@ -441,7 +530,7 @@ impl PubSubService {
                 Some(Err(_)) | None => return Ok(()),
             },
         };
-        let mut sub = self.start_position(&first).await?;
+        let mut sub = self.start_position(grant, &first).await?;
         let mut heads = self.inner.bus.watch(&sub.topic.name);
         let mut heads_open = true;
         let mut inbound_open = true;

@@ -10,6 +10,8 @@ use std::time::Duration;
 use apache_avro::types::Value as Avro;
 use apache_avro::Schema;
 use byoc_client::token::{JwtBearer, JwtBearerSettings};
+use byoc_proto::admin::{NewPermissionSet, NewUser, PolicyInput, UpdatePermissionSet};
+use byoc_proto::setup::ObjectPermissions;
 use byoc_pubsub_proto::v1::pub_sub_client::PubSubClient;
 use byoc_pubsub_proto::v1::{
     FetchRequest, FetchResponse, ProducerEvent, PublishRequest, ReplayPreset, SchemaRequest,
@@ -27,6 +29,11 @@ use tonic::{Code, Request, Status, Streaming};
 const TOPIC: &str = "/event/Byoc_Outbound__e";
 const AUTH_ERROR: &str = "sfdc.platform.eventbus.grpc.service.auth.error";
 const REPLAY_CORRUPTED: &str = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted";
+const SUBSCRIBE_DENIED: &str = "sfdc.platform.eventbus.grpc.subscription.fetch.authorization.error";
+const PUBLISH_DENIED: &str = "sfdc.platform.eventbus.grpc.publish.authorization.error";
+const TOPIC_DENIED: &str = "sfdc.platform.eventbus.grpc.topic.authorization.error";
+const SCHEMA_DENIED: &str = "sfdc.platform.eventbus.grpc.schema.authorization.error";
+const SAMPLE_APP: &str = "BYOC Sample App";
 
 /// Keepalives every 200 ms, so a test knows its subscription is in place (the first keepalive)
 /// and sees idle periods quickly.
@@ -67,10 +74,16 @@ fn partner_env(server: &TestServer) -> HashMap<String, String> {
 /// A real access token from the JWT Bearer flow, with the sample app of `partner.env`.
 async fn access_token(server: &TestServer) -> String {
     let env = partner_env(server);
+    access_token_for(server, &env["SF_SUBJECT"]).await
+}
+
+/// A JWT Bearer access token of the sample app for `username`.
+async fn access_token_for(server: &TestServer, username: &str) -> String {
+    let env = partner_env(server);
     JwtBearer::new(JwtBearerSettings {
         token_url: env["SF_AUTH_ENDPOINT"].clone(),
         consumer_key: env["SF_CONSUMER_KEY"].clone(),
-        username: env["SF_SUBJECT"].clone(),
+        username: username.to_string(),
         audience: env["SF_AUDIENCE"].clone(),
         private_key_pem: env["SF_PRIVATE_KEY"].clone(),
     })
@@ -1142,6 +1155,212 @@ async fn routing_requests_are_published_for_partner_routed_channels_only() {
                 .expect_err("refused");
             assert!(matches!(e.status(), Some(400 | 404)), "{bad:?}: {e:?}");
         }
+        server.stop().await.expect("stop");
+    }
+}
+
+fn outbound_access(read: bool, create: bool) -> UpdatePermissionSet {
+    UpdatePermissionSet {
+        object_permissions: Some(vec![ObjectPermissions {
+            object: "Byoc_Outbound__e".into(),
+            allow_read: read,
+            allow_create: create,
+        }]),
+        ..UpdatePermissionSet::default()
+    }
+}
+
+#[tokio::test]
+async fn object_permissions_decide_who_may_subscribe_and_publish() {
+    for server in servers().await {
+        let admin = server.admin();
+        // A Standard User approved for the sample app through a permission set that grants no
+        // object permissions yet.
+        admin
+            .create_permission_set(&NewPermissionSet {
+                name: "Outbound_Access".into(),
+                label: None,
+                permissions: vec![],
+                object_permissions: vec![],
+            })
+            .await
+            .expect("permission set");
+        admin
+            .create_user(&NewUser {
+                username: "listener@partner.example".into(),
+                email: None,
+                profile: "Standard User".into(),
+                permission_sets: vec!["Outbound_Access".into()],
+                is_active: true,
+            })
+            .await
+            .expect("user");
+        admin
+            .update_external_client_app_policies(
+                SAMPLE_APP,
+                &PolicyInput {
+                    permission_sets: Some(vec!["Outbound_Access".into()]),
+                    ..PolicyInput::default()
+                },
+            )
+            .await
+            .expect("policies");
+        let token = access_token_for(&server, "listener@partner.example").await;
+        let user = Partner::with_token(&server, token).await;
+        let sysadmin = Partner::new(&server).await;
+        let (schema_id, schema) = sysadmin.schema().await;
+        let mut grpc = user.grpc.clone();
+        let topic_request = || {
+            user.request(TopicRequest {
+                topic_name: TOPIC.into(),
+            })
+        };
+        let publish_request = |text: &str| {
+            user.request(PublishRequest {
+                topic_name: TOPIC.into(),
+                events: vec![ProducerEvent {
+                    id: "std-1".into(),
+                    schema_id: schema_id.clone(),
+                    payload: encode(&schema, text),
+                    headers: vec![],
+                }],
+                auth_refresh: String::new(),
+            })
+        };
+
+        // No Read: GetTopic, GetSchema, Subscribe and Publish are refused.
+        let status = grpc.get_topic(topic_request()).await.expect_err("no Read");
+        assert!(
+            status.message().contains("Read") && status.message().contains("rpcId: "),
+            "{status:?}"
+        );
+        refused(status, Code::PermissionDenied, TOPIC_DENIED);
+        let status = grpc
+            .get_schema(user.request(SchemaRequest {
+                schema_id: schema_id.clone(),
+            }))
+            .await
+            .expect_err("no Read");
+        refused(status, Code::PermissionDenied, SCHEMA_DENIED);
+        let mut stream = user
+            .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+            .await
+            .expect("the stream opens");
+        let status = stream.next().await.expect_err("no Read");
+        refused(status, Code::PermissionDenied, SUBSCRIBE_DENIED);
+        let status = grpc
+            .publish(publish_request("too early"))
+            .await
+            .expect_err("no Create");
+        refused(status, Code::PermissionDenied, PUBLISH_DENIED);
+
+        // Read through the permission set: GetTopic says so, subscribing works, publishing not.
+        admin
+            .update_permission_set("Outbound_Access", &outbound_access(true, false))
+            .await
+            .expect("grant Read");
+        let topic = grpc
+            .get_topic(topic_request())
+            .await
+            .expect("Read")
+            .into_inner();
+        assert!(topic.can_subscribe && !topic.can_publish, "{topic:?}");
+        grpc.get_schema(user.request(SchemaRequest {
+            schema_id: schema_id.clone(),
+        }))
+        .await
+        .expect("GetSchema with Read");
+        let mut stream = user
+            .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+            .await
+            .expect("subscribe");
+        stream.keepalive().await;
+        let ids = sysadmin.publish(&["for the listener"]).await;
+        let mut requested = 10;
+        let got = stream.events(1, &mut requested).await;
+        assert_eq!(got[0].0, ids[0], "{}", backend(&server));
+        assert_eq!(
+            decode(&schema, &got[0].1)["Payload__c"],
+            json!("for the listener")
+        );
+        let status = grpc
+            .publish(publish_request("still no Create"))
+            .await
+            .expect_err("no Create");
+        refused(status, Code::PermissionDenied, PUBLISH_DENIED);
+
+        // Create: publishing works.
+        admin
+            .update_permission_set("Outbound_Access", &outbound_access(true, true))
+            .await
+            .expect("grant Create");
+        let response = grpc
+            .publish(publish_request("from a Standard User"))
+            .await
+            .expect("Create")
+            .into_inner();
+        assert!(response.results[0].error.is_none(), "{response:?}");
+
+        // The audit trail has both changes, old → new, per object.
+        let audit = admin.audit(Some(20)).await.expect("audit");
+        let changes: Vec<(Option<String>, Option<String>)> = audit
+            .iter()
+            .filter(|e| e.action == "Changed permission set Outbound_Access")
+            .flat_map(|e| e.changes.iter())
+            .filter(|c| c.field == "objectPermissions.Byoc_Outbound__e")
+            .map(|c| (c.old_value.clone(), c.new_value.clone()))
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                (Some("Read".into()), Some("Read, Create".into())),
+                (None, Some("Read".into())),
+            ],
+            "{audit:#?}"
+        );
+        server.stop().await.expect("stop");
+    }
+}
+
+#[tokio::test]
+async fn a_token_that_is_not_valid_costs_no_database_query() {
+    for server in servers().await {
+        // A valid call first, so the Pub/Sub host has read Setup once.
+        let admin = Partner::with_token(&server, server.org().admin_token.clone()).await;
+        admin.schema().await;
+        let store = server.store().expect("running").clone();
+        let garbage = Partner::with_token(&server, "not-a-token".into()).await;
+        let before = store.setup_reads();
+        let tokens = [
+            "not-a-token".to_string(),
+            format!("{}!{}", server.org().org_id, "A".repeat(96)),
+            format!("{}x", server.org().admin_token),
+        ];
+        for token in &tokens {
+            let mut grpc = garbage.grpc.clone();
+            let status = grpc
+                .get_topic(garbage.request_with(
+                    TopicRequest {
+                        topic_name: TOPIC.into(),
+                    },
+                    &[("accesstoken", token)],
+                ))
+                .await
+                .expect_err("refused");
+            refused(status, Code::Unauthenticated, AUTH_ERROR);
+            let (_tx, rx) = mpsc::channel::<FetchRequest>(1);
+            let status = grpc
+                .subscribe(garbage.request_with(ReceiverStream::new(rx), &[("accesstoken", token)]))
+                .await
+                .expect_err("refused");
+            refused(status, Code::Unauthenticated, AUTH_ERROR);
+        }
+        assert_eq!(
+            store.setup_reads(),
+            before,
+            "{}: refusing invalid tokens read setup records",
+            backend(&server)
+        );
         server.stop().await.expect("stop");
     }
 }

@@ -86,6 +86,7 @@ async fn permission_set(admin: &AdminClient, name: &str, perms: &[UserPermission
             name: name.into(),
             label: None,
             permissions: perms.to_vec(),
+            object_permissions: vec![],
         })
         .await
         .expect("permission set");
@@ -490,6 +491,7 @@ async fn users_permission_sets_and_permission_rules() {
                     name: "bad name".into(),
                     label: None,
                     permissions: vec![],
+                    object_permissions: vec![],
                 })
                 .await,
             400,
@@ -502,6 +504,7 @@ async fn users_permission_sets_and_permission_rules() {
                     name: "Customizers".into(),
                     label: None,
                     permissions: vec![],
+                    object_permissions: vec![],
                 })
                 .await,
             400,
@@ -1365,6 +1368,7 @@ async fn control_characters_and_overlong_names_are_refused_on_every_backend() {
                     name: "Labelled".into(),
                     label: Some("La\0bel".into()),
                     permissions: vec![],
+                    object_permissions: vec![],
                 })
                 .await,
             400,
