@@ -39,10 +39,10 @@ const MULTIPART_LIMIT: usize = MAX_ATTACHMENT_BYTES as usize + 1024 * 1024;
 const JSON_LIMIT: usize = body::MAX_JSON_BODY;
 /// Upload bytes the multipart routes hold at once, across all requests. Each request claims
 /// its `Content-Length` (a chunked one claims the route's limit) before its body is read and
-/// keeps the claim until it is answered, so small requests pass freely while at most about ten
+/// keeps the claim until it is answered, so small requests pass freely while at most about five
 /// 25 MB uploads are read, buffered and committed at a time; the rest wait their turn with their
 /// bodies unread (in the sockets' buffers, not in byoc's memory).
-pub const UPLOAD_BUDGET_BYTES: usize = 256 * 1024 * 1024;
+pub const UPLOAD_BUDGET_BYTES: usize = 128 * 1024 * 1024;
 /// The budget's unit: permits are KiB, so the whole budget fits a semaphore's `u32`.
 const BUDGET_UNIT: usize = 1024;
 
