@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use byoc_proto::outbound::RoutingRequest;
+use byoc_proto::outbound::{AgentReply, RoutingRequest};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::context::Context;
@@ -38,6 +38,11 @@ pub struct ReplyArgs {
     /// The attachment's MIME type [default: guessed from the file name]
     #[arg(long, value_name = "TYPE", requires = "attachment")]
     pub mime_type: Option<String>,
+    /// Make a retry safe: a second call with the same key stores nothing twice and prints the
+    /// first answer (same entry, same replay id). Any string up to 255 visible ASCII characters,
+    /// e.g. a UUID
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -45,6 +50,11 @@ pub struct EndArgs {
     /// The conversation identifier (see `byoc conversations list`)
     #[arg(long, value_name = "ID")]
     pub conversation: String,
+    /// Make a retry safe: a second call with the same key stores nothing twice and prints the
+    /// first answer (same entry, same replay id). Any string up to 255 visible ASCII characters,
+    /// e.g. a UUID
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +86,11 @@ pub struct RouteArgs {
     /// Destination: an Omni-Channel flow id
     #[arg(long, value_name = "ID")]
     pub flow: Option<String>,
+    /// Make a retry safe: a second call with the same key stores nothing twice and prints the
+    /// first answer (same entry, same replay id). Any string up to 255 visible ASCII characters,
+    /// e.g. a UUID
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 fn hint(e: CliError, conversation: &str) -> CliError {
@@ -90,8 +105,20 @@ pub async fn execute(ctx: &Context, command: AgentCommand) -> Result<Output, Cli
     match command {
         AgentCommand::Reply(args) => {
             let text = args.text.clone().unwrap_or_default();
+            let key = args.idempotency_key.as_deref();
             let sent = match &args.attachment {
-                None => client.agent_reply(&args.conversation, &text).await,
+                None => {
+                    client
+                        .agent_send_keyed(
+                            &args.conversation,
+                            &AgentReply {
+                                text: text.clone(),
+                                attachment: None,
+                            },
+                            key,
+                        )
+                        .await
+                }
                 Some(path) => {
                     let content = std::fs::read(path).map_err(|e| {
                         CliError::new(format!("can't read {}: {e}", path.display()))
@@ -104,12 +131,15 @@ pub async fn execute(ctx: &Context, command: AgentCommand) -> Result<Output, Cli
                         byoc_client::interaction::guess_mime_type(&name).to_string()
                     });
                     client
-                        .agent_reply_with_attachment(
+                        .agent_send_keyed(
                             &args.conversation,
-                            &text,
-                            &name,
-                            &mime_type,
-                            &content,
+                            &AgentReply {
+                                text: text.clone(),
+                                attachment: Some(byoc_client::AdminClient::agent_attachment(
+                                    &name, &mime_type, &content,
+                                )),
+                            },
+                            key,
                         )
                         .await
                 }
@@ -131,7 +161,7 @@ pub async fn execute(ctx: &Context, command: AgentCommand) -> Result<Output, Cli
         }
         AgentCommand::End(args) => {
             let ended = client
-                .agent_end(&args.conversation)
+                .agent_end_keyed(&args.conversation, args.idempotency_key.as_deref())
                 .await
                 .map_err(CliError::from)
                 .map_err(|e| hint(e, &args.conversation))?;
@@ -157,7 +187,11 @@ pub async fn execute(ctx: &Context, command: AgentCommand) -> Result<Output, Cli
                 flow_id: args.flow.clone(),
             };
             let sent = client
-                .agent_request_routing(&args.conversation, &request)
+                .agent_request_routing_keyed(
+                    &args.conversation,
+                    &request,
+                    args.idempotency_key.as_deref(),
+                )
                 .await
                 .map_err(CliError::from)
                 .map_err(|e| hint(e, &args.conversation))?;

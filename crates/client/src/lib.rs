@@ -475,6 +475,25 @@ impl AdminClient {
         decode(response).await
     }
 
+    /// [`AdminClient::send`] with an `Idempotency-Key` header when a key is given.
+    async fn send_keyed<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let mut request = self.request(method, self.admin_url(segments));
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = self.execute(request).await?;
+        decode(response).await
+    }
+
     async fn send_no_content(&self, method: Method, segments: &[&str]) -> Result<(), ClientError> {
         let response = self
             .execute(self.request(method, self.admin_url(segments)))

@@ -107,6 +107,13 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
         match e {
             ServiceError::Setup(e) => e.into(),
+            // Optimistic concurrency lost (docs/admin-api.md): Salesforce's code for an update
+            // refused because the record changed after the caller's read.
+            ServiceError::Conflict(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "ENTITY_FAILED_IFLASTMODIFIED_ON_UPDATE",
+                message,
+            ),
             ServiceError::Store(e) => {
                 // Never echo a database error: log it under an id and hand out the id.
                 let error_id = uuid::Uuid::new_v4().simple().to_string();

@@ -24,6 +24,10 @@ pub enum ServiceError {
     Setup(#[from] SetupError),
     #[error(transparent)]
     Store(StoreError),
+    /// Someone else (another request, another instance) changed the record between our read
+    /// and our write; nothing was written. Read it again and repeat the change.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<StoreError> for ServiceError {
@@ -32,6 +36,9 @@ impl From<StoreError> for ServiceError {
             // A unique key taken between our check and our write: same answer as the check.
             StoreError::Conflict { kind, what } => ServiceError::Setup(SetupError::Duplicate(
                 format!("A {kind} with this {what} already exists."),
+            )),
+            StoreError::Stale { kind, id } => ServiceError::Conflict(format!(
+                "The {kind} {id} was modified by someone else after you read it. Get it again and repeat your change."
             )),
             other => ServiceError::Store(other),
         }
@@ -165,7 +172,7 @@ impl SetupService {
     pub async fn update_org(&self, actor: &Actor, input: &UpdateOrg) -> Result<Outcome<Org>> {
         let org = self.org().await?;
         let out = setup::update_org(actor, &org, input, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record))
+        self.commit(&out, ChangeSet::new().update_from(&org, &out.record))
             .await?;
         Ok(out)
     }
@@ -356,9 +363,10 @@ impl SetupService {
         let out = setup::update_app(actor, &app, input, certificate, self.now())?;
         self.check_app_names_free(kind, &out.record).await?;
         // CCDs show the linked app's name: keep them in step when it changes.
-        let mut change = ChangeSet::new().update(&out.record);
+        let mut change = ChangeSet::new().update_from(&app, &out.record);
         if out.record.name != app.name {
-            for mut channel in self.store.channels().await? {
+            for read in self.store.channels().await? {
+                let mut channel = read.clone();
                 if let Some(link) = channel
                     .conversation_channel_definition
                     .as_mut()
@@ -366,7 +374,7 @@ impl SetupService {
                 {
                     if link.id == app.id {
                         link.name = out.record.name.clone();
-                        change = change.update(&channel);
+                        change = change.update_from(&read, &channel);
                     }
                 }
             }
@@ -405,7 +413,7 @@ impl SetupService {
         let app = self.app(kind, name).await?;
         let sets = self.store.permission_sets().await?;
         let out = setup::set_policies(actor, &app, input, &sets, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record))
+        self.commit(&out, ChangeSet::new().update_from(&app, &out.record))
             .await?;
         Ok(out)
     }
@@ -420,7 +428,7 @@ impl SetupService {
         let app = self.app(kind, name).await?;
         let sets = self.store.permission_sets().await?;
         let out = setup::change_assignments(actor, &app, input, &sets, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record))
+        self.commit(&out, ChangeSet::new().update_from(&app, &out.record))
             .await?;
         Ok(out)
     }
@@ -440,10 +448,13 @@ impl SetupService {
             .await?;
         // The connected app gives up its consumer key before the ECA takes it.
         let mut change = ChangeSet::new()
-            .update(&m.connected_app)
+            .update_from(&connected_app, &m.connected_app)
             .insert(&m.external_client_app);
         for c in &m.relinked_channels {
-            change = change.update(c);
+            change = match channels.iter().find(|read| read.id == c.id) {
+                Some(read) => change.update_from(read, c),
+                None => change.update(c),
+            };
         }
         self.store
             .apply(change.audit(out.audit.iter().cloned()))
@@ -561,8 +572,114 @@ impl SetupService {
                 name: input.app.clone(),
             })?;
         let out = setup::link_ccd(actor, &channel, &app, self.now())?;
-        self.commit(&out, ChangeSet::new().update(&out.record))
+        self.commit(&out, ChangeSet::new().update_from(&channel, &out.record))
             .await?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use byoc_core::FixedClock;
+
+    /// Two instances (two services on two store handles of one database) race edits of one app:
+    /// each edit either lands or is refused with a conflict, and no landed edit is silently
+    /// undone by the other.
+    async fn race(url: &str) {
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock(1_700_000_000_000));
+        let one = SetupService::new(Store::open(url).await.unwrap(), clock.clone());
+        let two = SetupService::new(Store::open(url).await.unwrap(), clock.clone());
+        crate::bootstrap::ensure_org(one.store(), clock.as_ref())
+            .await
+            .unwrap();
+        let admin = crate::bootstrap::bootstrap_admin(one.store())
+            .await
+            .unwrap();
+        let actor = one.actor(&admin.username).await.unwrap();
+        let created = AppInput {
+            name: Some("Racer".into()),
+            contact_email: Some("start@example.com".into()),
+            callback_urls: Some(vec!["https://example.com/cb".into()]),
+            scopes: Some(vec!["interaction_api".into()]),
+            ..AppInput::default()
+        };
+        one.create_app(&actor, AppKind::ExternalClientApp, &created)
+            .await
+            .unwrap();
+        let mut conflicts = 0;
+        for round in 0..20 {
+            let description = format!("description {round}");
+            let email = format!("round{round}@example.com");
+            let by_one = AppInput {
+                description: Some(description.clone()),
+                ..AppInput::default()
+            };
+            let by_two = AppInput {
+                contact_email: Some(email.clone()),
+                ..AppInput::default()
+            };
+            let (a, b) = tokio::join!(
+                one.update_app(&actor, AppKind::ExternalClientApp, "Racer", &by_one),
+                two.update_app(&actor, AppKind::ExternalClientApp, "Racer", &by_two),
+            );
+            for r in [&a, &b] {
+                if let Err(e) = r {
+                    assert!(matches!(e, ServiceError::Conflict(_)), "{e:?}");
+                    conflicts += 1;
+                }
+            }
+            assert!(a.is_ok() || b.is_ok(), "one of two racers always wins");
+            let stored = one.app(AppKind::ExternalClientApp, "Racer").await.unwrap();
+            // Every edit that was answered OK is in the stored record.
+            assert_eq!(
+                stored.description == description,
+                a.is_ok(),
+                "round {round}"
+            );
+            assert_eq!(stored.contact_email == email, b.is_ok(), "round {round}");
+        }
+        // The conflict says what happened (and is not a store failure).
+        let stale = one.app(AppKind::ExternalClientApp, "Racer").await.unwrap();
+        two.update_app(
+            &actor,
+            AppKind::ExternalClientApp,
+            "Racer",
+            &AppInput {
+                description: Some("moved on".into()),
+                ..AppInput::default()
+            },
+        )
+        .await
+        .unwrap();
+        let mut mine = stale.clone();
+        mine.description = "late".into();
+        let err = ServiceError::from(
+            one.store()
+                .apply(ChangeSet::new().update_from(&stale, &mine))
+                .await
+                .unwrap_err(),
+        );
+        assert!(
+            matches!(&err, ServiceError::Conflict(m) if m.contains("modified by someone else")),
+            "{err:?}"
+        );
+        eprintln!("{conflicts} conflicts in 20 rounds");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_setup_edits_on_one_sqlite_file_never_overwrite_silently() {
+        let dir = std::env::temp_dir().join(format!("byoc-race-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        race(&format!("sqlite://{}", dir.join("byoc.db").display())).await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_setup_edits_on_one_postgres_database_never_overwrite_silently() {
+        let Some(url) = byoc_store::testing::postgres_url("setup edit race").await else {
+            return;
+        };
+        race(&url).await;
     }
 }

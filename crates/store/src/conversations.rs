@@ -14,6 +14,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
+use crate::events::{NewEvent, StoredSchema};
 use crate::sql::{PostgresStore, SqliteStore};
 use crate::StoreError;
 
@@ -89,9 +90,51 @@ pub struct EntryRecord {
     pub attachment: Option<AttachmentRecord>,
 }
 
+/// A platform event appended in the same transaction as the writes it announces: the event log is
+/// the outbox, so no crash leaves a stored entry whose event is lost, or an event whose entry is.
+/// Subscribers of this process are woken after the commit; others poll the log.
+#[derive(Debug, Clone)]
+pub struct OutboxEvent {
+    pub topic: String,
+    pub schema: StoredSchema,
+    pub event: NewEvent,
+}
+
+/// What a [`WriteOp::Unit`] must be first to take; if it is taken, the unit writes nothing.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// An idempotency key, unique per scope: the first unit with it applies and keeps `response`
+    /// (and the replay id of its event); a later one writes nothing and gets those back.
+    IdempotencyKey {
+        scope: String,
+        key: String,
+        response: String,
+        now: i64,
+    },
+    /// A keyed record (inserted or replaced by the claim) whose stored body must not contain
+    /// `held_when` — e.g. an active agent work. `held_when` is matched with SQL `LIKE`, so it
+    /// must not contain `%` or `_`.
+    Record {
+        kind: String,
+        key: String,
+        conversation_id: Option<String>,
+        body: String,
+        held_when: String,
+        now: i64,
+    },
+}
+
 /// A write, applied with others in one transaction.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
+    /// Writes that stand or fall together (a savepoint inside the batch's transaction): the
+    /// claim first, then the ops, then the event. If the claim is taken, or an op finds its
+    /// conversation or session missing, nothing of the unit is written.
+    Unit {
+        claim: Option<Claim>,
+        ops: Vec<WriteOp>,
+        event: Option<OutboxEvent>,
+    },
     /// Store entries (possibly none: establishing a conversation) in a conversation.
     Append {
         target: EntryTarget,
@@ -153,6 +196,31 @@ pub enum WriteOutcome {
     },
     Done,
     NotFound(Missing),
+    /// A [`WriteOp::Unit`] applied (or, if any of `outcomes` is `NotFound`, rolled back);
+    /// `replay_id` is its event's.
+    Unit {
+        outcomes: Vec<WriteOutcome>,
+        replay_id: Option<i64>,
+    },
+    /// A [`WriteOp::Unit`] whose idempotency key was used before: nothing written; the first
+    /// answer and its event's replay id.
+    Replayed {
+        response: String,
+        replay_id: Option<i64>,
+    },
+    /// A [`WriteOp::Unit`] whose claimed record is held: nothing written.
+    Held,
+}
+
+impl WriteOutcome {
+    /// Whether this outcome (or one inside a unit) found something missing.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            WriteOutcome::NotFound(_) => true,
+            WriteOutcome::Unit { outcomes, .. } => outcomes.iter().any(WriteOutcome::is_not_found),
+            _ => false,
+        }
+    }
 }
 
 /// A conversation with its end user.
@@ -266,6 +334,12 @@ pub trait ConversationRepository: Send + Sync {
         client_id: &str,
     ) -> Result<Option<EndUserRow>, StoreError>;
     async fn record(&self, kind: &str, key: &str) -> Result<Option<RecordRow>, StoreError>;
+    /// The answer kept for an idempotency key, and its event's replay id.
+    async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<(String, Option<i64>)>, StoreError>;
     async fn records_of(&self, conversation_id: &str) -> Result<Vec<RecordRow>, StoreError>;
 }
 
@@ -565,6 +639,101 @@ macro_rules! impl_conversation_repository {
 
             async fn tx_apply(tx: &mut sqlx::Transaction<'_, $db>, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
                 match op {
+                    WriteOp::Unit { claim, ops, event } => Self::tx_unit(tx, claim.as_ref(), ops, event.as_ref()).await,
+                    other => Self::tx_apply_one(tx, other).await,
+                }
+            }
+
+            /// A unit inside a savepoint, so that what it wrote goes if it is refused, without
+            /// touching the other ops of the batch.
+            async fn tx_unit(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                claim: Option<&Claim>,
+                ops: &[WriteOp],
+                event: Option<&OutboxEvent>,
+            ) -> Result<WriteOutcome, StoreError> {
+                let mut sp = sqlx::Connection::begin(&mut **tx).await?;
+                match claim {
+                    None => {}
+                    Some(Claim::IdempotencyKey { scope, key, response, now }) => {
+                        // On PostgreSQL a concurrent holder of the same key makes this wait for its
+                        // commit, then do nothing: the key is taken once, across instances.
+                        let inserted = sqlx::query(
+                            "INSERT INTO idempotency_keys (scope, idem_key, response, replay_id, created_at) \
+                             VALUES ($1, $2, $3, NULL, $4) ON CONFLICT (scope, idem_key) DO NOTHING",
+                        )
+                        .bind(scope)
+                        .bind(key)
+                        .bind(response)
+                        .bind(*now)
+                        .execute(&mut *sp)
+                        .await?
+                        .rows_affected();
+                        if inserted == 0 {
+                            let row = sqlx::query("SELECT response, replay_id FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
+                                .bind(scope)
+                                .bind(key)
+                                .fetch_one(&mut *sp)
+                                .await?;
+                            let replayed = WriteOutcome::Replayed { response: row.try_get("response")?, replay_id: row.try_get("replay_id")? };
+                            sp.rollback().await?;
+                            return Ok(replayed);
+                        }
+                    }
+                    Some(Claim::Record { kind, key, conversation_id, body, held_when, now }) => {
+                        // Insert, or replace unless held; a concurrent claimer on PostgreSQL waits
+                        // for the first one's commit and then sees its row.
+                        let taken = sqlx::query(
+                            "INSERT INTO interaction_records (kind, record_key, conversation_id, body, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, record_key) DO UPDATE \
+                             SET conversation_id = excluded.conversation_id, body = excluded.body, updated_at = excluded.updated_at \
+                             WHERE interaction_records.body NOT LIKE $6",
+                        )
+                        .bind(kind)
+                        .bind(key)
+                        .bind(conversation_id)
+                        .bind(body)
+                        .bind(*now)
+                        .bind(format!("%{held_when}%"))
+                        .execute(&mut *sp)
+                        .await?
+                        .rows_affected();
+                        if taken == 0 {
+                            sp.rollback().await?;
+                            return Ok(WriteOutcome::Held);
+                        }
+                    }
+                }
+                let mut outcomes = Vec::with_capacity(ops.len());
+                for op in ops {
+                    outcomes.push(Self::tx_apply_one(&mut sp, op).await?);
+                }
+                if outcomes.iter().any(WriteOutcome::is_not_found) {
+                    sp.rollback().await?;
+                    return Ok(WriteOutcome::Unit { outcomes, replay_id: None });
+                }
+                let mut replay_id = None;
+                if let Some(e) = event {
+                    let ids = Self::tx_append_events(&mut sp, &e.topic, &e.schema, std::slice::from_ref(&e.event)).await?;
+                    replay_id = ids.first().copied();
+                    if let Some(Claim::IdempotencyKey { scope, key, .. }) = claim {
+                        sqlx::query("UPDATE idempotency_keys SET replay_id = $3 WHERE scope = $1 AND idem_key = $2")
+                            .bind(scope)
+                            .bind(key)
+                            .bind(replay_id)
+                            .execute(&mut *sp)
+                            .await?;
+                    }
+                }
+                sp.commit().await?;
+                Ok(WriteOutcome::Unit { outcomes, replay_id })
+            }
+
+            async fn tx_apply_one(tx: &mut sqlx::Transaction<'_, $db>, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
+                match op {
+                    WriteOp::Unit { .. } => Err(StoreError::Database(sqlx::Error::Protocol(
+                        "a write unit cannot nest another".into(),
+                    ))),
                     WriteOp::Append { target, session, entries, now } => {
                         Self::tx_append(tx, target, session, entries, *now).await
                     }
@@ -763,6 +932,18 @@ macro_rules! impl_conversation_repository {
                 .fetch_optional(&self.pool)
                 .await?;
                 row.as_ref().map(Self::record_row).transpose()
+            }
+
+            async fn idempotent_response(&self, scope: &str, key: &str) -> Result<Option<(String, Option<i64>)>, StoreError> {
+                let row = sqlx::query("SELECT response, replay_id FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
+                    .bind(scope)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    Some(row) => Ok(Some((row.try_get("response")?, row.try_get("replay_id")?))),
+                    None => Ok(None),
+                }
             }
 
             async fn records_of(&self, conversation_id: &str) -> Result<Vec<RecordRow>, StoreError> {

@@ -80,7 +80,7 @@ pub trait EventRepository: Send + Sync {
 }
 
 macro_rules! impl_event_repository {
-    ($store:ty, $row:ty) => {
+    ($store:ty, $row:ty, $db:ty) => {
         impl $store {
             fn event_row(row: &$row) -> Result<StoredEvent, StoreError> {
                 Ok(StoredEvent {
@@ -91,23 +91,26 @@ macro_rules! impl_event_repository {
                     created_at: row.try_get("created_at")?,
                 })
             }
-        }
 
-        #[async_trait]
-        impl EventRepository for $store {
-            async fn append_events(&self, topic: &str, schema: &StoredSchema, events: &[NewEvent]) -> Result<Vec<i64>, StoreError> {
+            /// Append inside the caller's transaction (also the conversation writer's, so an agent
+            /// action's entry and its event commit together: the event log is the outbox).
+            pub(crate) async fn tx_append_events(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                topic: &str,
+                schema: &StoredSchema,
+                events: &[NewEvent],
+            ) -> Result<Vec<i64>, StoreError> {
                 if events.is_empty() {
                     return Ok(vec![]);
                 }
                 let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
                 let now = events.iter().map(|e| e.created_at).max().unwrap_or_default();
-                let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO platform_event_topics (topic, last_replay_id) VALUES ($1, 0) \
                      ON CONFLICT (topic) DO NOTHING",
                 )
                 .bind(topic)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 let last: i64 = sqlx::query_scalar(
                     "UPDATE platform_event_topics SET last_replay_id = last_replay_id + $2 \
@@ -115,7 +118,7 @@ macro_rules! impl_event_repository {
                 )
                 .bind(topic)
                 .bind(count)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
                 let first = last - count + 1;
                 let mut ids = Vec::with_capacity(events.len());
@@ -131,7 +134,7 @@ macro_rules! impl_event_repository {
                     .bind(&e.schema_id)
                     .bind(&e.payload)
                     .bind(e.created_at)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                     ids.push(replay_id);
                 }
@@ -143,8 +146,20 @@ macro_rules! impl_event_repository {
                 .bind(&schema.topic)
                 .bind(&schema.schema_json)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
+                Ok(ids)
+            }
+        }
+
+        #[async_trait]
+        impl EventRepository for $store {
+            async fn append_events(&self, topic: &str, schema: &StoredSchema, events: &[NewEvent]) -> Result<Vec<i64>, StoreError> {
+                if events.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut tx = self.pool.begin().await?;
+                let ids = Self::tx_append_events(&mut tx, topic, schema, events).await?;
                 tx.commit().await?;
                 Ok(ids)
             }
@@ -196,5 +211,5 @@ macro_rules! impl_event_repository {
     };
 }
 
-impl_event_repository!(SqliteStore, sqlx::sqlite::SqliteRow);
-impl_event_repository!(PostgresStore, sqlx::postgres::PgRow);
+impl_event_repository!(SqliteStore, sqlx::sqlite::SqliteRow, sqlx::Sqlite);
+impl_event_repository!(PostgresStore, sqlx::postgres::PgRow, sqlx::Postgres);

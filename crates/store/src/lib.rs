@@ -42,6 +42,10 @@ pub enum StoreError {
         kind: &'static str,
         what: &'static str,
     },
+    /// A record changed since it was read (another request or another instance wrote it first):
+    /// nothing of the change set was applied.
+    #[error("the {kind} {id} was changed by someone else since it was read")]
+    Stale { kind: &'static str, id: String },
     /// The database URL is not one byoc can use.
     #[error("{0}")]
     BadUrl(String),
@@ -87,6 +91,9 @@ pub enum Lookup<'a> {
 pub struct ChangeSet {
     pub inserts: Vec<RawRecord>,
     pub updates: Vec<RawRecord>,
+    /// Updates that apply only if the stored record is still the one read (optimistic
+    /// concurrency). If any differs, the whole change set fails with [`StoreError::Stale`].
+    pub checked_updates: Vec<CheckedUpdate>,
     pub deletes: Vec<(Kind, String)>,
     pub audit: Vec<AuditEntry>,
     /// Principal revocations (subject, revoked_at): see
@@ -109,6 +116,16 @@ impl ChangeSet {
         self
     }
 
+    /// Replace `read` (as it was read) by `new`, unless someone changed it in between.
+    pub fn update_from<T: SetupRecord>(mut self, read: &T, new: &T) -> ChangeSet {
+        self.checked_updates.push(CheckedUpdate {
+            record: new.to_raw(),
+            read: read.to_raw().body,
+            normalize: normalized_body::<T>,
+        });
+        self
+    }
+
     pub fn delete<T: SetupRecord>(mut self, record: &T) -> ChangeSet {
         let raw = record.to_raw();
         self.deletes.push((raw.kind, raw.id));
@@ -126,6 +143,22 @@ impl ChangeSet {
         self.revocations.push((subject.to_string(), revoked_at));
         self
     }
+}
+
+/// An update that applies only if the stored record is still the one read.
+#[derive(Debug, Clone)]
+pub struct CheckedUpdate {
+    pub record: RawRecord,
+    /// The record as read, serialized.
+    pub read: String,
+    /// A stored body as the typed record serializes it, so a body written by an older byoc
+    /// (fewer fields, other order) compares equal to the same record read and written back.
+    pub normalize: fn(&str) -> Option<String>,
+}
+
+fn normalized_body<T: SetupRecord>(body: &str) -> Option<String> {
+    let record: T = serde_json::from_str(body).ok()?;
+    Some(record.to_raw().body)
 }
 
 /// Setup records and the audit trail.

@@ -15,7 +15,8 @@ use sqlx::{PgPool, Row, SqlitePool};
 
 use crate::{ChangeSet, Kind, Lookup, RawRecord, Repositories, SetupRepository, StoreError};
 
-/// SQLite, the default: one file, WAL journal, a busy timeout so concurrent writers wait.
+/// SQLite, the default: one file, WAL journal, `synchronous=FULL`, a busy timeout so concurrent
+/// writers wait.
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
 }
@@ -26,9 +27,12 @@ impl SqliteStore {
             .map_err(|e| StoreError::BadUrl(format!("bad SQLite URL {url:?}: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // In WAL mode NORMAL keeps every commit across a process crash (kill -9); only an
-            // OS crash or power loss can drop the last transactions.
-            .synchronous(SqliteSynchronous::Normal)
+            // A 202 means on disk: in WAL mode FULL syncs the WAL at every commit, so a commit
+            // survives an OS crash or power loss, not only a process crash (NORMAL syncs only at
+            // checkpoints and can lose the last commits). The fsync is paid once per
+            // transaction, and conversation writes go through the group-commit writer, so
+            // concurrent requests share it (docs/benchmarks.md has the cost).
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -47,9 +51,15 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
-            StoreError::BadUrl(format!("bad PostgreSQL URL {:?}: {e}", crate::redact(url)))
-        })?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| {
+                StoreError::BadUrl(format!("bad PostgreSQL URL {:?}: {e}", crate::redact(url)))
+            })?
+            // A commit returns only once its WAL record is flushed on the server, whatever the
+            // server, database or role default says (`synchronous_commit = off` would answer
+            // before the flush and lose the last commits in a server crash). Set at connection
+            // start, so every pooled session has it.
+            .options([("synchronous_commit", "on")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -82,7 +92,7 @@ fn map_write_error(e: sqlx::Error, kind: Kind) -> StoreError {
 }
 
 macro_rules! impl_repositories {
-    ($store:ty, $row:ty, $backend:literal) => {
+    ($store:ty, $row:ty, $backend:literal, $begin:literal, $lock:literal) => {
         impl $store {
             fn raw(row: &$row) -> Result<RawRecord, StoreError> {
                 let kind: String = row.try_get("kind")?;
@@ -135,7 +145,7 @@ macro_rules! impl_repositories {
             }
 
             async fn apply(&self, change: ChangeSet) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 for (kind, id) in &change.deletes {
                     sqlx::query("DELETE FROM setup_objects WHERE kind = $1 AND id = $2")
                         .bind(kind.as_str())
@@ -144,6 +154,38 @@ macro_rules! impl_repositories {
                         .await?;
                 }
                 for r in &change.updates {
+                    sqlx::query(
+                        "UPDATE setup_objects SET name_key = $3, alt_key = $4, lookup_key = $5, \
+                         body = $6, updated_at = $7 WHERE kind = $1 AND id = $2",
+                    )
+                    .bind(r.kind.as_str())
+                    .bind(&r.id)
+                    .bind(&r.name_key)
+                    .bind(&r.alt_key)
+                    .bind(&r.lookup_key)
+                    .bind(&r.body)
+                    .bind(r.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| map_write_error(e, r.kind))?;
+                }
+                for c in &change.checked_updates {
+                    let r = &c.record;
+                    // Compare-and-swap: the stored record must still be the one read. The row is
+                    // locked while compared (FOR UPDATE on PostgreSQL, where a concurrent writer
+                    // makes this wait for its commit and then read what it wrote; SQLite's
+                    // IMMEDIATE transaction holds the write lock), so no edit slips in between.
+                    let stored: Option<String> = sqlx::query_scalar(concat!(
+                        "SELECT body FROM setup_objects WHERE kind = $1 AND id = $2",
+                        $lock
+                    ))
+                    .bind(r.kind.as_str())
+                    .bind(&r.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if stored.as_deref().and_then(c.normalize).as_deref() != Some(c.read.as_str()) {
+                        return Err(StoreError::Stale { kind: r.kind.label(), id: r.id.clone() });
+                    }
                     sqlx::query(
                         "UPDATE setup_objects SET name_key = $3, alt_key = $4, lookup_key = $5, \
                          body = $6, updated_at = $7 WHERE kind = $1 AND id = $2",
@@ -237,5 +279,98 @@ macro_rules! impl_repositories {
     };
 }
 
-impl_repositories!(SqliteStore, sqlx::sqlite::SqliteRow, "sqlite");
-impl_repositories!(PostgresStore, sqlx::postgres::PgRow, "postgres");
+// SQLite takes the write lock up front (a deferred transaction that reads before it writes fails
+// with SQLITE_BUSY if another connection committed in between); PostgreSQL locks the rows it
+// compares.
+impl_repositories!(
+    SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    "sqlite",
+    "BEGIN IMMEDIATE",
+    ""
+);
+impl_repositories!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    "postgres",
+    "BEGIN",
+    " FOR UPDATE"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pooled SQLite connection syncs the WAL at each commit (`PRAGMA synchronous` 2 is
+    /// FULL): hold as many connections as the pool gives, so none is left unchecked.
+    #[tokio::test]
+    async fn every_sqlite_connection_runs_with_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("byoc.db").display());
+        let store = SqliteStore::open(&url).await.unwrap();
+        let mut held = Vec::new();
+        for _ in 0..store.pool.options().get_max_connections() {
+            held.push(store.pool.acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(level, 2, "PRAGMA synchronous: 2 is FULL");
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+        }
+    }
+
+    /// A database whose default is `synchronous_commit = off` still gets flushed commits from
+    /// byoc: every session sets it back on.
+    #[tokio::test]
+    async fn every_postgres_session_commits_synchronously_whatever_the_database_default() {
+        let Some(url) = crate::testing::postgres_url("synchronous_commit").await else {
+            return;
+        };
+        let name = url::Url::parse(&url)
+            .unwrap()
+            .path()
+            .trim_start_matches('/')
+            .to_string();
+        let admin = std::env::var("BYOC_TEST_POSTGRES")
+            .unwrap_or_else(|_| crate::testing::DEFAULT_ADMIN_URL.to_string());
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .unwrap();
+        sqlx::Executor::execute(
+            &mut conn,
+            format!("ALTER DATABASE {name} SET synchronous_commit = off").as_str(),
+        )
+        .await
+        .unwrap();
+        let store = PostgresStore::open(&url).await.unwrap();
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(store.pool.acquire().await.unwrap());
+        }
+        for conn in &mut held {
+            let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(setting, "on");
+        }
+        // The database default really is off: a plain session sees it.
+        let mut url = url::Url::parse(&url).unwrap();
+        url.set_query(None);
+        let mut plain = <sqlx::PgConnection as sqlx::Connection>::connect(url.as_str())
+            .await
+            .unwrap();
+        let default: String = sqlx::query_scalar("SHOW synchronous_commit")
+            .fetch_one(&mut plain)
+            .await
+            .unwrap();
+        assert_eq!(default, "off");
+    }
+}

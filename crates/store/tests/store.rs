@@ -625,3 +625,372 @@ async fn postgres_event_repository() {
     };
     events_suite(Store::open(&url).await.unwrap()).await;
 }
+
+// ---- writes that belong together ---------------------------------------------------------------
+
+use byoc_store::conversations::{
+    Claim, EntryRecord, EntryTarget, NewConversation, OutboxEvent, SessionChoice, WriteOp,
+    WriteOutcome,
+};
+use byoc_store::events::{NewEvent, StoredSchema};
+use sqlx::Connection as _;
+
+/// A second, raw connection to the same database, to do what byoc never does (inject faults).
+enum Raw {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Raw {
+    async fn open(url: &str) -> Raw {
+        if url.starts_with("sqlite") {
+            Raw::Sqlite(sqlx::SqliteConnection::connect(url).await.unwrap())
+        } else {
+            Raw::Postgres(sqlx::PgConnection::connect(url).await.unwrap())
+        }
+    }
+
+    async fn execute(&mut self, sql: &str) {
+        match self {
+            Raw::Sqlite(c) => sqlx::query(sql).execute(&mut *c).await.map(|_| ()),
+            Raw::Postgres(c) => sqlx::query(sql).execute(&mut *c).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+}
+
+const TOPIC: &str = "/event/Outbox_Test__e";
+
+fn agent_entry(entry_id: &str) -> EntryRecord {
+    EntryRecord {
+        entry_id: entry_id.into(),
+        entry_type: "Message".into(),
+        sender_app_type: "agent".into(),
+        sender_subject: "005000000000001AAA".into(),
+        sender_role: "Agent".into(),
+        client_timestamp: 10,
+        text: Some("hello".into()),
+        message_type: Some("StaticContentMessage".into()),
+        format_type: Some("Text".into()),
+        acknowledged_entry_id: None,
+        source: "agent".into(),
+        payload: "{}".into(),
+        attachment: None,
+    }
+}
+
+fn append(client: &str, entry_id: &str) -> WriteOp {
+    WriteOp::Append {
+        target: EntryTarget::EndUser(NewConversation {
+            channel_id: "0Mj000000000001".into(),
+            channel_address: "address-1".into(),
+            ccd_developer_name: "ccd".into(),
+            client_id: client.into(),
+            new_end_user_id: format!("0PA-{client}"),
+            new_conversation_id: format!("conv-{client}"),
+            routing_attributes: "{}".into(),
+        }),
+        session: SessionChoice::Current {
+            new_session_id: format!("0Mw-{client}"),
+        },
+        entries: vec![agent_entry(entry_id)],
+        now: 10,
+    }
+}
+
+fn outbox_event(event_id: &str) -> OutboxEvent {
+    OutboxEvent {
+        topic: TOPIC.into(),
+        schema: StoredSchema {
+            schema_id: "schema-1".into(),
+            topic: TOPIC.into(),
+            schema_json: "{}".into(),
+        },
+        event: NewEvent {
+            event_id: event_id.into(),
+            schema_id: "schema-1".into(),
+            payload: vec![1, 2, 3],
+            created_at: 10,
+        },
+    }
+}
+
+async fn outbox_suite(store: Store, url: &str) {
+    let repo = store.repo();
+    let mut raw = Raw::open(url).await;
+
+    // A fault inside the transaction, on the event insert: replay id 1 of the topic is taken
+    // behind the counter's back, so the event's INSERT violates the primary key.
+    let blob = match raw {
+        Raw::Sqlite(_) => "X'00'",
+        Raw::Postgres(_) => "decode('00', 'hex')",
+    };
+    raw.execute(&format!(
+        "INSERT INTO platform_events (topic, replay_id, event_id, schema_id, payload, created_at) \
+         VALUES ('{TOPIC}', 1, 'poison', 'schema-1', {blob}, 1)"
+    ))
+    .await;
+    let unit = WriteOp::Unit {
+        claim: None,
+        ops: vec![append("alice", "entry-1")],
+        event: Some(outbox_event("event-1")),
+    };
+    let failed = repo.write_batch(std::slice::from_ref(&unit)).await;
+    assert!(
+        failed.is_err(),
+        "the poisoned event insert must fail the unit"
+    );
+    // Neither the entry (nor its conversation) nor the event: the unit is all or nothing.
+    assert!(repo.conversation("conv-alice").await.unwrap().is_none());
+    assert!(repo.conversations(10).await.unwrap().is_empty());
+    let events = repo.read_events(TOPIC, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_id, "poison");
+
+    // Without the fault, both commit, and the unit reports the event's replay id.
+    raw.execute(&format!(
+        "DELETE FROM platform_events WHERE topic = '{TOPIC}'"
+    ))
+    .await;
+    let outcome = repo.write_batch(&[unit]).await.unwrap();
+    let WriteOutcome::Unit {
+        outcomes,
+        replay_id,
+    } = &outcome[0]
+    else {
+        panic!("{outcome:?}")
+    };
+    assert!(matches!(outcomes[0], WriteOutcome::Appended { .. }));
+    assert_eq!(*replay_id, Some(1));
+    assert_eq!(repo.entry_count("conv-alice").await.unwrap(), 1);
+    let events = repo.read_events(TOPIC, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_id, "event-1");
+
+    // A unit whose op finds its conversation missing writes nothing, not even its event.
+    let missing = WriteOp::Unit {
+        claim: None,
+        ops: vec![
+            WriteOp::PutRecord {
+                kind: "k".into(),
+                key: "before".into(),
+                conversation_id: None,
+                body: "{}".into(),
+                now: 1,
+            },
+            WriteOp::Append {
+                target: EntryTarget::Conversation("no-such-conversation".into()),
+                session: SessionChoice::None,
+                entries: vec![agent_entry("entry-x")],
+                now: 11,
+            },
+        ],
+        event: Some(outbox_event("event-x")),
+    };
+    let outcome = repo.write_batch(&[missing]).await.unwrap();
+    assert!(outcome[0].is_not_found(), "{outcome:?}");
+    assert!(repo.record("k", "before").await.unwrap().is_none());
+    assert_eq!(repo.read_events(TOPIC, 0, 10).await.unwrap().len(), 1);
+
+    // An idempotency key: the first unit applies and keeps its answer; a second one with the
+    // same key (in the same batch or later) writes nothing and gets the answer and replay id.
+    let keyed = |entry: &str, event: &str| WriteOp::Unit {
+        claim: Some(Claim::IdempotencyKey {
+            scope: "agent.reply|conv-alice".into(),
+            key: "key-1".into(),
+            response: format!("{{\"entry\":\"{entry}\"}}"),
+            now: 12,
+        }),
+        ops: vec![WriteOp::Append {
+            target: EntryTarget::Conversation("conv-alice".into()),
+            session: SessionChoice::Current {
+                new_session_id: "unused".into(),
+            },
+            entries: vec![agent_entry(entry)],
+            now: 12,
+        }],
+        event: Some(outbox_event(event)),
+    };
+    let outcomes = repo
+        .write_batch(&[keyed("entry-2", "event-2"), keyed("entry-3", "event-3")])
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcomes[0],
+            WriteOutcome::Unit {
+                replay_id: Some(2),
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes[1],
+        WriteOutcome::Replayed {
+            response: "{\"entry\":\"entry-2\"}".into(),
+            replay_id: Some(2)
+        }
+    );
+    let later = repo
+        .write_batch(&[keyed("entry-4", "event-4")])
+        .await
+        .unwrap();
+    assert_eq!(later[0], outcomes[1]);
+    assert_eq!(repo.entry_count("conv-alice").await.unwrap(), 2);
+    assert_eq!(repo.read_events(TOPIC, 0, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        repo.idempotent_response("agent.reply|conv-alice", "key-1")
+            .await
+            .unwrap(),
+        Some(("{\"entry\":\"entry-2\"}".to_string(), Some(2)))
+    );
+    assert!(repo
+        .idempotent_response("agent.reply|conv-alice", "key-2")
+        .await
+        .unwrap()
+        .is_none());
+
+    // A claimed record: held while its body says so; the unit's other writes go with it.
+    let claim = |work: &str| WriteOp::Unit {
+        claim: Some(Claim::Record {
+            kind: "agentWork".into(),
+            key: "active|005|0Mw".into(),
+            conversation_id: Some("conv-alice".into()),
+            body: format!("{{\"active\":true,\"agentWorkId\":\"{work}\"}}"),
+            held_when: "\"active\":true".into(),
+            now: 13,
+        }),
+        ops: vec![WriteOp::PutRecord {
+            kind: "agentWork".into(),
+            key: work.into(),
+            conversation_id: Some("conv-alice".into()),
+            body: "{}".into(),
+            now: 13,
+        }],
+        event: None,
+    };
+    let outcomes = repo
+        .write_batch(&[claim("0Bz1"), claim("0Bz2")])
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcomes[0], WriteOutcome::Unit { .. }),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[1], WriteOutcome::Held);
+    assert!(repo.record("agentWork", "0Bz1").await.unwrap().is_some());
+    assert!(repo.record("agentWork", "0Bz2").await.unwrap().is_none());
+    // Released (as PATCH /agentWork does when the work closes), it can be claimed again.
+    repo.write_batch(&[WriteOp::PutRecord {
+        kind: "agentWork".into(),
+        key: "active|005|0Mw".into(),
+        conversation_id: Some("conv-alice".into()),
+        body: "{\"active\":false,\"agentWorkId\":\"0Bz1\"}".into(),
+        now: 14,
+    }])
+    .await
+    .unwrap();
+    let again = repo.write_batch(&[claim("0Bz3")]).await.unwrap();
+    assert!(matches!(again[0], WriteOutcome::Unit { .. }), "{again:?}");
+}
+
+#[tokio::test]
+async fn sqlite_outbox_and_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("byoc.db").display());
+    outbox_suite(Store::open(&url).await.unwrap(), &url).await;
+}
+
+#[tokio::test]
+async fn postgres_outbox_and_claims() {
+    let Some(url) = byoc_store::testing::postgres_url("store outbox suite").await else {
+        return;
+    };
+    outbox_suite(Store::open(&url).await.unwrap(), &url).await;
+}
+
+/// Optimistic concurrency: an update of a record as read fails, with nothing applied, when the
+/// record changed since the read (here: written through another handle, as another instance
+/// would).
+async fn stale_update_suite(first: Store, second: Store) {
+    let read = app(
+        AppKind::ExternalClientApp,
+        "0xa000000000001",
+        "Racer",
+        "key-racer",
+    );
+    first.apply(ChangeSet::new().insert(&read)).await.unwrap();
+    let read = first
+        .app(AppKind::ExternalClientApp, "Racer")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The other instance edits first.
+    let mut theirs = read.clone();
+    theirs.description = "theirs".into();
+    theirs.updated_at = 2;
+    second
+        .apply(ChangeSet::new().update_from(&read, &theirs))
+        .await
+        .unwrap();
+
+    // Ours was read before their edit: refused, and nothing of the change set is applied.
+    let mut ours = read.clone();
+    ours.contact_email = "ours@example.com".into();
+    ours.updated_at = 3;
+    let err = first
+        .apply(
+            ChangeSet::new()
+                .update_from(&read, &ours)
+                .insert(&user("bystander@example.com"))
+                .audit([entry("lost race")]),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Stale { .. }), "{err:?}");
+    let stored = first
+        .app(AppKind::ExternalClientApp, "Racer")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, theirs);
+    assert!(first.user("bystander@example.com").await.unwrap().is_none());
+
+    // Read again, the edit goes through.
+    first
+        .apply(ChangeSet::new().update_from(&stored, &ours))
+        .await
+        .unwrap();
+    // A record deleted since the read is stale too.
+    first.apply(ChangeSet::new().delete(&ours)).await.unwrap();
+    let err = second
+        .apply(ChangeSet::new().update_from(&ours, &theirs))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Stale { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn sqlite_stale_updates_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("byoc.db").display());
+    stale_update_suite(
+        Store::open(&url).await.unwrap(),
+        Store::open(&url).await.unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_stale_updates_are_refused() {
+    let Some(url) = byoc_store::testing::postgres_url("store stale update").await else {
+        return;
+    };
+    stale_update_suite(
+        Store::open(&url).await.unwrap(),
+        Store::open(&url).await.unwrap(),
+    )
+    .await;
+}

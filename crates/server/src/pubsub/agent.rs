@@ -30,7 +30,7 @@ use byoc_proto::outbound::{
 };
 use byoc_proto::setup::{ConversationChannelDefinition, Owner, User};
 use byoc_store::conversations::{
-    AttachmentRecord, ConversationRow, EntryRecord, EntryTarget, SessionChoice, SessionRow,
+    AttachmentRecord, Claim, ConversationRow, EntryRecord, EntryTarget, SessionChoice, SessionRow,
     WriteOp, WriteOutcome,
 };
 use byoc_store::StoreError;
@@ -90,14 +90,53 @@ pub fn router(state: AgentState) -> Router {
         .with_state(state)
 }
 
+/// The `Idempotency-Key` header of an agent action (docs/admin-api.md).
+struct IdempotencyKey(Option<String>);
+
+/// The longest idempotency key byoc keeps (a UUID is 36 characters).
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY) else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| {
+                !k.is_empty()
+                    && k.len() <= MAX_IDEMPOTENCY_KEY_CHARS
+                    && k.chars().all(|c| c.is_ascii_graphic())
+            })
+            .ok_or_else(|| {
+                ApiError::from(SetupError::invalid(
+                    "Idempotency-Key",
+                    format!("The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters."),
+                ))
+            })?;
+        Ok(IdempotencyKey(Some(key.to_string())))
+    }
+}
+
+/// The header that makes an agent action safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 async fn reply(
     State(s): State<AgentState>,
     Agent(actor): Agent,
     Path(id): Path<String>,
+    IdempotencyKey(key): IdempotencyKey,
     Body(input): Body<AgentReply>,
 ) -> Result<Response, ApiError> {
     let content = ReplyContent::from_request(input)?;
-    let sent = s.agents.reply(&id, &actor.user, content).await?;
+    let sent = s
+        .agents
+        .reply(&id, &actor.user, content, key.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, Json(sent)).into_response())
 }
 
@@ -105,8 +144,9 @@ async fn end(
     State(s): State<AgentState>,
     Agent(actor): Agent,
     Path(id): Path<String>,
+    IdempotencyKey(key): IdempotencyKey,
 ) -> Result<Response, ApiError> {
-    let ended = s.agents.end(&id, &actor.user).await?;
+    let ended = s.agents.end(&id, &actor.user, key.as_deref()).await?;
     Ok(Json(ended).into_response())
 }
 
@@ -114,10 +154,43 @@ async fn routing_request(
     State(s): State<AgentState>,
     Agent(actor): Agent,
     Path(id): Path<String>,
+    IdempotencyKey(key): IdempotencyKey,
     Body(input): Body<RoutingRequest>,
 ) -> Result<Response, ApiError> {
-    let sent = s.agents.request_routing(&id, &actor.user, &input).await?;
+    let sent = s
+        .agents
+        .request_routing(&id, &actor.user, &input, key.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, Json(sent)).into_response())
+}
+
+/// An agent action's answer, kept with its idempotency key and given back to a retry.
+trait Answer: serde::Serialize + serde::de::DeserializeOwned {
+    /// The replay id is known only once the event is appended, inside the transaction.
+    fn set_replay_id(&mut self, replay_id: u64);
+}
+
+impl Answer for AgentReplySent {
+    fn set_replay_id(&mut self, replay_id: u64) {
+        self.replay_id = replay_id;
+    }
+}
+
+impl Answer for ConversationEnded {
+    fn set_replay_id(&mut self, replay_id: u64) {
+        self.replay_id = replay_id;
+    }
+}
+
+impl Answer for RoutingRequestSent {
+    fn set_replay_id(&mut self, replay_id: u64) {
+        self.replay_id = replay_id;
+    }
+}
+
+/// Which action an idempotency key belongs to: a key names one action on one conversation.
+fn key_scope(action: &str, conversation_id: &str) -> String {
+    format!("agent.{action}|{conversation_id}")
 }
 
 /// Why an agent action failed.
@@ -272,10 +345,8 @@ fn not_found(id: &str) -> SetupError {
     }
 }
 
-fn replay_u64(replay_ids: &[i64]) -> u64 {
-    replay_ids
-        .first()
-        .copied()
+fn replay_u64(replay_id: Option<i64>) -> u64 {
+    replay_id
         .and_then(|r| u64::try_from(r).ok())
         .unwrap_or_default()
 }
@@ -339,31 +410,53 @@ impl AgentService {
         })
     }
 
-    /// Commit `ops` together through the group-commit writer.
-    async fn write(&self, id: &str, ops: Vec<WriteOp>) -> Result<(), ReplyError> {
-        let expected = ops.len();
-        let outcomes = self.writer.submit_all(ops).await.map_err(|e| match e {
-            WriteError::Store(e) => ReplyError::Store(e),
-            WriteError::Stopped => ReplyError::Refused(SetupError::NotAllowed(
-                "The server is shutting down.".into(),
-            )),
-        })?;
-        if outcomes.len() != expected
-            || outcomes
-                .iter()
-                .any(|o| matches!(o, WriteOutcome::NotFound(_)))
-        {
-            return Err(not_found(id).into());
-        }
-        Ok(())
+    /// The answer kept for this key, if the action was done before with it.
+    async fn replayed<T: Answer>(
+        &self,
+        action: &str,
+        id: &str,
+        key: Option<&str>,
+    ) -> Result<Option<T>, ReplyError> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let kept = self
+            .bus
+            .store()
+            .repo()
+            .idempotent_response(&key_scope(action, id), key)
+            .await?;
+        kept.map(|(response, replay_id)| Self::decode(&response, replay_id))
+            .transpose()
     }
 
-    async fn publish(
+    fn decode<T: Answer>(response: &str, replay_id: Option<i64>) -> Result<T, ReplyError> {
+        let mut answer: T = serde_json::from_str(response).map_err(|e| {
+            ReplyError::Store(StoreError::Corrupt {
+                kind: "idempotency key",
+                id: String::new(),
+                source: e,
+            })
+        })?;
+        answer.set_replay_id(replay_u64(replay_id));
+        Ok(answer)
+    }
+
+    /// Commit `ops` and the event carrying them as one unit through the group-commit writer
+    /// (the event log is the outbox: both or neither), with the idempotency key if any; then
+    /// wake this process's subscribers. A retry with a used key gets the first answer back.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit<T: Answer>(
         &self,
+        id: &str,
+        action: &str,
+        key: Option<&str>,
+        ops: Vec<WriteOp>,
         topic: &Topic,
         created_by_id: String,
         fields: std::collections::BTreeMap<String, Option<String>>,
-    ) -> Result<u64, ReplyError> {
+        mut answer: T,
+    ) -> Result<T, ReplyError> {
         let outgoing = Outgoing {
             event_id: uuid::Uuid::new_v4().to_string(),
             fields: EventFields {
@@ -372,7 +465,51 @@ impl AgentService {
                 fields,
             },
         };
-        Ok(replay_u64(&self.bus.publish(topic, &[outgoing]).await?))
+        let event = self.bus.outbox_event(topic, &outgoing)?;
+        let claim = match key {
+            Some(key) => Some(Claim::IdempotencyKey {
+                scope: key_scope(action, id),
+                key: key.to_string(),
+                response: serde_json::to_string(&answer).map_err(|e| {
+                    ReplyError::Refused(SetupError::NotAllowed(format!(
+                        "The answer can't be kept: {e}"
+                    )))
+                })?,
+                now: self.bus.now(),
+            }),
+            None => None,
+        };
+        let unit = WriteOp::Unit {
+            claim,
+            ops,
+            event: Some(event),
+        };
+        let outcome = self.writer.submit(unit).await.map_err(|e| match e {
+            WriteError::Store(e) => ReplyError::Store(e),
+            WriteError::Stopped => ReplyError::Refused(SetupError::NotAllowed(
+                "The server is shutting down.".into(),
+            )),
+        })?;
+        match outcome {
+            WriteOutcome::Unit {
+                outcomes,
+                replay_id,
+            } => {
+                if outcomes.iter().any(WriteOutcome::is_not_found) {
+                    return Err(not_found(id).into());
+                }
+                if let Some(replay_id) = replay_id {
+                    self.bus.committed(&topic.name, replay_id);
+                }
+                answer.set_replay_id(replay_u64(replay_id));
+                Ok(answer)
+            }
+            WriteOutcome::Replayed {
+                response,
+                replay_id,
+            } => Self::decode(&response, replay_id),
+            _ => Err(not_found(id).into()),
+        }
     }
 
     /// Store the agent's message in conversation `id` (its current messaging session, a new one
@@ -382,8 +519,12 @@ impl AgentService {
         id: &str,
         agent: &User,
         content: ReplyContent,
+        idempotency_key: Option<&str>,
     ) -> Result<AgentReplySent, ReplyError> {
         content.validate()?;
+        if let Some(kept) = self.replayed("reply", id, idempotency_key).await? {
+            return Ok(kept);
+        }
         let Target {
             conversation,
             ccd,
@@ -426,7 +567,6 @@ impl AgentService {
             now,
         });
 
-        // The entry first, so an event never names an entry the conversation lacks.
         let attachment_id = attachment.as_ref().map(|a| a.id.clone());
         let entry = EntryRecord {
             entry_id: entry_id.clone(),
@@ -460,23 +600,39 @@ impl AgentService {
             entries: vec![entry],
             now,
         };
-        self.write(id, vec![op]).await?;
-
         let fields = events::interaction_event_fields(&ccd, &event).map_err(PublishError::from)?;
-        let replay_id = self.publish(&topic, agent_id18, fields).await?;
-        Ok(AgentReplySent {
+        let answer = AgentReplySent {
             conversation_identifier: conversation.id,
             entry_identifier: entry_id,
-            topic_name: topic.name,
-            replay_id,
+            topic_name: topic.name.clone(),
+            replay_id: 0,
             event,
             attachment_id,
-        })
+        };
+        self.commit(
+            id,
+            "reply",
+            idempotency_key,
+            vec![op],
+            &topic,
+            agent_id18,
+            fields,
+            answer,
+        )
+        .await
     }
 
     /// End the conversation's open messaging session as the agent: the session becomes `Ended`
     /// and a `SessionStatusChanged` entry is stored with it (one transaction), then published.
-    pub async fn end(&self, id: &str, agent: &User) -> Result<ConversationEnded, ReplyError> {
+    pub async fn end(
+        &self,
+        id: &str,
+        agent: &User,
+        idempotency_key: Option<&str>,
+    ) -> Result<ConversationEnded, ReplyError> {
+        if let Some(kept) = self.replayed("end", id, idempotency_key).await? {
+            return Ok(kept);
+        }
         let Target {
             conversation,
             ccd,
@@ -534,18 +690,26 @@ impl AgentService {
                 now,
             },
         ];
-        self.write(id, ops).await?;
-
         let fields = events::interaction_event_fields(&ccd, &event).map_err(PublishError::from)?;
-        let replay_id = self.publish(&topic, agent_id18, fields).await?;
-        Ok(ConversationEnded {
+        let answer = ConversationEnded {
             conversation_identifier: conversation.id,
             messaging_session_id: session.id,
             entry_identifier: entry_id,
-            topic_name: topic.name,
-            replay_id,
+            topic_name: topic.name.clone(),
+            replay_id: 0,
             event,
-        })
+        };
+        self.commit(
+            id,
+            "end",
+            idempotency_key,
+            ops,
+            &topic,
+            agent_id18,
+            fields,
+            answer,
+        )
+        .await
     }
 
     /// The agent asks for the conversation's open session to be routed (a transfer, a
@@ -557,7 +721,11 @@ impl AgentService {
         id: &str,
         agent: &User,
         request: &RoutingRequest,
+        idempotency_key: Option<&str>,
     ) -> Result<RoutingRequestSent, ReplyError> {
+        if let Some(kept) = self.replayed("route", id, idempotency_key).await? {
+            return Ok(kept);
+        }
         let routing_type = match request.routing_type.as_deref().map(str::trim) {
             None | Some("") => "Transfer",
             Some(t) if t.eq_ignore_ascii_case("transfer") => "Transfer",
@@ -642,16 +810,24 @@ impl AgentService {
             body: serde_json::to_string(&event).unwrap_or_default(),
             now,
         };
-        self.write(id, vec![record]).await?;
-
         let fields = events::routing_requested_fields(&ccd, &event).map_err(PublishError::from)?;
-        let replay_id = self.publish(&topic, agent_id18(agent), fields).await?;
-        Ok(RoutingRequestSent {
+        let answer = RoutingRequestSent {
             conversation_identifier: conversation.id,
-            topic_name: topic.name,
-            replay_id,
+            topic_name: topic.name.clone(),
+            replay_id: 0,
             event,
-        })
+        };
+        self.commit(
+            id,
+            "route",
+            idempotency_key,
+            vec![record],
+            &topic,
+            agent_id18(agent),
+            fields,
+            answer,
+        )
+        .await
     }
 
     /// The 18-character id of an active user named by username or id.

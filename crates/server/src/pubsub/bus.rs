@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use byoc_core::events::{self, EventError, EventFields, EventSchema};
 use byoc_core::Clock;
 use byoc_proto::setup::ConversationChannelDefinition;
+use byoc_store::conversations::OutboxEvent;
 use byoc_store::events::{NewEvent, StoredSchema};
 use byoc_store::{Store, StoreError};
 use tokio::sync::watch;
@@ -129,6 +130,36 @@ impl EventBus {
             });
         }
         self.append(topic, &rows).await
+    }
+
+    /// One event encoded for the outbox: appended by the conversation writer in the same
+    /// transaction as the entry it carries ([`byoc_store::conversations::WriteOp::Unit`]); call
+    /// [`EventBus::committed`] with its replay id once that committed.
+    pub fn outbox_event(
+        &self,
+        topic: &Topic,
+        outgoing: &Outgoing,
+    ) -> Result<OutboxEvent, PublishError> {
+        Ok(OutboxEvent {
+            topic: topic.name.clone(),
+            schema: StoredSchema {
+                schema_id: topic.schema.id().to_string(),
+                topic: topic.name.clone(),
+                schema_json: topic.schema.json().to_string(),
+            },
+            event: NewEvent {
+                event_id: outgoing.event_id.clone(),
+                schema_id: topic.schema.id().to_string(),
+                payload: topic.schema.encode(&outgoing.fields)?,
+                created_at: self.now(),
+            },
+        })
+    }
+
+    /// An outbox event committed with this replay id: wake this process's subscribers (others
+    /// find it when they poll the log).
+    pub fn committed(&self, topic: &str, replay_id: i64) {
+        self.notify(topic, replay_id);
     }
 
     /// Append already encoded payloads (validated by the caller) and wake subscribers.

@@ -116,7 +116,7 @@ async fn lane(
         }
         let content = ReplyContent::text(echo_text(&message));
         if let Err(e) = agents
-            .reply(&message.conversation_id, &agent, content)
+            .reply(&message.conversation_id, &agent, content, None)
             .await
         {
             tracing::warn!(conversation = %message.conversation_id, entry = %message.entry_id, error = %e, "the echo agent could not answer");

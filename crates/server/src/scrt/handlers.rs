@@ -21,7 +21,7 @@ use byoc_proto::interaction::{
 };
 use byoc_proto::setup::ChannelType;
 use byoc_store::conversations::{
-    AttachmentRecord, ConversationRow, EntryPage, EntryRecord, EntryTarget, Missing,
+    AttachmentRecord, Claim, ConversationRow, EntryPage, EntryRecord, EntryTarget, Missing,
     NewConversation, SessionChoice, WriteOp, WriteOutcome,
 };
 use serde_json::{json, Value};
@@ -172,7 +172,7 @@ impl ScrtState {
             } => Ok((conversation, session_id, entries)),
             WriteOutcome::NotFound(Missing::Conversation) => Err(ApiError::new(10018).into()),
             WriteOutcome::NotFound(Missing::Session) => Err(ApiError::new(10071).into()),
-            WriteOutcome::Done => Err(ApiError::internal().into()),
+            _ => Err(ApiError::internal().into()),
         }
     }
 
@@ -639,6 +639,10 @@ pub async fn post_routing_result(State(s): State<ScrtState>, req: Request) -> An
 
 // ---- POST/PATCH /agentWork ----------------------------------------------------------------------
 
+/// What an active work's marker record body contains (`{"active":true,...}`, as serde_json
+/// writes it); the marker of a closed, declined or canceled work has `"active":false`.
+const ACTIVE_MARKER: &str = "\"active\":true";
+
 pub async fn post_agent_work(State(s): State<ScrtState>, req: Request) -> Answer {
     let auth = s.authorize(req.headers()).await?;
     let json = read_json(req).await?;
@@ -662,18 +666,6 @@ pub async fn post_agent_work(State(s): State<ScrtState>, req: Request) -> Answer
         }
     }
     let active_key = format!("active|{}|{}", valid.user_id, valid.work_item_id);
-    let active =
-        s.0.store
-            .repo()
-            .record(kind::AGENT_WORK, &active_key)
-            .await
-            .map_err(store_refusal)?;
-    if active
-        .and_then(|r| serde_json::from_str::<Value>(&r.body).ok())
-        .is_some_and(|b| b.get("active") == Some(&Value::Bool(true)))
-    {
-        return Err(ApiError::new(15109).into());
-    }
     let agent_work_id = new_id(prefix::AGENT_WORK);
     let route =
         s.0.store
@@ -704,27 +696,41 @@ pub async fn post_agent_work(State(s): State<ScrtState>, req: Request) -> Answer
             .and_then(Value::as_str)
             .map(str::to_string)
     });
-    s.put_record(
-        kind::AGENT_WORK,
-        &agent_work_id,
-        Some(&conversation.id),
-        json!({
-            "userId": valid.user_id,
-            "workItemId": valid.work_item_id,
-            "status": "Assigned",
-            "capacityWeight": valid.capacity_weight,
-            "capacityPercentage": valid.capacity_percentage,
-            "psrId": psr_id,
-        }),
-    )
-    .await?;
-    s.put_record(
-        kind::AGENT_WORK,
-        &active_key,
-        Some(&conversation.id),
-        json!({"active": true, "agentWorkId": agent_work_id}),
-    )
-    .await?;
+    // The "already active" check and the writes are one unit: the active marker is claimed in
+    // the same transaction as the work is stored, so of two concurrent calls (also on two
+    // instances sharing PostgreSQL) exactly one wins and the other gets 15109.
+    let now = s.now();
+    let claimed = s
+        .write(WriteOp::Unit {
+            claim: Some(Claim::Record {
+                kind: kind::AGENT_WORK.into(),
+                key: active_key,
+                conversation_id: Some(conversation.id.clone()),
+                body: json!({"active": true, "agentWorkId": agent_work_id}).to_string(),
+                held_when: ACTIVE_MARKER.into(),
+                now,
+            }),
+            ops: vec![WriteOp::PutRecord {
+                kind: kind::AGENT_WORK.into(),
+                key: agent_work_id.clone(),
+                conversation_id: Some(conversation.id.clone()),
+                body: json!({
+                    "userId": valid.user_id,
+                    "workItemId": valid.work_item_id,
+                    "status": "Assigned",
+                    "capacityWeight": valid.capacity_weight,
+                    "capacityPercentage": valid.capacity_percentage,
+                    "psrId": psr_id,
+                })
+                .to_string(),
+                now,
+            }],
+            event: None,
+        })
+        .await?;
+    if matches!(claimed, WriteOutcome::Held) {
+        return Err(ApiError::new(15109).into());
+    }
     let details = match (routing_type, correlation) {
         (Some(routing_type), Some(routing_correlation_id)) => Some(AgentWorkDetails {
             exist_psr: psr_id.is_some(),

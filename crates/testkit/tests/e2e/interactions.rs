@@ -1151,3 +1151,62 @@ async fn attachments_are_served_as_sandboxed_downloads() {
     assert_eq!(r.bytes().await.expect("bytes").to_vec(), content);
     server.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn concurrent_agent_work_for_one_user_and_work_item_has_one_winner() {
+    for server in servers().await {
+        let p = Partner::new(&server).await;
+        let b = backend(&server);
+        let user = unique("user");
+        let got = p
+            .call(
+                Method::POST,
+                "conversation",
+                json!({"channelAddressIdentifier": p.address,
+            "participants": [{"appType": "custom", "subject": user, "role": "EndUser"}]}),
+            )
+            .await;
+        assert_eq!(got.0, 202, "{b}: {got:?}");
+        let session = got.1["messagingSessionId"]
+            .as_str()
+            .expect("session")
+            .to_string();
+        let work = json!({"userId": "005000000000001", "workItemId": session, "capacityWeight": 1});
+        // Eight at once: the "already active" check and the write are one transaction, so
+        // exactly one is assigned and the others are told it is active.
+        let answers = futures::future::join_all(
+            (0..8).map(|_| p.call(Method::POST, "agentWork", work.clone())),
+        )
+        .await;
+        let winners: Vec<&(u16, Value)> = answers.iter().filter(|a| a.0 == 202).collect();
+        assert_eq!(winners.len(), 1, "{b}: {answers:?}");
+        for a in answers.iter().filter(|a| a.0 != 202) {
+            refused(a.clone(), 400, 15109);
+        }
+        // Only the winner's work was stored.
+        let conversation = got.1["conversationIdentifier"].as_str().expect("id");
+        let detail = server
+            .admin()
+            .conversation(conversation)
+            .await
+            .expect("detail");
+        let works = detail
+            .records
+            .iter()
+            .filter(|r| r.kind == "agentWork" && r.key.starts_with("0Bz"))
+            .count();
+        assert_eq!(works, 1, "{b}: {:?}", detail.records);
+        // Closed, the same user can take the work item again.
+        let id = winners[0].1["agentWorkId"].as_str().expect("work id");
+        let closed = p
+            .call(
+                Method::PATCH,
+                "agentWork",
+                json!({"workId": id, "contextType": "Agent", "status": "Close"}),
+            )
+            .await;
+        assert_eq!(closed.0, 202, "{b}: {closed:?}");
+        assert_eq!(p.call(Method::POST, "agentWork", work).await.0, 202, "{b}");
+        server.stop().await.expect("stop");
+    }
+}

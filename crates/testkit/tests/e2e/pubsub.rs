@@ -1364,3 +1364,94 @@ async fn a_token_that_is_not_valid_costs_no_database_query() {
         server.stop().await.expect("stop");
     }
 }
+
+#[tokio::test]
+async fn agent_actions_with_an_idempotency_key_store_nothing_twice() {
+    for server in servers().await {
+        let b = backend(&server);
+        let p = Partner::new(&server).await;
+        let conversation = inbound_message(&server, &p.token, "idempotent-user").await;
+        let admin = server.admin();
+        let reply = byoc_proto::outbound::AgentReply {
+            text: "only once".into(),
+            attachment: None,
+        };
+        let key = uuid_like();
+        let first = admin
+            .agent_send_keyed(&conversation, &reply, Some(&key))
+            .await
+            .expect("reply");
+        // A retry, and two concurrent ones: the same answer, nothing stored again.
+        let retry = admin
+            .agent_send_keyed(&conversation, &reply, Some(&key))
+            .await
+            .expect("retry");
+        assert_eq!(retry, first, "{b}");
+        let (x, y) = tokio::join!(
+            admin.agent_send_keyed(&conversation, &reply, Some(&key)),
+            admin.agent_send_keyed(&conversation, &reply, Some(&key)),
+        );
+        assert_eq!(x.expect("x"), first, "{b}");
+        assert_eq!(y.expect("y"), first, "{b}");
+        // Two concurrent first attempts with a new key: one is stored, both get its answer.
+        let fresh = uuid_like();
+        let (x, y) = tokio::join!(
+            admin.agent_send_keyed(&conversation, &reply, Some(&fresh)),
+            admin.agent_send_keyed(&conversation, &reply, Some(&fresh)),
+        );
+        let (x, y) = (x.expect("x"), y.expect("y"));
+        assert_eq!(x, y, "{b}");
+        assert_ne!(x.entry_identifier, first.entry_identifier);
+        // No key: a new entry, and replay ids show no event was published for the retries.
+        let unkeyed = admin
+            .agent_send(&conversation, &reply)
+            .await
+            .expect("plain");
+        assert_eq!(unkeyed.replay_id, x.replay_id + 1, "{b}");
+        let detail = admin.conversation(&conversation).await.expect("detail");
+        let agent_entries = detail
+            .entries
+            .iter()
+            .filter(|e| e.sender.role.as_deref() == Some("Agent"))
+            .count();
+        assert_eq!(agent_entries, 3, "{b}: {:?}", detail.entries);
+
+        // End: the retry answers what the first end did (not "no open session").
+        let end_key = uuid_like();
+        let ended = admin
+            .agent_end_keyed(&conversation, Some(&end_key))
+            .await
+            .expect("end");
+        let again = admin
+            .agent_end_keyed(&conversation, Some(&end_key))
+            .await
+            .expect("end retry");
+        assert_eq!(again, ended, "{b}");
+        // The same key on another action is another key.
+        let other = admin
+            .agent_send_keyed(&conversation, &reply, Some(&end_key))
+            .await
+            .expect("reply with the end's key");
+        assert_ne!(other.entry_identifier, ended.entry_identifier);
+
+        // A key byoc can't keep is refused in the admin API's shape.
+        let http = reqwest::Client::new();
+        for bad in ["", "has space", &"k".repeat(256)] {
+            let response = http
+                .post(format!(
+                    "{}/admin/v1/conversations/{conversation}/replies",
+                    server.org().login_url
+                ))
+                .bearer_auth(&server.org().admin_token)
+                .header("Idempotency-Key", bad)
+                .json(&reply)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(response.status().as_u16(), 400, "{b}: {bad:?}");
+            let body: Value = response.json().await.expect("json");
+            assert_eq!(body[0]["errorCode"], "FIELD_INTEGRITY_EXCEPTION", "{body}");
+        }
+        server.stop().await.expect("stop");
+    }
+}
