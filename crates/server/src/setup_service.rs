@@ -220,7 +220,7 @@ impl SetupService {
         let user = self.user(username).await?;
         let out = setup::update_user(actor, &user, input, self.now())?;
         let mut change = ChangeSet::new()
-            .update(&out.record)
+            .update_from(&user, &out.record)
             .audit(out.audit.iter().cloned());
         if user.is_active && !out.record.is_active {
             change = change.revoke_principal(&user.id, self.now() + REVOCATION_MARGIN_MILLIS);
