@@ -67,6 +67,18 @@ impl ApiError {
         )
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The first error's message (what the CLI prints for it).
+    pub fn message(&self) -> &str {
+        self.errors
+            .first()
+            .map(|e| e.message.as_str())
+            .unwrap_or("")
+    }
+
     /// A valid session without the `api` (or `full`) scope, as Salesforce's REST API answers it.
     pub fn api_disabled() -> ApiError {
         ApiError::new(
@@ -260,6 +272,15 @@ async fn authenticate(state: &AdminState, token: &str) -> Result<Caller, ApiErro
             Ok(Caller::Bootstrap(c.username))
         }
         _ => Err(ApiError::invalid_session()),
+    }
+}
+
+/// The bootstrap admin's username when `token` is the admin credential of `org.json`.
+pub(crate) async fn bootstrap_username(state: &AdminState, token: &str) -> Option<String> {
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    match state.setup.store().admin_credential(&digest).await {
+        Ok(Some(c)) if bool::from(c.digest.as_bytes().ct_eq(digest.as_bytes())) => Some(c.username),
+        _ => None,
     }
 }
 

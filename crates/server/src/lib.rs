@@ -4,6 +4,7 @@
 //!   many servers) and returns a [`RunningServer`] once `org.json` holds the real addresses.
 //! - Three hosts: the login/instance host (admin API [`admin_api`], later OAuth and identity), the
 //!   Interaction API host ([`scrt`]), and the Pub/Sub gRPC host over TLS ([`pubsub`]).
+//! - [`console`]: the web console (Setup's screens) on the login host.
 //! - [`setup_service`]: loads records, runs `byoc-core`'s setup commands, writes the result in one
 //!   transaction.
 //! - [`bootstrap`]: first start (org, admin, credential, local CA, the seed's sample setup,
@@ -11,6 +12,7 @@
 
 pub mod admin_api;
 pub mod bootstrap;
+pub mod console;
 pub mod datadir;
 pub mod keep_alive;
 pub mod oauth;
@@ -245,7 +247,11 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         .merge(admin_api::router(admin_state.clone()))
         .merge(scrt::admin_router(admin_state.clone()))
         .merge(pubsub_host.agent_router(admin_state))
-        .merge(oauth::router(oauth))
+        .merge(oauth::router(oauth.clone()))
+        .merge(console::router(console::ConsoleState::new(
+            setup.clone(),
+            oauth,
+        )))
         .fallback(admin_api::not_found);
     tasks.spawn(serve_http(
         listeners.login,

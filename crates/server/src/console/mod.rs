@@ -1,0 +1,186 @@
+//! The web console (docs/console.md): Salesforce Setup's screens, server-rendered, on the login
+//! host.
+//!
+//! - [`router`] mounts everything: [`session`] (login, `frontdoor.jsp`, cookies, CSRF),
+//!   [`assets`] (CSS, the script, vendored htmx — embedded in the binary), [`nav`] (the Setup
+//!   tree and Quick Find), and one module per Setup page family.
+//! - Pages are askama templates under `crates/server/templates/console/`, each extending
+//!   `base.html` with a [`Layout`]. Every form works without JavaScript; scripts only enhance.
+//! - Every change goes through [`SetupService`] with the session's [`byoc_core::Actor`], so the
+//!   console has the API's rules, refusal messages and audit trail — never its own.
+
+pub mod assets;
+pub mod home;
+pub mod nav;
+pub mod session;
+
+// One module per Setup page family.
+pub mod apps;
+pub mod audit;
+pub mod certificate;
+pub mod checklist;
+pub mod company;
+pub mod connected_apps;
+pub mod history;
+pub mod messaging;
+pub mod permsets;
+pub mod profiles;
+pub mod users;
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use crate::admin_api::{AdminState, ApiError};
+use crate::oauth::OAuthState;
+use crate::setup_service::{ServiceError, SetupService};
+
+pub use session::{ConsoleSession, MultipartForm, PostedForm};
+
+/// What every console handler can reach.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub setup: SetupService,
+    pub oauth: OAuthState,
+    /// For the admin credential at `frontdoor.jsp` (the same check as the admin API's).
+    pub admin: AdminState,
+    pub sessions: session::Sessions,
+}
+
+impl ConsoleState {
+    pub fn new(setup: SetupService, oauth: OAuthState) -> ConsoleState {
+        let admin = AdminState::new(setup.clone(), Some(oauth.clone()));
+        ConsoleState {
+            sessions: session::Sessions::new(setup.store().clone()),
+            setup,
+            oauth,
+            admin,
+        }
+    }
+}
+
+/// Every console route, with the console's security headers.
+pub fn router(state: ConsoleState) -> Router {
+    Router::new()
+        .merge(home::routes())
+        .merge(session::routes())
+        .merge(assets::routes())
+        .merge(apps::routes())
+        .merge(audit::routes())
+        .merge(certificate::routes())
+        .merge(checklist::routes())
+        .merge(company::routes())
+        .merge(connected_apps::routes())
+        .merge(history::routes())
+        .merge(messaging::routes())
+        .merge(permsets::routes())
+        .merge(profiles::routes())
+        .merge(users::routes())
+        .layer(axum::middleware::from_fn(session::refuse_cross_site_writes))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// The strict policy of every console answer: scripts and styles only from this origin (no
+/// inline code at all), forms only to this origin, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The frame of every page: title, who is logged in (and as whom), the CSRF token for forms in
+/// the header, and which Setup tree entry is current.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub username: String,
+    /// Set while *Login As* is in force: the administrator who logged in as `username`.
+    pub real_username: Option<String>,
+    pub csrf: String,
+    /// [`nav::Item::key`] of the current page ("" for none).
+    pub current: &'static str,
+    pub nav: &'static [nav::Section],
+    /// [`assets::PREFIX`], for the style sheet and scripts.
+    pub assets: &'static str,
+}
+
+impl Layout {
+    pub fn new(
+        session: &ConsoleSession,
+        title: impl Into<String>,
+        current: &'static str,
+    ) -> Layout {
+        Layout {
+            title: title.into(),
+            username: session.record.username.clone(),
+            real_username: session.record.real_username.clone(),
+            csrf: session.record.csrf.clone(),
+            current,
+            nav: nav::SECTIONS,
+            assets: assets::PREFIX,
+        }
+    }
+}
+
+/// A rendered page (200, HTML).
+pub fn page<T: Template>(template: &T) -> Response {
+    page_with_status(StatusCode::OK, template)
+}
+
+pub fn page_with_status<T: Template>(status: StatusCode, template: &T) -> Response {
+    match template.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `303 See Other` to `to` (the answer to every successful form post, so a reload never posts twice).
+pub fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+}
+
+/// The message a refusal shows: exactly what the admin API answers for it (and so what the CLI
+/// prints), with its status for the page that shows it.
+pub fn refusal(e: ServiceError) -> (StatusCode, String) {
+    let api = ApiError::from(e);
+    (api.status(), api.message().to_string())
+}
+
+/// Percent-encodes a record name for a URL path segment.
+pub fn path_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

@@ -1,0 +1,436 @@
+//! Console sessions: the `sid` cookie, `frontdoor.jsp`, CSRF, and the cross-site write guard.
+//!
+//! A session is a random id in an HttpOnly, SameSite=Lax cookie; the server keeps what it stands
+//! for (user, *Login As* origin, CSRF token, expiry). Every state-changing request must carry the
+//! session's CSRF token in the `_csrf` form field ([`PostedForm`], [`MultipartForm`]) and must not
+//! come from another site ([`refuse_cross_site_writes`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use byoc_core::Actor;
+use byoc_store::Store;
+use rand::RngCore;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::{see_other, ConsoleState};
+
+/// The session cookie's name, as Salesforce names its own.
+pub const SESSION_COOKIE: &str = "sid";
+/// The form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "_csrf";
+/// Salesforce's default session timeout.
+pub const SESSION_TTL_MILLIS: i64 = 2 * 60 * 60 * 1000;
+
+/// What a session stands for.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The user the console acts as.
+    pub username: String,
+    /// Set while *Login As* is in force: the administrator behind the session.
+    pub real_username: Option<String>,
+    pub csrf: String,
+    pub expires_at: i64,
+}
+
+/// Where sessions are kept.
+#[derive(Clone)]
+pub struct Sessions {
+    #[allow(dead_code)]
+    store: Store,
+    memory: Arc<Mutex<HashMap<String, SessionRecord>>>,
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Sessions {
+    pub fn new(store: Store) -> Sessions {
+        Sessions {
+            store,
+            memory: Arc::default(),
+        }
+    }
+
+    /// A new session for `username`; returns its id (the cookie's value).
+    pub async fn create(
+        &self,
+        username: &str,
+        real_username: Option<&str>,
+        now: i64,
+    ) -> anyhow::Result<(String, SessionRecord)> {
+        let id = random_token();
+        let record = SessionRecord {
+            username: username.to_string(),
+            real_username: real_username.map(str::to_string),
+            csrf: random_token(),
+            expires_at: now + SESSION_TTL_MILLIS,
+        };
+        self.memory
+            .lock()
+            .map_err(|_| anyhow::anyhow!("session map poisoned"))?
+            .insert(id.clone(), record.clone());
+        Ok((id, record))
+    }
+
+    /// The live session `id` stands for, if any.
+    pub async fn get(&self, id: &str, now: i64) -> anyhow::Result<Option<SessionRecord>> {
+        let memory = self
+            .memory
+            .lock()
+            .map_err(|_| anyhow::anyhow!("session map poisoned"))?;
+        Ok(memory.get(id).filter(|r| r.expires_at > now).cloned())
+    }
+
+    pub async fn delete(&self, id: &str) -> anyhow::Result<()> {
+        self.memory
+            .lock()
+            .map_err(|_| anyhow::anyhow!("session map poisoned"))?
+            .remove(id);
+        Ok(())
+    }
+}
+
+/// The logged-in user of a console request. Without a live session, GET requests are sent to the
+/// login page (with `startURL` to come back to) and other requests are refused.
+pub struct ConsoleSession {
+    pub id: String,
+    pub record: SessionRecord,
+    /// The user the console acts as, with the permissions of their profile and permission sets.
+    pub actor: Actor,
+}
+
+impl ConsoleSession {
+    /// Whether `token` is this session's CSRF token (constant time).
+    pub fn csrf_matches(&self, token: &str) -> bool {
+        !token.is_empty() && bool::from(self.record.csrf.as_bytes().ct_eq(token.as_bytes()))
+    }
+}
+
+/// Why a console request was not let in.
+pub enum Refused {
+    /// No live session: log in first.
+    Login { start_url: String },
+    /// A write without a valid CSRF token, or from another site.
+    Forbidden(&'static str),
+    /// Something failed on our side.
+    Internal,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Login { start_url } => {
+                let q = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("startURL", &start_url)
+                    .finish();
+                see_other(&format!("/?{q}"))
+            }
+            Refused::Forbidden(why) => (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                why,
+            )
+                .into_response(),
+            Refused::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The console could not read its sessions.",
+            )
+                .into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<ConsoleState> for ConsoleSession {
+    type Rejection = Refused;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ConsoleState,
+    ) -> Result<Self, Self::Rejection> {
+        let login = || Refused::Login {
+            start_url: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .filter(|p| parts.method == Method::GET && p.starts_with('/'))
+                .unwrap_or_else(|| "/".to_string()),
+        };
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(id) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(login());
+        };
+        let now = state.oauth.now();
+        let record = match state.sessions.get(&id, now).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(login()),
+            Err(e) => {
+                tracing::error!(error = %e, "console session lookup failed");
+                return Err(Refused::Internal);
+            }
+        };
+        // The user may have been deactivated since the session began.
+        let actor = match state.setup.actor(&record.username).await {
+            Ok(a) if a.user.is_active => a,
+            _ => return Err(login()),
+        };
+        Ok(ConsoleSession { id, record, actor })
+    }
+}
+
+/// A posted `application/x-www-form-urlencoded` form whose `_csrf` field matched the session.
+pub struct PostedForm {
+    pub session: ConsoleSession,
+    pub fields: Vec<(String, String)>,
+}
+
+impl PostedForm {
+    /// The first value of `name`, trimmed ("" when absent).
+    pub fn get(&self, name: &str) -> &str {
+        field(&self.fields, name)
+    }
+
+    /// Every value of `name` (multi-selects, checkbox groups).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        all(&self.fields, name)
+    }
+
+    /// Whether a checkbox named `name` was checked.
+    pub fn checked(&self, name: &str) -> bool {
+        self.fields.iter().any(|(k, _)| k == name)
+    }
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
+}
+
+fn all<'a>(fields: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    fields
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// The largest urlencoded console form (a pasted PEM certificate is a few KiB).
+pub const FORM_LIMIT: usize = 256 * 1024;
+
+impl FromRequest<ConsoleState> for PostedForm {
+    type Rejection = Refused;
+
+    async fn from_request(req: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session = ConsoleSession::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+            .await
+            .map_err(|_| Refused::Forbidden("The form is larger than the console accepts."))?;
+        let fields = crate::oauth::form_params(&bytes)
+            .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+        if !session.csrf_matches(field(&fields, CSRF_FIELD)) {
+            return Err(Refused::Forbidden(CSRF_REFUSAL));
+        }
+        Ok(PostedForm { session, fields })
+    }
+}
+
+/// What a write without the session's token is told.
+pub const CSRF_REFUSAL: &str =
+    "This page has expired or did not come from this org. Go back, reload the page and try again.";
+
+/// One uploaded file of a multipart form.
+pub struct UploadedFile {
+    pub field: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A posted `multipart/form-data` form (file uploads) whose `_csrf` field matched the session.
+pub struct MultipartForm {
+    pub session: ConsoleSession,
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<UploadedFile>,
+}
+
+impl MultipartForm {
+    pub fn get(&self, name: &str) -> &str {
+        field(&self.fields, name)
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        all(&self.fields, name)
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        self.fields.iter().any(|(k, _)| k == name)
+    }
+
+    /// The file uploaded in `name`, if one was chosen (browsers send an empty part otherwise).
+    pub fn file(&self, name: &str) -> Option<&UploadedFile> {
+        self.files
+            .iter()
+            .find(|f| f.field == name && !(f.bytes.is_empty() && f.file_name.is_empty()))
+    }
+}
+
+impl FromRequest<ConsoleState> for MultipartForm {
+    type Rejection = Refused;
+
+    async fn from_request(req: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session = ConsoleSession::from_request_parts(&mut parts, state).await?;
+        // axum's default body limit (2 MiB) bounds what Multipart reads.
+        let req = Request::from_parts(parts, body);
+        let mut multipart = Multipart::from_request(req, state)
+            .await
+            .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+        let mut fields = Vec::new();
+        let mut files = Vec::new();
+        loop {
+            let next = multipart
+                .next_field()
+                .await
+                .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+            let Some(part) = next else { break };
+            let name = part.name().unwrap_or_default().to_string();
+            match part.file_name().map(str::to_string) {
+                Some(file_name) => {
+                    let bytes = part
+                        .bytes()
+                        .await
+                        .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+                    files.push(UploadedFile {
+                        field: name,
+                        file_name,
+                        bytes: bytes.to_vec(),
+                    });
+                }
+                None => {
+                    let text = part
+                        .text()
+                        .await
+                        .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+                    fields.push((name, text));
+                }
+            }
+        }
+        if !session.csrf_matches(field(&fields, CSRF_FIELD)) {
+            return Err(Refused::Forbidden(CSRF_REFUSAL));
+        }
+        Ok(MultipartForm {
+            session,
+            fields,
+            files,
+        })
+    }
+}
+
+/// Refuses a state-changing request that a browser says came from another site (`Sec-Fetch-Site`)
+/// or whose `Origin` is not this host, before any handler runs. The CSRF token is the second
+/// line of defence; this one also covers clients that never loaded a form.
+pub async fn refuse_cross_site_writes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let headers = req.headers();
+        let site = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let cross_site = matches!(site, "cross-site" | "same-site");
+        let foreign_origin = match (
+            headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+            headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+        ) {
+            (Some("null"), _) => true,
+            (Some(origin), Some(host)) => origin
+                .split_once("://")
+                .map(|(_, rest)| !rest.eq_ignore_ascii_case(host))
+                .unwrap_or(true),
+            _ => false,
+        };
+        if cross_site || foreign_origin {
+            return Refused::Forbidden(CSRF_REFUSAL).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The session cookie for `id`: HttpOnly, SameSite=Lax (so the link `byoc open` prints works
+/// from another app), path `/`.
+pub fn session_cookie(id: String) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, id))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .build()
+}
+
+#[derive(Deserialize)]
+struct FrontdoorQuery {
+    sid: Option<String>,
+    #[serde(rename = "retURL")]
+    ret_url: Option<String>,
+}
+
+pub fn routes() -> Router<ConsoleState> {
+    Router::new().route("/secur/frontdoor.jsp", get(frontdoor))
+}
+
+/// A same-site path to go to after login: only absolute paths of this host.
+pub fn safe_return(ret: Option<&str>) -> String {
+    match ret {
+        Some(r) if r.starts_with('/') && !r.starts_with("//") && !r.contains('\\') => r.to_string(),
+        _ => super::home::HOME.to_string(),
+    }
+}
+
+/// `frontdoor.jsp?sid=…`: logs the browser in with an access token that has `web` or `full`, or
+/// with the admin credential, as Salesforce's frontdoor does; anything else goes to the login page.
+async fn frontdoor(
+    State(state): State<ConsoleState>,
+    jar: CookieJar,
+    Query(q): Query<FrontdoorQuery>,
+) -> Response {
+    let sid = q.sid.unwrap_or_default();
+    let username = match state.oauth.verify(&sid) {
+        Ok(claims) if claims.has_scope("web") || claims.has_scope("full") => Some(claims.username),
+        Ok(_) => None,
+        Err(_) => crate::admin_api::bootstrap_username(&state.admin, &sid).await,
+    };
+    let Some(username) = username else {
+        return see_other("/");
+    };
+    match state
+        .sessions
+        .create(&username, None, state.oauth.now())
+        .await
+    {
+        Ok((id, _)) => (
+            jar.add(session_cookie(id)),
+            see_other(&safe_return(q.ret_url.as_deref())),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console session could not be created");
+            Refused::Internal.into_response()
+        }
+    }
+}

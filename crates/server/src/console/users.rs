@@ -1,0 +1,9 @@
+//! Setup pages: users (being built).
+
+use axum::Router;
+
+use super::ConsoleState;
+
+pub fn routes() -> Router<ConsoleState> {
+    Router::new()
+}
