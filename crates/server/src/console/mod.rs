@@ -178,6 +178,31 @@ pub fn refusal(e: ServiceError) -> (StatusCode, String) {
     (api.status(), api.message().to_string())
 }
 
+#[derive(Template)]
+#[template(path = "console/refused.html")]
+struct RefusedPage {
+    l: Layout,
+    message: String,
+}
+
+/// A whole page that shows only a refusal (a page the user may not see, a record that is gone),
+/// with the API's message and status.
+pub fn refused_page(
+    session: &ConsoleSession,
+    title: &str,
+    current: &'static str,
+    e: ServiceError,
+) -> Response {
+    let (status, message) = refusal(e);
+    page_with_status(
+        status,
+        &RefusedPage {
+            l: Layout::new(session, title, current),
+            message,
+        },
+    )
+}
+
 /// Percent-encodes a record name for a URL path segment.
 pub fn path_segment(name: &str) -> String {
     url::form_urlencoded::byte_serialize(name.as_bytes())

@@ -391,7 +391,22 @@ struct FrontdoorQuery {
 }
 
 pub fn routes() -> Router<ConsoleState> {
-    Router::new().route("/secur/frontdoor.jsp", get(frontdoor))
+    Router::new()
+        .route("/secur/frontdoor.jsp", get(frontdoor))
+        .route("/secur/logout.jsp", axum::routing::post(logout))
+}
+
+/// Log Out: the session ends on the server, the cookie is cleared, the login page follows.
+async fn logout(State(state): State<ConsoleState>, jar: CookieJar, form: PostedForm) -> Response {
+    if let Err(e) = state.sessions.delete(&form.session.id).await {
+        tracing::error!(error = %e, "console session could not be ended");
+        return Refused::Internal.into_response();
+    }
+    (
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/").build()),
+        see_other("/"),
+    )
+        .into_response()
 }
 
 /// A same-site path to go to after login: only absolute paths of this host.

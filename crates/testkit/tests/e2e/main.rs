@@ -6,10 +6,12 @@
 //! - `interactions`: every Interaction API operation and its authorization chain.
 //! - `pubsub`: platform events over the Pub/Sub API, replay, flow control, the echo agent.
 //! - `authz`: who may call the admin API and as whom; tokens that die with their user or app.
+//! - `console` (and `console_*`): the web console over HTTP, as a browser without JavaScript.
 //! - `connections`: early refusals never break a keep-alive connection.
 
 mod authz;
 mod connections;
+mod console;
 mod interactions;
 mod oauth;
 mod pubsub;
