@@ -32,6 +32,8 @@ impl Page {
     }
 }
 
+// Helpers for the `console_*` modules; not every module uses every one.
+#[allow(dead_code)]
 impl Console {
     pub fn new(server: &TestServer) -> Console {
         Console {
