@@ -11,12 +11,14 @@
 //! - [`events`]: platform events: topics, Avro schemas and ids, replay ids, the outbound
 //!   `InteractionEvent` of an agent reply.
 //! - [`audit`]: field-by-field diffs for the setup audit trail.
+//! - [`checklist`]: the help page's setup steps, done or not, for a channel, app and user.
 //! - [`Clock`]: time is an input; the server passes the system clock, tests pass a fixed one.
 //!
 //! Record shapes live in `byoc_proto::setup`; this crate holds the rules. The server loads the
 //! records a command needs, calls it, and persists what it returns in one transaction.
 
 pub mod audit;
+pub mod checklist;
 pub mod events;
 pub mod ids;
 pub mod interaction;
