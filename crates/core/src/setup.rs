@@ -1029,6 +1029,15 @@ pub fn create_channel(
     Ok(Outcome::new(channel, audit))
 }
 
+/// Why a partner-managed CCD can't take the customer's app: the refusal of [`link_ccd`], which the
+/// console also shows on the channel's page before anyone tries.
+pub fn partner_managed(ccd: &ConversationChannelDefinition) -> SetupError {
+    SetupError::NotAllowed(format!(
+        "The Conversation Channel Definition {} is partner-managed: Setup doesn't offer \"Modify Conversation Channel Definition\" for it, and its app comes from the partner's package. Ask the partner, or use a customer-managed channel.",
+        ccd.developer_name
+    ))
+}
+
 /// *Modify Conversation Channel Definition*: link the customer's ECA or connected app.
 pub fn link_ccd(
     actor: &Actor,
@@ -1045,10 +1054,7 @@ pub fn link_ccd(
         )));
     };
     if ccd.connected_app_type == AppManagedBy::Partner {
-        return Err(SetupError::NotAllowed(format!(
-            "The Conversation Channel Definition {} is partner-managed: Setup doesn't offer \"Modify Conversation Channel Definition\" for it, and its app comes from the partner's package. Ask the partner, or use a customer-managed channel.",
-            ccd.developer_name
-        )));
+        return Err(partner_managed(ccd));
     }
     if let Some(reason) = &app.read_only_reason {
         return Err(SetupError::NotAllowed(format!(

@@ -12,6 +12,7 @@
 mod authz;
 mod connections;
 mod console;
+mod console_org;
 mod interactions;
 mod oauth;
 mod pubsub;
