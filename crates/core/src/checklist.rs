@@ -29,11 +29,11 @@ pub enum Fix {
     /// The Certificate Helper (step 1 of the help page).
     Certificate,
     /// The app's settings (OAuth, callback URL, scopes, JWT Bearer flow, certificate): *Edit*.
-    AppSettings { kind: AppKind, name: String },
+    AppSettings { kind: AppKind, api_name: String },
     /// The app's policies (Permitted Users, profiles, permission sets).
-    AppPolicies { kind: AppKind, name: String },
+    AppPolicies { kind: AppKind, api_name: String },
     /// Migrate a read-only or legacy connected app to an External Client App.
-    Migrate { name: String },
+    Migrate { api_name: String },
     /// The channel's page, with its Conversation Channel Definition section.
     Channel { name: String },
     /// *Manage Conversation Channel Definition* of the channel.
@@ -97,11 +97,11 @@ pub fn check(input: &Input<'_>) -> Vec<Step> {
     let kind = app.kind;
     let settings = || Fix::AppSettings {
         kind,
-        name: app.name.clone(),
+        api_name: app.api_name.clone(),
     };
     let policies = || Fix::AppPolicies {
         kind,
-        name: app.name.clone(),
+        api_name: app.api_name.clone(),
     };
     let mut steps = Vec::new();
 
@@ -115,7 +115,7 @@ pub fn check(input: &Input<'_>) -> Vec<Step> {
                 app.name
             ),
             Fix::Migrate {
-                name: app.name.clone(),
+                api_name: app.api_name.clone(),
             },
         )
     } else if !app.oauth.is_enabled {
@@ -455,7 +455,7 @@ pub fn check(input: &Input<'_>) -> Vec<Step> {
                 status: Status::Note,
                 detail: "This org doesn't allow creating connected apps; this one still works. We recommend an External Client App instead (migrate it).".into(),
                 fix: Some(Fix::Migrate {
-                    name: app.name.clone(),
+                    api_name: app.api_name.clone(),
                 }),
             }
         });
@@ -613,7 +613,7 @@ mod tests {
         let admin = user("System Administrator", &[]);
         let policies = Fix::AppPolicies {
             kind: AppKind::ExternalClientApp,
-            name: "Acme".into(),
+            api_name: "Acme".into(),
         };
 
         let mut a = good.clone();
@@ -725,7 +725,7 @@ mod tests {
         assert_eq!(
             status(&steps, "app").fix,
             Some(Fix::Migrate {
-                name: "Acme".into()
+                api_name: "Acme".into()
             })
         );
     }

@@ -239,3 +239,184 @@ async fn company_information_shows_both_org_ids_and_where_settings_change() {
 
     server.stop().await.unwrap();
 }
+
+const CERTIFICATE: &str = "/lightning/setup/ByocCertificate/home";
+const CHECKLIST: &str = "/lightning/setup/ByocChecklist/home";
+
+/// The text of the `<textarea id="{id}">` on the page.
+fn textarea(html: &str, id: &str) -> String {
+    let open = format!("<textarea id=\"{id}\"");
+    let start = html.find(&open).expect(id);
+    let start = html[start..].find('>').unwrap() + start + 1;
+    let end = html[start..].find("</textarea>").unwrap() + start;
+    text(&html[start..end])
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_certificate_helper_answers_a_matching_pair_once_and_keeps_nothing() {
+    let server = TestServer::start().await.unwrap();
+    let mut c = Console::admin(&server).await;
+    let p = c.get(CERTIFICATE).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p
+        .body
+        .contains("byoc cert new --out keys --cn byoc --days 365"));
+    assert!(p.body.contains("openssl req -x509 -newkey rsa:2048"));
+    let audit_before = server.admin().audit(Some(1000)).await.unwrap().len();
+    let files_before = files(server.data_dir());
+
+    let p = c
+        .submit(
+            CERTIFICATE,
+            CERTIFICATE,
+            &[("cn", "Acme Connector"), ("days", "30")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert_eq!(p.headers["cache-control"], "no-store");
+    let key_pem = textarea(&p.body, "private-key-pem");
+    let cert_pem = textarea(&p.body, "certificate-pem");
+    let key = byoc_pki::parse_private_key(&key_pem).unwrap();
+    let cert = byoc_pki::parse_certificate(&cert_pem).unwrap();
+    assert!(byoc_pki::key_matches_certificate(&key, &cert));
+    assert_eq!(cert.subject, "CN=Acme Connector");
+    assert_eq!(cert.key_bits, 2048);
+    let days = (cert.not_after - cert.not_before).num_days();
+    assert!((30..=31).contains(&days), "{days}");
+    // The downloads are the same PEMs, as data: URLs the CSP allows no script for.
+    assert!(p.body.contains("download=\"server.key\""));
+    assert!(p.body.contains("download=\"server.crt\""));
+    assert!(p
+        .body
+        .contains("href=\"data:application/x-pem-file;base64,"));
+    // The commands beside the form follow what was typed.
+    assert!(text(&p.body).contains("byoc cert new --out keys --cn 'Acme Connector' --days 30"));
+
+    // Nothing was stored: no audit entry, no new file, and no file holds the key.
+    assert_eq!(
+        server.admin().audit(Some(1000)).await.unwrap().len(),
+        audit_before
+    );
+    assert_eq!(files(server.data_dir()), files_before);
+    let key_body: String = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .take(3)
+        .collect();
+    for f in files(server.data_dir()) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&key_body[..60]),
+            "{} holds the key",
+            f.display()
+        );
+    }
+
+    // A bad validity is refused with the values kept; without the CSRF token nothing happens.
+    let p = c
+        .submit(CERTIFICATE, CERTIFICATE, &[("cn", "Acme"), ("days", "0")])
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p
+        .body
+        .contains("role=\"alert\">Valid for (days) must be a whole number"));
+    assert_eq!(input_value(&p.body, "cn").as_deref(), Some("Acme"));
+    assert!(!p.body.contains("private-key-pem"));
+    let p = c.post(CERTIFICATE, &[("cn", "x"), ("days", "1")]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_checklist_is_all_done_on_the_sample_setup_and_links_the_fix_of_a_broken_step() {
+    let server = TestServer::start().await.unwrap();
+    let api = server.admin();
+    let mut c = Console::admin(&server).await;
+
+    // Defaults: the BYOC channel, the app its CCD names, the logged-in user.
+    let p = c.get(CHECKLIST).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(
+        p.body
+            .contains("All steps are done for BYOC Sample Channel with BYOC Sample App."),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("Not done"), "{}", p.body);
+    assert!(p.body.matches("<strong>Done</strong>").count() >= 9);
+
+    // Break a step: take the profile off the app's policy.
+    let app = api.external_client_app("BYOC Sample App").await.unwrap();
+    api.update_external_client_app_policies(
+        "BYOC Sample App",
+        &byoc_proto::admin::PolicyInput {
+            profiles: Some(vec![]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = format!(
+        "{CHECKLIST}?channel=BYOC+Sample+Channel&app=ExternalClientApp%3A{}&user={}",
+        app.api_name,
+        server.org().admin_username
+    );
+    let p = c.get(&url).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("1 step is not done."), "{}", p.body);
+    let body = text(&p.body);
+    let failed = body
+        .split("<li class=\"card\">")
+        .find(|s| s.contains("Not done"))
+        .unwrap();
+    assert!(
+        failed.contains("Add the integration user's profile"),
+        "{failed}"
+    );
+    assert!(failed.contains("System Administrator"), "{failed}");
+    assert!(
+        failed.contains(&format!(
+            "<a href=\"/lightning/setup/ManageExternalClientApplication/{}/policies/edit\">Edit Policies</a>",
+            app.api_name
+        )),
+        "{failed}"
+    );
+    assert!(failed.contains("<span aria-hidden=\"true\">✗</span>"));
+
+    // A non-BYOC channel has no CCD to link.
+    api.create_channel(&NewChannel {
+        name: "Web".into(),
+        channel_type: "enhanced-web-chat".into(),
+        channel_address_identifier: "web-address".into(),
+        app_managed_by: None,
+        routing_owner: None,
+        consent_owner: None,
+    })
+    .await
+    .unwrap();
+    let p = c.get(&format!("{CHECKLIST}?channel=Web")).await;
+    assert!(text(&p.body).contains("it has no Conversation Channel Definition"));
+    // Unknown choices are not an error.
+    let p = c
+        .get(&format!("{CHECKLIST}?channel=nope&app=x&user=%00"))
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+
+    server.stop().await.unwrap();
+}
