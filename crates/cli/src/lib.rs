@@ -9,7 +9,7 @@
 //! - `output`: text and JSON rendering, the error type and its exit codes.
 //! - `setup`: `byoc setup ...` (users, permission sets, profiles, org settings, External Client
 //!   Apps, connected apps, messaging channels, CCDs, the audit trail).
-//! - `cert`, `ca`: `byoc cert new`, `byoc ca`.
+//! - `cert`, `ca`, `open`: `byoc cert new`, `byoc ca`, `byoc open` (the web console, logged in).
 //! - `serve`: `byoc serve`, the local org.
 //! - `token`, `logins`: `byoc token` (the partner side of the JWT Bearer flow, against byoc or
 //!   real Salesforce) and `byoc logins` (the login history with byoc's diagnosis).
@@ -33,6 +33,7 @@ mod conversations;
 mod doctor;
 mod listen;
 mod logins;
+mod open;
 mod output;
 mod partner;
 mod send;
@@ -151,6 +152,10 @@ pub enum Command {
     /// Check the partner's whole chain (key, certificate, token, scope, CCD link, channel
     /// address, Pub/Sub topic) and name the fix for each broken step; exit 0 only when all pass
     Doctor(doctor::DoctorArgs),
+
+    /// Open the web console (Setup) in the browser, logged in as the bootstrap admin; `--print`
+    /// prints the login URL instead
+    Open(open::OpenArgs),
 }
 
 /// Run a parsed command line: print its output (or its error) and return the exit code.
@@ -199,6 +204,7 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Logins(args) => logins::execute(&ctx, &args).await,
         Command::Send(args) => send::execute(&ctx, &args).await,
         Command::Doctor(args) => doctor::execute(&ctx, &args).await,
+        Command::Open(args) => open::execute(&ctx, &args),
         Command::Listen(_) => Err(CliError::usage(
             "`byoc listen` prints as events arrive; call byoc::run for it",
         )),

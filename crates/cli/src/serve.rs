@@ -123,12 +123,13 @@ fn print_ready(format: OutputFormat, data_dir: &Path, org: &OrgFile) {
     let _ = stdout.flush();
 }
 
-/// The org file as JSON without the admin credential: stdout ends up in CI logs and terminals'
+/// The org file as JSON without the admin credential and password: stdout ends up in CI logs and terminals'
 /// scrollback, so the credential stays in `org.json` (owner-only), named here by `org_file`.
 pub fn ready_json(data_dir: &Path, org: &OrgFile) -> String {
     let mut value = serde_json::to_value(org).unwrap_or_default();
     if let Some(fields) = value.as_object_mut() {
         fields.remove("admin_token");
+        fields.remove("admin_password");
         fields.insert(
             "org_file".into(),
             data_dir.join("org.json").display().to_string().into(),
@@ -157,6 +158,13 @@ pub fn ready_text(data_dir: &Path, org: &OrgFile) -> String {
                 format!("{} (CA: {})", org.pubsub_endpoint, org.ca_cert),
             ),
             ("Admin user", org.admin_username.clone()),
+            (
+                "Web console",
+                format!(
+                    "{}/  (byoc open logs you in; the password is admin_password in org.json)",
+                    org.login_url
+                ),
+            ),
             (
                 "Partner settings",
                 if partner_env.exists() {

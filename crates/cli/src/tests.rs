@@ -440,6 +440,7 @@ fn the_url_comes_from_the_flag_then_org_json_then_the_default() {
         ca_cert: "/d/ca.crt".into(),
         admin_username: "admin@byoc.example".into(),
         admin_token: "t".into(),
+        admin_password: Some("p4ssword".into()),
         database: "sqlite".into(),
     };
     let mut global = parse("setup org show").global;

@@ -795,9 +795,11 @@ async fn serve_runs_until_sigterm() {
         data.join("org.json").display().to_string().as_str()
     );
     assert!(ready.get("admin_token").is_none(), "{ready}");
+    assert!(ready.get("admin_password").is_none(), "{ready}");
     assert!(data.join("partner.env").exists());
     // Secrets that must never reach stdout or the logs.
     let mut secrets = vec![org.admin_token.clone()];
+    secrets.extend(org.admin_password.clone());
 
     // The admin commands find the server through org.json's login_url.
     let shown = json(&ok(&byoc(

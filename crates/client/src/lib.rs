@@ -44,7 +44,8 @@ use std::time::Duration;
 use byoc_proto::admin::AppInput;
 use byoc_proto::admin::{
     AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet, NewUser,
-    PolicyInput, RestError, Saved, UpdateOrg, UpdatePermissionSet, UpdateUser, ACT_AS_HEADER,
+    PasswordReset, PolicyInput, RestError, Saved, SetPassword, UpdateOrg, UpdatePermissionSet,
+    UpdateUser, ACT_AS_HEADER,
 };
 use byoc_proto::setup::{
     App, AuditEntry, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet, Profile,
@@ -220,6 +221,37 @@ impl AdminClient {
     ) -> Result<Saved<User>, ClientError> {
         self.send(Method::PATCH, &["users", username], Some(change))
             .await
+    }
+
+    /// `PUT /admin/v1/users/{username}/password` (Setup's *Set Password*).
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<(), ClientError> {
+        let body = SetPassword {
+            password: password.to_string(),
+        };
+        let request = self
+            .request(
+                Method::PUT,
+                self.admin_url(&["users", username, "password"]),
+            )
+            .json(&body);
+        let response = self.execute(request).await?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(api_error(status, response).await)
+        }
+    }
+
+    /// `POST /admin/v1/users/{username}/password/reset` (Setup's *Reset Password*): the new
+    /// temporary password, which the server shows only this once.
+    pub async fn reset_password(&self, username: &str) -> Result<PasswordReset, ClientError> {
+        self.send::<(), _>(
+            Method::POST,
+            &["users", username, "password", "reset"],
+            None,
+        )
+        .await
     }
 
     /// `GET /admin/v1/permission-sets`

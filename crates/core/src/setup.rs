@@ -310,6 +310,58 @@ pub fn update_user(
     Ok(Outcome::new(new, audit))
 }
 
+/// The shortest password Salesforce's default password policy accepts.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+
+/// Salesforce's default password policy (*Minimum password length* 8, *Password complexity
+/// requirement* "Must mix alpha and numeric characters"), with its messages.
+pub fn check_password(password: &str) -> Result<(), SetupError> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(SetupError::invalid(
+            "password",
+            "Your password must be at least 8 characters long.",
+        ));
+    }
+    let letters = password.chars().any(char::is_alphabetic);
+    let digits = password.chars().any(|c| c.is_ascii_digit());
+    if !(letters && digits) {
+        return Err(SetupError::invalid(
+            "password",
+            "Your password must have a mix of letters and numbers.",
+        ));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(SetupError::invalid(
+            "password",
+            "Your password can't contain control characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Setting (`reset` false: the admin chose it) or resetting (`reset` true: a generated temporary
+/// password) a user's password: who may, and the audit row. The same permission as editing users.
+pub fn password_change(
+    actor: &Actor,
+    user: &User,
+    reset: bool,
+    now: i64,
+) -> Result<Vec<AuditEntry>, SetupError> {
+    actor.authorize(SetupAction::ManageUsers)?;
+    let action = if reset {
+        format!("Reset password for user {}", user.username)
+    } else {
+        format!("Changed password for user {}", user.username)
+    };
+    Ok(vec![audit::entry(
+        now,
+        &actor.user.username,
+        section::USERS,
+        action,
+        Vec::new(),
+    )])
+}
+
 /// The audit entry of one act-as request (Setup's *Login As*): `real` acted as `target`.
 pub fn login_as_entry(real: &str, target: &str, now: i64) -> AuditEntry {
     audit::entry(

@@ -60,6 +60,37 @@ pub struct UpdateUser {
     pub is_active: Option<bool>,
 }
 
+/// `PUT /admin/v1/users/{username}/password`: the user's new password (Setup's *Set Password*).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPassword {
+    pub password: String,
+}
+
+impl std::fmt::Debug for SetPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPassword")
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The answer of `POST /admin/v1/users/{username}/password/reset`: the generated temporary
+/// password, shown this once (byoc sends no email).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -18,6 +18,11 @@ pub struct OrgFile {
     pub admin_username: String,
     /// Bearer credential for the admin API, acting as `admin_username`.
     pub admin_token: String,
+    /// The bootstrap admin's password for the console's login page, generated at first start.
+    /// Left out once the admin has set another password (they know it) and on an instance that
+    /// joined an org whose admin already had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<String>,
     /// `sqlite` or `postgres`.
     pub database: String,
 }

@@ -16,8 +16,8 @@ use byoc_core::setup::Outcome;
 use byoc_core::{Actor, SetupAction, SetupError};
 use byoc_proto::admin::{
     AppInput, AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet,
-    NewUser, PolicyInput, RestError, Saved, UpdateOrg, UpdatePermissionSet, UpdateUser,
-    ACT_AS_HEADER,
+    NewUser, PasswordReset, PolicyInput, RestError, Saved, SetPassword, UpdateOrg,
+    UpdatePermissionSet, UpdateUser, ACT_AS_HEADER,
 };
 use byoc_proto::setup::{App, AppKind};
 use serde::de::DeserializeOwned;
@@ -126,7 +126,7 @@ impl From<ServiceError> for ApiError {
                 "ENTITY_FAILED_IFLASTMODIFIED_ON_UPDATE",
                 message,
             ),
-            ServiceError::Store(e) => {
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
                 // Never echo a database error: log it under an id and hand out the id.
                 let error_id = uuid::Uuid::new_v4().simple().to_string();
                 tracing::error!(error_id, error = %e, "admin API store failure");
@@ -332,6 +332,11 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/profiles", get(profiles))
         .route("/admin/v1/users", get(users).post(create_user))
         .route("/admin/v1/users/{username}", get(user).patch(update_user))
+        .route("/admin/v1/users/{username}/password", put(set_password))
+        .route(
+            "/admin/v1/users/{username}/password/reset",
+            post(reset_password),
+        )
         .route(
             "/admin/v1/permission-sets",
             get(permission_sets).post(create_permission_set),
@@ -474,6 +479,31 @@ async fn update_user(
         StatusCode::OK,
         s.setup.update_user(&a, &username, &input).await?,
     ))
+}
+
+/// Setup's *Set Password*: 204 No Content, as Salesforce's REST API answers a password set.
+async fn set_password(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(username): Path<String>,
+    Body(input): Body<SetPassword>,
+) -> ApiResult {
+    s.setup.set_password(&a, &username, &input.password).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Setup's *Reset Password*: the generated temporary password, answered this once.
+async fn reset_password(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(username): Path<String>,
+) -> ApiResult {
+    let (out, password) = s.setup.reset_password(&a, &username).await?;
+    Ok(Json(PasswordReset {
+        username: out.record.username,
+        password,
+    })
+    .into_response())
 }
 
 async fn permission_sets(State(s): State<AdminState>, _a: SetupViewer) -> ApiResult {

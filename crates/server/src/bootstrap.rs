@@ -136,6 +136,37 @@ pub async fn admin_credential(
     Ok(token)
 }
 
+/// The bootstrap admin's console password for `org.json`: the one already there while it is
+/// still the admin's password; a generated one when the admin has none (first start, or an org
+/// made before byoc had passwords); `None` when the admin has set their own since.
+pub async fn admin_password(
+    setup: &SetupService,
+    data: &DataDir,
+    org: &Org,
+    admin: &User,
+    clock: &dyn Clock,
+) -> anyhow::Result<Option<String>> {
+    let stored = setup.store().repo().password_hash(&admin.id).await?;
+    let written = data
+        .read(datadir::ORG_FILE)
+        .and_then(|s| serde_json::from_str::<OrgFile>(&s).ok())
+        .filter(|f| f.org_id == org.id && f.admin_username == admin.username)
+        .and_then(|f| f.admin_password);
+    if stored.is_some() {
+        return Ok(match written {
+            Some(p) if crate::passwords::verify(p.clone(), stored).await => Some(p),
+            _ => None,
+        });
+    }
+    let password = crate::passwords::temporary();
+    let hash = crate::passwords::hash(password.clone()).await?;
+    setup
+        .store()
+        .apply(ChangeSet::new().set_password(&admin.id, hash, clock.now_millis()))
+        .await?;
+    Ok(Some(password))
+}
+
 /// The local CA of this data dir, created on first start.
 ///
 /// A CA made by an older byoc, without the loopback-only name constraints, is replaced once:

@@ -16,6 +16,7 @@ pub mod console;
 pub mod datadir;
 pub mod keep_alive;
 pub mod oauth;
+pub mod passwords;
 pub mod pubsub;
 pub mod scrt;
 pub mod setup_service;
@@ -189,6 +190,8 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     }
     let admin_token =
         bootstrap::admin_credential(&store, &data, &org, &admin, clock.as_ref()).await?;
+    let admin_password =
+        bootstrap::admin_password(&setup, &data, &org, &admin, clock.as_ref()).await?;
     let ca = bootstrap::local_ca(&data, &org, clock.as_ref())?;
 
     let login_addr = listeners.login.local_addr()?;
@@ -206,6 +209,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         ca_cert: data.path(datadir::CA_CERT).display().to_string(),
         admin_username: admin.username.clone(),
         admin_token,
+        admin_password,
         database: store.backend().to_string(),
     };
 

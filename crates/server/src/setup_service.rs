@@ -28,6 +28,10 @@ pub enum ServiceError {
     /// and our write; nothing was written. Read it again and repeat the change.
     #[error("{0}")]
     Conflict(String),
+    /// Something on our side failed that is neither the domain nor the store (hashing a
+    /// password); logged and answered like a store failure.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for ServiceError {
@@ -227,6 +231,70 @@ impl SetupService {
         }
         self.apply_revoking(change).await?;
         Ok(out)
+    }
+
+    /// Setup's *Set Password*: `password` becomes the user's password (Salesforce's default
+    /// policy), hashed with Argon2id; audited as "Changed password for user X".
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &str,
+    ) -> Result<Outcome<User>> {
+        let user = self.user(username).await?;
+        let audit = setup::password_change(actor, &user, false, self.now())?;
+        setup::check_password(password)?;
+        self.store_password(user, password.to_string(), audit).await
+    }
+
+    /// Setup's *Reset Password*: a generated temporary password replaces the user's password;
+    /// returned this once. Audited as "Reset password for user X".
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+    ) -> Result<(Outcome<User>, String)> {
+        let user = self.user(username).await?;
+        let audit = setup::password_change(actor, &user, true, self.now())?;
+        let password = crate::passwords::temporary();
+        let out = self.store_password(user, password.clone(), audit).await?;
+        Ok((out, password))
+    }
+
+    async fn store_password(
+        &self,
+        user: User,
+        password: String,
+        audit: Vec<byoc_proto::setup::AuditEntry>,
+    ) -> Result<Outcome<User>> {
+        let hash = crate::passwords::hash(password)
+            .await
+            .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))?;
+        self.store
+            .apply(
+                ChangeSet::new()
+                    .set_password(&user.id, hash, self.now())
+                    .audit(audit.iter().cloned()),
+            )
+            .await?;
+        Ok(Outcome {
+            record: user,
+            audit,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The user `username` names when `password` is theirs and they are active; `None` for a
+    /// wrong username or password or an inactive user alike (the login page never says which).
+    /// An unknown username costs the same hash check as a known one.
+    pub async fn check_password(&self, username: &str, password: &str) -> Result<Option<User>> {
+        let user = self.store.user(username).await?;
+        let hash = match &user {
+            Some(u) => self.store.repo().password_hash(&u.id).await?,
+            None => None,
+        };
+        let matches = crate::passwords::verify(password.to_string(), hash).await;
+        Ok(user.filter(|u| matches && u.is_active))
     }
 
     pub async fn create_permission_set(

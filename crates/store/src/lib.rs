@@ -16,8 +16,10 @@
 //!   the login history, for the OAuth endpoints.
 //! - [`conversations::ConversationRepository`]: the Interaction API's conversations, entries,
 //!   attachments and sessions, written in batches (group commit).
+//! - [`console::ConsoleRepository`]: users' password hashes and the web console's sessions.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
 
+pub mod console;
 pub mod conversations;
 pub mod events;
 pub mod oauth;
@@ -99,6 +101,8 @@ pub struct ChangeSet {
     /// Principal revocations (subject, revoked_at): see
     /// [`oauth::OAuthRepository::revoked_principals`].
     pub revocations: Vec<(String, i64)>,
+    /// Password hashes to store (see [`console::ConsoleRepository::password_hash`]).
+    pub passwords: Vec<console::PasswordChange>,
 }
 
 impl ChangeSet {
@@ -143,6 +147,17 @@ impl ChangeSet {
         self.revocations.push((subject.to_string(), revoked_at));
         self
     }
+
+    /// Store `password_hash` (a PHC string) as the user's password, replacing the old one, in the
+    /// same transaction as the rest of the change (its audit row).
+    pub fn set_password(mut self, user_id: &str, password_hash: String, set_at: i64) -> ChangeSet {
+        self.passwords.push(console::PasswordChange {
+            user_id: user_id.to_string(),
+            password_hash,
+            set_at,
+        });
+        self
+    }
 }
 
 /// An update that applies only if the stored record is still the one read.
@@ -178,6 +193,7 @@ pub trait Repositories:
     + oauth::OAuthRepository
     + conversations::ConversationRepository
     + events::EventRepository
+    + console::ConsoleRepository
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -244,6 +244,18 @@ macro_rules! impl_repositories {
                     .execute(&mut *tx)
                     .await?;
                 }
+                for p in &change.passwords {
+                    sqlx::query(
+                        "INSERT INTO user_passwords (user_id, password_hash, set_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, \
+                         set_at = excluded.set_at",
+                    )
+                    .bind(&p.user_id)
+                    .bind(&p.password_hash)
+                    .bind(p.set_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

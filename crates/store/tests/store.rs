@@ -994,3 +994,98 @@ async fn postgres_stale_updates_are_refused() {
     )
     .await;
 }
+
+// ---- the console repository ------------------------------------------------------------------
+
+async fn console_suite(store: Store, url: &str) {
+    use byoc_store::console::ConsoleSessionRow;
+    let repo = store.repo();
+
+    // Passwords: none until set; set with the audit row in one change; a new one replaces it.
+    assert_eq!(repo.password_hash("005A").await.unwrap(), None);
+    store
+        .apply(
+            ChangeSet::new()
+                .set_password("005A", "$argon2id$one".into(), 10)
+                .audit([entry("Changed password for user a")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.password_hash("005A").await.unwrap().as_deref(),
+        Some("$argon2id$one")
+    );
+    store
+        .apply(ChangeSet::new().set_password("005A", "$argon2id$two".into(), 11))
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.password_hash("005A").await.unwrap().as_deref(),
+        Some("$argon2id$two")
+    );
+    assert_eq!(repo.password_hash("005B").await.unwrap(), None);
+    // A failing change stores no password.
+    let failed = store
+        .apply(
+            ChangeSet::new()
+                .set_password("005B", "$argon2id$lost".into(), 12)
+                .insert(&org())
+                .insert(&org()),
+        )
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(repo.password_hash("005B").await.unwrap(), None);
+
+    // Sessions: found by hash until they expire, Login As kept, deleted on logout.
+    let session = |hash: &str, expires_at| ConsoleSessionRow {
+        session_hash: hash.into(),
+        username: "as@example.com".into(),
+        real_username: Some("admin@example.com".into()),
+        csrf: "c".into(),
+        created_at: 100,
+        expires_at,
+    };
+    repo.create_console_session(&session("h1", 1_000), 100)
+        .await
+        .unwrap();
+    repo.create_console_session(&session("h2", 2_000), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.console_session("h1", 999).await.unwrap(),
+        Some(session("h1", 1_000))
+    );
+    assert_eq!(repo.console_session("h1", 1_000).await.unwrap(), None);
+    assert_eq!(repo.console_session("nope", 0).await.unwrap(), None);
+    // Sessions survive reopening the database.
+    let again = Store::open(url).await.unwrap();
+    assert_eq!(
+        again.repo().console_session("h2", 500).await.unwrap(),
+        Some(session("h2", 2_000))
+    );
+    repo.delete_console_session("h2").await.unwrap();
+    repo.delete_console_session("h2").await.unwrap();
+    assert_eq!(repo.console_session("h2", 500).await.unwrap(), None);
+    // Creating a session purges the expired ones.
+    repo.create_console_session(&session("h3", 9_000), 5_000)
+        .await
+        .unwrap();
+    assert_eq!(repo.console_session("h1", 0).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sqlite_console_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("byoc.db").display());
+    let store = Store::open(&url).await.unwrap();
+    console_suite(store, &url).await;
+}
+
+#[tokio::test]
+async fn postgres_console_repository() {
+    let Some(url) = byoc_store::testing::postgres_url("console repository").await else {
+        return;
+    };
+    let store = Store::open(&url).await.unwrap();
+    console_suite(store, &url).await;
+}

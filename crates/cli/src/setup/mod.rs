@@ -90,6 +90,23 @@ pub enum UserCommand {
     /// Change a user: `--active false` deactivates them, which revokes their access tokens on
     /// every host and instance within a second (Setup > Users > Edit > Active)
     Update(UserUpdateArgs),
+    /// Set a user's console password (Setup > Users > Set Password: at least 8 characters, letters
+    /// and numbers) or `--reset` it to a generated temporary password, printed once
+    Password(UserPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("how").required(true).args(["password", "reset"])))]
+pub struct UserPasswordArgs {
+    /// Username (an email-style login name)
+    #[arg(value_name = "USERNAME")]
+    pub username: String,
+    /// The new password
+    #[arg(long, value_name = "P")]
+    pub password: Option<String>,
+    /// Generate a temporary password and print it (Setup's Reset Password)
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +347,33 @@ async fn user(ctx: &Context, command: UserCommand) -> Result<Output, CliError> {
                 yes_no(u.is_active)
             );
             Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
+        }
+        UserCommand::Password(args) => {
+            let hint = |e| {
+                CliError::from(e)
+                    .hint_if_not_found(&args.username, "list users with `byoc setup user list`")
+            };
+            match &args.password {
+                Some(password) if !args.reset => {
+                    client
+                        .set_password(&args.username, password)
+                        .await
+                        .map_err(hint)?;
+                    let done = serde_json::json!({ "username": args.username });
+                    Output::new(
+                        &done,
+                        format!("Changed password for user {}.\n", args.username),
+                    )
+                }
+                _ => {
+                    let reset = client.reset_password(&args.username).await.map_err(hint)?;
+                    let text = format!(
+                        "Reset password for user {}. Temporary password (shown once): {}\n",
+                        reset.username, reset.password
+                    );
+                    Output::new(&reset, text)
+                }
+            }
         }
         UserCommand::Show { username } => {
             let user = client.user(&username).await.map_err(|e| {

@@ -5,9 +5,6 @@
 //! session's CSRF token in the `_csrf` form field ([`PostedForm`], [`MultipartForm`]) and must not
 //! come from another site ([`refuse_cross_site_writes`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
@@ -16,9 +13,11 @@ use axum::routing::get;
 use axum::Router;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use byoc_core::Actor;
+use byoc_store::console::ConsoleSessionRow;
 use byoc_store::Store;
 use rand::RngCore;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{see_other, ConsoleState};
@@ -41,12 +40,12 @@ pub struct SessionRecord {
     pub expires_at: i64,
 }
 
-/// Where sessions are kept.
+/// Where sessions are kept: the org's database ([`byoc_store::console`]), so a session survives
+/// a restart and works on every instance sharing the database. The database holds only the
+/// SHA-256 of a session id, so a copy of it logs no one in.
 #[derive(Clone)]
 pub struct Sessions {
-    #[allow(dead_code)]
     store: Store,
-    memory: Arc<Mutex<HashMap<String, SessionRecord>>>,
 }
 
 fn random_token() -> String {
@@ -55,12 +54,14 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// What the database keys a session by.
+fn session_hash(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
 impl Sessions {
     pub fn new(store: Store) -> Sessions {
-        Sessions {
-            store,
-            memory: Arc::default(),
-        }
+        Sessions { store }
     }
 
     /// A new session for `username`; returns its id (the cookie's value).
@@ -77,27 +78,47 @@ impl Sessions {
             csrf: random_token(),
             expires_at: now + SESSION_TTL_MILLIS,
         };
-        self.memory
-            .lock()
-            .map_err(|_| anyhow::anyhow!("session map poisoned"))?
-            .insert(id.clone(), record.clone());
+        self.store
+            .repo()
+            .create_console_session(
+                &ConsoleSessionRow {
+                    session_hash: session_hash(&id),
+                    username: record.username.clone(),
+                    real_username: record.real_username.clone(),
+                    csrf: record.csrf.clone(),
+                    created_at: now,
+                    expires_at: record.expires_at,
+                },
+                now,
+            )
+            .await?;
         Ok((id, record))
     }
 
     /// The live session `id` stands for, if any.
     pub async fn get(&self, id: &str, now: i64) -> anyhow::Result<Option<SessionRecord>> {
-        let memory = self
-            .memory
-            .lock()
-            .map_err(|_| anyhow::anyhow!("session map poisoned"))?;
-        Ok(memory.get(id).filter(|r| r.expires_at > now).cloned())
+        // Not a session id byoc made: no lookup (and nothing odd reaches the database).
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let row = self
+            .store
+            .repo()
+            .console_session(&session_hash(id), now)
+            .await?;
+        Ok(row.map(|r| SessionRecord {
+            username: r.username,
+            real_username: r.real_username,
+            csrf: r.csrf,
+            expires_at: r.expires_at,
+        }))
     }
 
     pub async fn delete(&self, id: &str) -> anyhow::Result<()> {
-        self.memory
-            .lock()
-            .map_err(|_| anyhow::anyhow!("session map poisoned"))?
-            .remove(id);
+        self.store
+            .repo()
+            .delete_console_session(&session_hash(id))
+            .await?;
         Ok(())
     }
 }
