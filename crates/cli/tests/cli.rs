@@ -122,6 +122,97 @@ async fn the_seed_setup_reads_back_in_text_and_json() {
     server.stop().await.unwrap();
 }
 
+/// `byoc open --print`: a frontdoor URL that logs a browser in as the admin (303 and a session
+/// cookie), landing on `--path`; `byoc setup user password` sets and resets console passwords.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_prints_a_login_url_and_user_password_sets_and_resets() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let printed = json(&ok(&byoc(
+        data,
+        &[
+            "open",
+            "--print",
+            "--path",
+            "/lightning/setup/ManageUsers/home",
+            "--output",
+            "json",
+        ],
+    )
+    .await));
+    let url = printed["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "{}/secur/frontdoor.jsp?sid=",
+            server.org().login_url
+        )),
+        "{url}"
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/lightning/setup/ManageUsers/home"
+    );
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("sid="));
+    let text = ok(&byoc(data, &["open", "--print"]).await);
+    assert!(text.contains("/secur/frontdoor.jsp?sid="), "{text}");
+    let err = fails(
+        &byoc(
+            data,
+            &["open", "--print", "--path", "https://evil.example/"],
+        )
+        .await,
+        2,
+    );
+    assert!(err.contains("--path"), "{err}");
+
+    let admin = server.org().admin_username.clone();
+    let err = fails(
+        &byoc(
+            data,
+            &["setup", "user", "password", &admin, "--password", "short1"],
+        )
+        .await,
+        1,
+    );
+    assert!(
+        err.contains("Your password must be at least 8 characters long."),
+        "{err}"
+    );
+    let out = ok(&byoc(
+        data,
+        &[
+            "setup",
+            "user",
+            "password",
+            &admin,
+            "--password",
+            "Sunny2day",
+        ],
+    )
+    .await);
+    assert_eq!(out, format!("Changed password for user {admin}.\n"));
+    let reset = json(&ok(&byoc(
+        data,
+        &[
+            "setup", "user", "password", &admin, "--reset", "--output", "json",
+        ],
+    )
+    .await));
+    assert_eq!(reset["username"], admin.as_str());
+    assert!(reset["password"].as_str().unwrap().len() >= 8);
+    fails(&byoc(data, &["setup", "user", "password", &admin]).await, 2);
+    server.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_setup_from_scratch() {
     let server = TestServer::start_with(byoc_testkit::Options {
@@ -799,7 +890,6 @@ async fn serve_runs_until_sigterm() {
     assert!(data.join("partner.env").exists());
     // Secrets that must never reach stdout or the logs.
     let mut secrets = vec![org.admin_token.clone()];
-    secrets.extend(org.admin_password.clone());
 
     // The admin commands find the server through org.json's login_url.
     let shown = json(&ok(&byoc(
@@ -862,6 +952,20 @@ async fn serve_runs_until_sigterm() {
         logs.contains("byoc ready"),
         "the logs were captured: {logs}"
     );
+    let password = org
+        .admin_password
+        .clone()
+        .expect("org.json has admin_password");
+    for (what, text) in [
+        ("ready line", ready.to_string()),
+        ("stdout", rest.clone()),
+        ("logs", logs.clone()),
+    ] {
+        assert!(
+            !text.contains(&password),
+            "the admin password appears in the {what}:\n{text}"
+        );
+    }
     for secret in &secrets {
         // The part after the org id is the secret one.
         let sealed = secret.split_once('!').map_or(secret.as_str(), |(_, s)| s);
