@@ -420,3 +420,151 @@ async fn the_checklist_is_all_done_on_the_sample_setup_and_links_the_fix_of_a_br
 
     server.stop().await.unwrap();
 }
+
+/// A console session for `username` (a Standard User), through `frontdoor.jsp` with an access
+/// token that has the `web` scope, as Salesforce's frontdoor takes one.
+async fn console_as(server: &TestServer, username: &str, permission_sets: Vec<String>) -> Console {
+    use byoc_client::token::{JwtBearer, JwtBearerSettings};
+    use byoc_proto::admin::{AppInput, NewUser, PolicyInput};
+    use byoc_proto::setup::PermittedUsers;
+    let api = server.admin();
+    api.create_user(&NewUser {
+        username: username.into(),
+        email: None,
+        profile: "Standard User".into(),
+        permission_sets,
+        is_active: true,
+    })
+    .await
+    .unwrap();
+    #[allow(clippy::disallowed_methods)] // the certificate must be valid now, on the wall clock
+    let now = chrono::Utc::now();
+    let pair = byoc_pki::new_self_signed("console", 1, now).unwrap();
+    let app = format!("Console {}", username.replace(['@', '.'], " "));
+    let saved = api
+        .create_external_client_app(&AppInput {
+            name: Some(app.clone()),
+            contact_email: Some("dev@example.com".into()),
+            callback_urls: Some(vec!["https://login.salesforce.com".into()]),
+            scopes: Some(vec!["web".into(), "refresh_token".into()]),
+            jwt_bearer_enabled: Some(true),
+            certificate_pem: Some(pair.certificate_pem.clone()),
+            ..AppInput::default()
+        })
+        .await
+        .unwrap();
+    api.update_external_client_app_policies(
+        &app,
+        &PolicyInput {
+            permitted_users: Some(PermittedUsers::AdminApprovedPreAuthorized),
+            profiles: Some(vec!["Standard User".into()]),
+            ..PolicyInput::default()
+        },
+    )
+    .await
+    .unwrap();
+    let token = JwtBearer::new(JwtBearerSettings {
+        token_url: format!("{}/services/oauth2/token", server.org().login_url),
+        consumer_key: saved.record.oauth.consumer_key,
+        username: username.into(),
+        audience: "https://login.salesforce.com".into(),
+        private_key_pem: pair.private_key_pem,
+    })
+    .unwrap()
+    .fetch()
+    .await
+    .unwrap()
+    .access_token;
+    let mut c = Console::new(server);
+    let p = c.get(&format!("/secur/frontdoor.jsp?sid={token}")).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(c.sid.is_some());
+    c
+}
+
+#[tokio::test]
+async fn pages_refuse_what_the_api_refuses_with_its_message() {
+    let server = TestServer::start().await.unwrap();
+    let api = server.admin();
+    let org = server.org().clone();
+
+    // No View Setup and Configuration: every read of these pages is refused as the API's read.
+    let mut std = console_as(&server, "std@example.com", vec![]).await;
+    let as_std = byoc_client::AdminClient::new(&org.login_url, &org.admin_token)
+        .unwrap()
+        .act_as(Some("std@example.com"));
+    let api_refusal = as_std.channels().await.unwrap_err();
+    for page in [MESSAGING, NEW_CHANNEL, COMPANY, CHECKLIST] {
+        let p = std.get(page).await;
+        assert_eq!(p.status.as_u16(), api_refusal.status().unwrap(), "{page}");
+        assert!(
+            text(&p.body).contains(&format!("role=\"alert\">{api_refusal}</div>")),
+            "{page}: {}",
+            p.body
+        );
+    }
+    // The Certificate Helper reads nothing of the org: open to every user.
+    assert_eq!(std.get(CERTIFICATE).await.status, StatusCode::OK);
+
+    // View Setup but not Customize Application: the form shows, the save is refused with the
+    // API's message and the typed values kept.
+    api.create_permission_set(&byoc_proto::admin::NewPermissionSet {
+        name: "Viewer".into(),
+        label: None,
+        permissions: vec![byoc_proto::setup::UserPermission::ViewSetup],
+        object_permissions: vec![],
+    })
+    .await
+    .unwrap();
+    let mut viewer = console_as(&server, "viewer@example.com", vec!["Viewer".into()]).await;
+    let fields = [
+        ("name", "Viewer Chat"),
+        ("channelType", "byoc-messaging"),
+        ("channelAddressIdentifier", "viewer-address"),
+        ("appManagedBy", "customer"),
+    ];
+    let api_refusal = byoc_client::AdminClient::new(&org.login_url, &org.admin_token)
+        .unwrap()
+        .act_as(Some("viewer@example.com"))
+        .create_channel(&NewChannel {
+            name: "Viewer Chat".into(),
+            channel_type: "byoc-messaging".into(),
+            channel_address_identifier: "viewer-address".into(),
+            app_managed_by: None,
+            routing_owner: None,
+            consent_owner: None,
+        })
+        .await
+        .unwrap_err();
+    let p = viewer.submit(NEW_CHANNEL, NEW_CHANNEL, &fields).await;
+    assert_eq!(p.status.as_u16(), api_refusal.status().unwrap());
+    assert!(
+        text(&p.body).contains(&format!("role=\"alert\">{api_refusal}</div>")),
+        "{}",
+        p.body
+    );
+    assert_eq!(input_value(&p.body, "name").as_deref(), Some("Viewer Chat"));
+    assert_eq!(
+        input_value(&p.body, "channelAddressIdentifier").as_deref(),
+        Some("viewer-address")
+    );
+    // And the CCD link: refused, the choice kept.
+    let form = "/lightning/setup/LiveMessageSetup/BYOC%20Sample%20Channel/ccd";
+    let p = viewer
+        .submit(form, form, &[("app", "BYOC_Sample_App")])
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.body);
+    assert!(
+        text(&p.body).contains("can't manage messaging channels"),
+        "{}",
+        p.body
+    );
+    assert!(api
+        .channels()
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.name != "Viewer Chat"));
+
+    server.stop().await.unwrap();
+}
