@@ -501,6 +501,43 @@ impl SetupService {
         Ok(out)
     }
 
+    /// Setup's *Consumer Key and Secret* (*Manage Consumer Details* on a connected app): the app
+    /// with its consumer secret, for a user who may edit it, recorded in the setup audit trail.
+    /// The admin API never shows the secret after creation; this is the console's explicit step.
+    pub async fn reveal_consumer_details(
+        &self,
+        actor: &Actor,
+        kind: AppKind,
+        name: &str,
+    ) -> Result<App> {
+        // Permission first, so a refused user learns nothing about which apps exist.
+        let (action, section) = match kind {
+            AppKind::ExternalClientApp => (
+                byoc_core::SetupAction::ManageExternalClientApps,
+                setup::section::EXTERNAL_CLIENT_APPS,
+            ),
+            AppKind::ConnectedApp => (
+                byoc_core::SetupAction::ManageConnectedApps,
+                setup::section::CONNECTED_APPS,
+            ),
+        };
+        actor.authorize(action)?;
+        let app = self.app(kind, name).await?;
+        let entry = byoc_core::audit::entry(
+            self.now(),
+            &actor.user.username,
+            section,
+            format!(
+                "Viewed the consumer key and secret of {} {}",
+                kind.label(),
+                app.name
+            ),
+            vec![],
+        );
+        self.store.apply(ChangeSet::new().audit([entry])).await?;
+        Ok(app)
+    }
+
     pub async fn migrate_connected_app(&self, actor: &Actor, name: &str) -> Result<Outcome<App>> {
         let connected_app = self.app(AppKind::ConnectedApp, name).await?;
         let channels = self.store.channels().await?;

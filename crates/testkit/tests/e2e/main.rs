@@ -12,6 +12,7 @@
 mod authz;
 mod connections;
 mod console;
+mod console_apps;
 mod console_auth;
 mod console_org;
 mod interactions;
