@@ -90,6 +90,16 @@ pub fn parse_certificate(pem: &str) -> std::result::Result<Certificate, SetupErr
     })
 }
 
+/// The answer for the Conversation Channel Definition of a channel that has none (not BYOC).
+pub fn no_ccd(channel: &MessagingChannel) -> ServiceError {
+    SetupError::NotAllowed(format!(
+        "{} is a {} channel: only Bring Your Own Channel (Messaging) and Bring Your Own Channel for CCaaS channels have a Conversation Channel Definition.",
+        channel.name,
+        channel.channel_type.label()
+    ))
+    .into()
+}
+
 /// Tokens minted up to this long after a user is deactivated or an app disabled are refused too:
 /// another instance's token endpoint may still see the old setup for one poll interval (500 ms).
 pub const REVOCATION_MARGIN_MILLIS: i64 = 2_000;
@@ -650,14 +660,10 @@ impl SetupService {
 
     pub async fn ccd(&self, developer_name: &str) -> Result<ConversationChannelDefinition> {
         let channel = self.channel_for_ccd(developer_name).await?;
-        channel.conversation_channel_definition.ok_or_else(|| {
-            SetupError::NotAllowed(format!(
-                "{} is a {} channel: only Bring Your Own Channel (Messaging) and Bring Your Own Channel for CCaaS channels have a Conversation Channel Definition.",
-                channel.name,
-                channel.channel_type.label()
-            ))
-            .into()
-        })
+        match channel.conversation_channel_definition {
+            Some(ccd) => Ok(ccd),
+            None => Err(no_ccd(&channel)),
+        }
     }
 
     pub async fn link_ccd(

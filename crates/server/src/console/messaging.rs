@@ -23,7 +23,7 @@ use super::{
     page, page_with_status, path_segment, refusal, refused_page, see_other, ConsoleSession,
     ConsoleState, Layout, PostedForm,
 };
-use crate::setup_service::ServiceError;
+use crate::setup_service::{no_ccd, ServiceError};
 
 const KEY: &str = "messaging";
 const TITLE: &str = "Messaging Settings";
@@ -411,14 +411,8 @@ async fn manageable(
         .await
         .map_err(|e| refused_page(session, title, KEY, e))?;
     match &c.conversation_channel_definition {
-        None => Err(refused_page(
-            session,
-            title,
-            KEY,
-            state.setup.ccd(&c.name).await.err().unwrap_or_else(|| {
-                ServiceError::Conflict("No Conversation Channel Definition.".into())
-            }),
-        )),
+        // The API's answer for the CCD of a channel that has none.
+        None => Err(refused_page(session, title, KEY, no_ccd(&c))),
         Some(d) if d.connected_app_type == AppManagedBy::Partner => Err(refused_page(
             session,
             title,

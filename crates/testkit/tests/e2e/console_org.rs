@@ -207,6 +207,40 @@ async fn messaging_settings_create_a_channel_and_link_its_ccd_with_the_apis_rule
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
     assert!(text(&p.body).contains(&api_refusal));
 
+    // A channel without a CCD: its page says so, and the form answers as the API does.
+    api.create_channel(&NewChannel {
+        name: "Web Chat".into(),
+        channel_type: "enhanced-web-chat".into(),
+        channel_address_identifier: "web-chat-address".into(),
+        app_managed_by: None,
+        routing_owner: None,
+        consent_owner: None,
+    })
+    .await
+    .unwrap();
+    let p = c
+        .get("/lightning/setup/LiveMessageSetup/Web%20Chat/view")
+        .await;
+    assert!(p
+        .body
+        .contains("Enhanced Web Chat channels have no Conversation Channel Definition"));
+    assert!(!p
+        .body
+        .contains("Manage Conversation Channel Definition</button>"));
+    let api_refusal = api
+        .conversation_channel_definition("Web Chat")
+        .await
+        .unwrap_err();
+    let p = c
+        .get("/lightning/setup/LiveMessageSetup/Web%20Chat/ccd")
+        .await;
+    assert_eq!(p.status.as_u16(), api_refusal.status().unwrap());
+    assert!(
+        text(&p.body).contains(&api_refusal.to_string()),
+        "{}",
+        p.body
+    );
+
     // The audit trail has the console's changes, by the console's user.
     let audit = api.audit(Some(20)).await.unwrap();
     assert!(audit
