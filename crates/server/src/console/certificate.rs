@@ -22,7 +22,7 @@ const KEY: &str = "certificate";
 const TITLE: &str = "Certificate Helper";
 pub const HOME: &str = "/lightning/setup/ByocCertificate/home";
 /// Where the certificate goes next (the help page's next step).
-const ECA_MANAGER: &str = "/lightning/setup/ManageExternalClientApplication/home";
+const ECA_MANAGER: &str = "/lightning/setup/ManageExternalClientApplication/new";
 
 /// The longest validity the helper offers (100 years), so a typo can't overflow a date.
 const MAX_DAYS: u32 = 36_500;

@@ -25,9 +25,11 @@ const KEY: &str = "checklist";
 const TITLE: &str = "Setup Checklist";
 pub const HOME: &str = "/lightning/setup/ByocChecklist/home";
 
-// The app pages (the apps module's routes): the app's page, its Edit and policy pages.
-const ECA_BASE: &str = "/lightning/setup/ManageExternalClientApplication";
-const CA_BASE: &str = "/lightning/setup/ConnectedApplication";
+// The app pages are the apps modules' routes under these bases: `<api name>/edit`,
+// `/policies/edit` (External Client Apps), `/view`, `/policies`, `/profiles`, `/migrate`
+// (connected apps).
+const ECA_BASE: &str = super::apps::BASE;
+const CA_BASE: &str = super::connected_apps::BASE;
 const USERS: &str = "/lightning/setup/ManageUsers/home";
 const PERMISSION_SETS: &str = "/lightning/setup/PermSets/home";
 

@@ -17,7 +17,7 @@ const KEY: &str = "company";
 const TITLE: &str = "Company Information";
 pub const HOME: &str = "/lightning/setup/CompanyProfileInfo/home";
 /// Where *Allow creation of connected apps* is changed (External Client Apps > Settings).
-pub const ORG_SETTINGS_HREF: &str = "/lightning/setup/ExternalClientAppSettings/home";
+pub const ORG_SETTINGS_HREF: &str = super::connected_apps::SETTINGS;
 
 #[derive(Template)]
 #[template(path = "console/org/company.html")]

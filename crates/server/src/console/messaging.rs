@@ -274,17 +274,11 @@ struct ChannelPage {
     home: &'static str,
 }
 
-/// The console page of an app the CCD names (list pages: the app pages are another module's).
+/// The console page of an app the CCD names.
 pub fn app_href(kind: AppKind, api_name: &str) -> String {
     match kind {
-        AppKind::ExternalClientApp => format!(
-            "/lightning/setup/ManageExternalClientApplication/{}/view",
-            path_segment(api_name)
-        ),
-        AppKind::ConnectedApp => format!(
-            "/lightning/setup/ConnectedApplication/{}/view",
-            path_segment(api_name)
-        ),
+        AppKind::ExternalClientApp => super::apps::app_href(api_name),
+        AppKind::ConnectedApp => super::connected_apps::app_href(api_name),
     }
 }
 

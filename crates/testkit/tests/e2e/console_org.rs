@@ -432,6 +432,64 @@ async fn the_checklist_is_all_done_on_the_sample_setup_and_links_the_fix_of_a_br
         "{failed}"
     );
     assert!(failed.contains("<span aria-hidden=\"true\">✗</span>"));
+    // The link leads to the page that fixes it.
+    let fix = format!(
+        "/lightning/setup/ManageExternalClientApplication/{}/policies/edit",
+        app.api_name
+    );
+    assert_eq!(c.get(&fix).await.status, StatusCode::OK);
+
+    // A bare connected app: several steps not done, and every fix link opens a page.
+    api.update_org(&byoc_proto::admin::UpdateOrg {
+        allow_connected_app_creation: Some(true),
+    })
+    .await
+    .unwrap();
+    let ca = api
+        .create_connected_app(&byoc_proto::admin::AppInput {
+            name: Some("Legacy Connector".into()),
+            contact_email: Some("dev@example.com".into()),
+            callback_urls: Some(vec!["https://login.salesforce.com".into()]),
+            scopes: Some(vec!["interaction_api".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .record;
+    let p = c
+        .get(&format!(
+            "{CHECKLIST}?channel=BYOC+Sample+Channel&app=ConnectedApp%3A{}",
+            ca.api_name
+        ))
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    let body = text(&p.body);
+    assert!(body.contains("steps are not done."), "{body}");
+    for needle in [
+        "Select Use digital signatures and upload the certificate",
+        ">Manage Profiles</a>",
+        ">Manage Conversation Channel Definition</a>",
+        ">Certificate Helper</a>",
+        "Perform requests at any time (refresh_token, offline_access)",
+    ] {
+        assert!(body.contains(needle), "{needle}: {body}");
+    }
+    let hrefs: Vec<String> = body
+        .split("Fix it: ")
+        .skip(1)
+        .flat_map(|s| {
+            let end = s.find("</p>").unwrap_or(s.len());
+            s[..end]
+                .split("href=\"")
+                .skip(1)
+                .map(|h| h[..h.find('"').unwrap()].to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(hrefs.len() >= 5, "{hrefs:?}");
+    for href in hrefs {
+        assert_eq!(c.get(&href).await.status, StatusCode::OK, "{href}");
+    }
 
     // A non-BYOC channel has no CCD to link.
     api.create_channel(&NewChannel {
