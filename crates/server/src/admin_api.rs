@@ -225,11 +225,7 @@ impl FromRequestParts<AdminState> for Acting {
         }
         let actor = state.setup.actor(target).await?;
         if !actor.user.is_active {
-            return Err(SetupError::InsufficientAccess(format!(
-                "User {} is inactive: no one can log in as an inactive user.",
-                actor.user.username
-            ))
-            .into());
+            return Err(login_as_inactive(&actor.user.username).into());
         }
         state
             .setup
@@ -237,6 +233,14 @@ impl FromRequestParts<AdminState> for Acting {
             .await?;
         Ok(Acting(actor))
     }
+}
+
+/// The refusal of *Login As* for an inactive user (the admin API's `X-Byoc-As` and the console's
+/// *Login* button give the same).
+pub fn login_as_inactive(username: &str) -> SetupError {
+    SetupError::InsufficientAccess(format!(
+        "User {username} is inactive: no one can log in as an inactive user."
+    ))
 }
 
 /// Who presented the credential.

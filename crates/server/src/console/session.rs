@@ -206,6 +206,13 @@ impl FromRequestParts<ConsoleState> for ConsoleSession {
             Ok(a) if a.user.is_active => a,
             _ => return Err(login()),
         };
+        // Under *Login As*, the administrator behind the session must still be active too.
+        if let Some(real) = &record.real_username {
+            match state.setup.store().user(real).await {
+                Ok(Some(u)) if u.is_active => {}
+                _ => return Err(login()),
+            }
+        }
         Ok(ConsoleSession { id, record, actor })
     }
 }
@@ -415,6 +422,7 @@ pub fn routes() -> Router<ConsoleState> {
     Router::new()
         .route("/secur/frontdoor.jsp", get(frontdoor))
         .route("/secur/logout.jsp", axum::routing::post(logout))
+        .route("/secur/logout-as", axum::routing::post(logout_as))
 }
 
 /// Log Out: the session ends on the server, the cookie is cleared, the login page follows.
@@ -428,6 +436,29 @@ async fn logout(State(state): State<ConsoleState>, jar: CookieJar, form: PostedF
         see_other("/"),
     )
         .into_response()
+}
+
+/// *Log out as X*: ends the *Login As* session and gives the administrator behind it a session
+/// of their own again, on the Users page. Without *Login As* in force it only goes home.
+async fn logout_as(
+    State(state): State<ConsoleState>,
+    jar: CookieJar,
+    form: PostedForm,
+) -> Response {
+    let Some(real) = form.session.record.real_username.clone() else {
+        return see_other(super::home::HOME);
+    };
+    if let Err(e) = state.sessions.delete(&form.session.id).await {
+        tracing::error!(error = %e, "console session could not be ended");
+        return Refused::Internal.into_response();
+    }
+    match state.sessions.create(&real, None, state.oauth.now()).await {
+        Ok((id, _)) => (jar.add(session_cookie(id)), see_other(super::users::HOME)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console session could not be created");
+            Refused::Internal.into_response()
+        }
+    }
 }
 
 /// A same-site path to go to after login: only absolute paths of this host.
