@@ -35,6 +35,15 @@ async fn log_in(
     .await
 }
 
+/// `text` as the console's templates escape it.
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('\'', "&#39;")
+        .replace('"', "&#34;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn admin_password(server: &TestServer) -> String {
     server
         .org()
@@ -311,4 +320,288 @@ async fn frontdoor_takes_a_web_token_but_not_an_api_only_one() {
     assert_eq!(p.location.as_deref(), Some(USERS));
     assert!(c.sid.is_some());
     assert_eq!(c.get(HOME).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_users_pages_create_edit_and_set_and_reset_passwords() {
+    let server = TestServer::start().await.unwrap();
+    let mut admin = Console::admin(&server).await;
+
+    // The list, with Setup's columns.
+    let p = admin.get(USERS).await;
+    assert_eq!(p.status, StatusCode::OK);
+    for column in ["Username", "Email", "Profile", "Active", "New User"] {
+        assert!(p.body.contains(column), "missing {column}: {}", p.body);
+    }
+    assert!(p.body.contains(&server.org().admin_username));
+
+    // New User: a refusal keeps what was typed, with the API's message.
+    let p = admin
+        .submit(
+            "/lightning/setup/ManageUsers/new",
+            "/lightning/setup/ManageUsers/new",
+            &[
+                ("username", "not an email"),
+                ("email", "kept@example.com"),
+                ("profile", "Standard User"),
+                ("isActive", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
+    assert!(p.body.contains("class=\"message error\" role=\"alert\""));
+    assert!(p.body.contains("value=\"kept@example.com\""));
+    let p = admin
+        .submit(
+            "/lightning/setup/ManageUsers/new",
+            "/lightning/setup/ManageUsers/new",
+            &[
+                ("username", "jane@acme.example.com"),
+                ("email", ""),
+                ("profile", "Standard User"),
+                ("isActive", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let view = p.location.unwrap();
+    assert_eq!(
+        view,
+        "/lightning/setup/ManageUsers/jane%40acme.example.com/view"
+    );
+    let p = admin.get(&view).await;
+    assert!(p.body.contains("Standard User") && p.body.contains("Set Password"));
+    assert!(
+        p.body.contains(">Login</button>"),
+        "the admin may log in as Jane"
+    );
+
+    // Set Password: the policy's message, mismatches caught, nothing typed shown again.
+    let form = "/lightning/setup/ManageUsers/jane%40acme.example.com/password";
+    let p = admin
+        .submit(
+            form,
+            form,
+            &[("newpassword", "short1"), ("confirmpassword", "short1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p
+        .body
+        .contains("Your password must be at least 8 characters long."));
+    assert!(!p.body.contains("short1"));
+    let p = admin
+        .submit(
+            form,
+            form,
+            &[
+                ("newpassword", "Sunny2day"),
+                ("confirmpassword", "Sunny3day"),
+            ],
+        )
+        .await;
+    assert!(p.body.contains("don&#39;t match"), "{}", p.body);
+    let p = admin
+        .submit(
+            form,
+            form,
+            &[
+                ("newpassword", "Sunny2day"),
+                ("confirmpassword", "Sunny2day"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let p = admin.get(p.location.as_deref().unwrap()).await;
+    assert!(p
+        .body
+        .contains("Changed password for user jane@acme.example.com."));
+    let mut jane = Console::new(&server);
+    let p = log_in(&mut jane, "jane@acme.example.com", "Sunny2day", HOME).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+
+    // Reset Password: the temporary password is on the answer, once.
+    let p = admin
+        .submit(
+            &view,
+            "/lightning/setup/ManageUsers/jane%40acme.example.com/password/reset",
+            &[],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let start = p.body.find("<p><code>").expect("temporary password") + "<p><code>".len();
+    let temporary = &p.body[start..start + 12];
+    assert_eq!(p.headers["cache-control"], "no-store");
+    let p = log_in(
+        &mut Console::new(&server),
+        "jane@acme.example.com",
+        temporary,
+        HOME,
+    )
+    .await;
+    assert_eq!(
+        p.status,
+        StatusCode::SEE_OTHER,
+        "the temporary password logs in"
+    );
+
+    // A Standard User sees the refusal the API gives, and no Login button.
+    let p = jane.get(USERS).await;
+    assert!(!p.body.contains(">Login</button>"));
+    let p = jane
+        .submit(
+            HOME,
+            form,
+            &[
+                ("newpassword", "Sunny4day"),
+                ("confirmpassword", "Sunny4day"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.body);
+    let api = server.admin().act_as(Some("jane@acme.example.com"));
+    let (_, message) = api_message(
+        api.set_password("jane@acme.example.com", "Sunny4day")
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        p.body.contains(&html(&message)),
+        "page and API differ: {message} / {}",
+        p.body
+    );
+
+    // Edit: deactivate; the user's console session ends.
+    let edit = "/lightning/setup/ManageUsers/jane%40acme.example.com/edit";
+    let p = admin.submit(edit, edit, &[]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert!(
+        !server
+            .admin()
+            .user("jane@acme.example.com")
+            .await
+            .unwrap()
+            .is_active
+    );
+    assert_eq!(jane.get(HOME).await.status, StatusCode::SEE_OTHER);
+    // Deactivating yourself is refused with the API's message, the checkbox as typed.
+    let me = format!(
+        "/lightning/setup/ManageUsers/{}/edit",
+        server.org().admin_username.replace('@', "%40")
+    );
+    let p = admin.submit(&me, &me, &[]).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
+    assert!(
+        p.body.contains("can&#39;t deactivate their own user"),
+        "{}",
+        p.body
+    );
+}
+
+#[tokio::test]
+async fn login_as_is_for_admins_only_and_logout_as_comes_back() {
+    for server in on_every_backend("console login as", Options::default())
+        .await
+        .unwrap()
+    {
+        let std_user = "agent@console-auth.example";
+        let other = "other@console-auth.example";
+        new_user(&server, std_user, "Standard User").await;
+        new_user(&server, other, "Standard User").await;
+        let api = server.admin();
+        api.set_password(std_user, "Sunny2day").await.unwrap();
+
+        // The admin logs in as the user: Setup home under the banner, acting as them.
+        let mut admin = Console::new(&server);
+        let p = log_in(
+            &mut admin,
+            &server.org().admin_username,
+            &admin_password(&server),
+            USERS,
+        )
+        .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        let admin_sid = admin.sid.clone().unwrap();
+        let login = "/lightning/setup/ManageUsers/agent%40console-auth.example/login";
+        let p = admin.submit(USERS, login, &[]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        assert_eq!(p.location.as_deref(), Some(HOME));
+        assert_ne!(admin.sid.as_deref(), Some(admin_sid.as_str()));
+        let p = admin.get(HOME).await;
+        assert!(p.body.contains("login-as-banner"), "{}", p.body);
+        assert!(p.body.contains(&format!("Log out as {std_user}")));
+        let trail = api.audit(Some(5)).await.unwrap();
+        assert!(
+            trail
+                .iter()
+                .any(|e| e.action == format!("Logged in using Login-As access for {std_user}")),
+            "{trail:?}"
+        );
+        // The old admin session is gone.
+        let mut old = Console::new(&server);
+        old.sid = Some(admin_sid);
+        assert_eq!(old.get(HOME).await.status, StatusCode::SEE_OTHER);
+        // As the Standard User, writes are theirs: refused as the API refuses them.
+        let edit = "/lightning/setup/ManageUsers/other%40console-auth.example/edit";
+        let p = admin.submit(HOME, edit, &[]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.body);
+
+        // Log out as: back to the admin's own session, on the Users page.
+        let p = admin.submit(HOME, "/secur/logout-as", &[]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER);
+        assert_eq!(p.location.as_deref(), Some(USERS));
+        let p = admin.get(USERS).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(!p.body.contains("login-as-banner"));
+        assert!(p.body.contains(">Login</button>"));
+
+        // A Standard User may not log in as anyone: the API's message.
+        let mut agent = Console::new(&server);
+        log_in(&mut agent, std_user, "Sunny2day", HOME).await;
+        let p = agent.get(USERS).await;
+        assert!(!p.body.contains(">Login</button>"));
+        let p = agent
+            .submit(
+                HOME,
+                "/lightning/setup/ManageUsers/other%40console-auth.example/login",
+                &[],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.body);
+        // The API's words for it (the rule behind `X-Byoc-As`).
+        let expected = byoc_core::Actor::new(api.user(std_user).await.unwrap(), &[])
+            .authorize(byoc_core::SetupAction::LoginAs)
+            .unwrap_err()
+            .to_string();
+        assert!(p.body.contains(&html(&expected)), "{expected}\n{}", p.body);
+
+        // Never as an inactive user: the API's message.
+        api.update_user(
+            other,
+            &UpdateUser {
+                is_active: Some(false),
+            },
+        )
+        .await
+        .unwrap();
+        let p = admin
+            .submit(
+                USERS,
+                "/lightning/setup/ManageUsers/other%40console-auth.example/login",
+                &[],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.body);
+        assert!(
+            p.body.contains(&format!(
+                "User {other} is inactive: no one can log in as an inactive user."
+            )),
+            "{}",
+            p.body
+        );
+        let p = admin
+            .get("/lightning/setup/ManageUsers/other%40console-auth.example/view")
+            .await;
+        assert!(!p.body.contains(">Login</button>"));
+    }
 }
