@@ -39,6 +39,8 @@ export const VIEWPORT = { width: 1280, height: 800 };
 /// (e.g. `{ javaScriptEnabled: false }`).
 export async function browser(options = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'byoc-chromium-'));
+  // Where a test saves what it downloads (the Certificate Helper's key pair).
+  const downloadsDir = mkdtempSync(join(tmpdir(), 'byoc-downloads-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -52,6 +54,7 @@ export async function browser(options = {}) {
   context.setDefaultNavigationTimeout(20_000);
   return {
     context,
+    downloadsDir,
     async newPage() {
       const pages = context.pages();
       // The persistent context opens with one blank tab: use it first.
@@ -64,6 +67,7 @@ export async function browser(options = {}) {
     async close() {
       await context.close().catch(() => {});
       rmSync(userDataDir, { recursive: true, force: true });
+      rmSync(downloadsDir, { recursive: true, force: true });
     },
   };
 }
