@@ -85,12 +85,6 @@ fn step(id: &'static str, title: &'static str, done: bool, detail: String, fix: 
     }
 }
 
-fn day(millis: i64) -> String {
-    // Days since the epoch would be unreadable; the console formats dates, the domain has no
-    // calendar. Whole seconds keep it exact.
-    format!("{} (epoch seconds)", millis.div_euclid(1000))
-}
-
 /// Every step, in the help page's order.
 pub fn check(input: &Input<'_>) -> Vec<Step> {
     let app = input.app;
@@ -217,17 +211,15 @@ pub fn check(input: &Input<'_>) -> Vec<Step> {
         (Some(cert), true) if input.now_millis > cert.not_after => (
             false,
             format!(
-                "The certificate ({}) expired at {}: create a new one and upload it.",
-                cert.subject,
-                day(cert.not_after)
+                "The certificate ({}) has expired: create a new one and upload it.",
+                cert.subject
             ),
         ),
         (Some(cert), true) if input.now_millis < cert.not_before => (
             false,
             format!(
-                "The certificate ({}) is not valid before {}.",
-                cert.subject,
-                day(cert.not_before)
+                "The certificate ({}) is not valid yet: check the clock of the machine that made it.",
+                cert.subject
             ),
         ),
         (Some(cert), true) => (

@@ -272,6 +272,8 @@ struct ChannelPage {
     created: String,
     ccd: Option<CcdView>,
     home: &'static str,
+    /// The Setup Checklist for this channel.
+    checklist_href: String,
 }
 
 /// The console page of an app the CCD names.
@@ -319,6 +321,13 @@ async fn show(
         channel_type: c.channel_type.label(),
         created: date_time(c.created_at),
         ccd: ccd_view(&c),
+        checklist_href: format!(
+            "{}?{}",
+            super::checklist::HOME,
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("channel", &c.name)
+                .finish()
+        ),
         c,
         home: HOME,
     })
