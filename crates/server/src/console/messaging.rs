@@ -66,6 +66,20 @@ fn may_view(session: &ConsoleSession, title: &str) -> Result<(), Response> {
         .map_err(|e| refused_page(session, title, KEY, e.into()))
 }
 
+/// The channel named in the path. No channel's name holds a control character, and PostgreSQL
+/// can't even compare text with NUL, so such a name is "not found" before any lookup (as the
+/// admin API answers it on every backend).
+async fn channel_named(state: &ConsoleState, name: &str) -> Result<MessagingChannel, ServiceError> {
+    if name.chars().any(char::is_control) {
+        return Err(byoc_core::SetupError::NotFound {
+            kind: "Messaging channel",
+            name: name.escape_debug().to_string(),
+        }
+        .into());
+    }
+    state.setup.channel(name).await
+}
+
 /// `yyyy-mm-dd hh:mm UTC` for a time in milliseconds since the epoch.
 pub fn date_time(millis: i64) -> String {
     chrono::DateTime::from_timestamp_millis(millis)
@@ -312,7 +326,7 @@ async fn show(
     if let Err(r) = may_view(&session, TITLE) {
         return r;
     }
-    let c = match state.setup.channel(&name).await {
+    let c = match channel_named(&state, &name).await {
         Ok(c) => c,
         Err(e) => return refused_page(&session, TITLE, KEY, e),
     };
@@ -408,9 +422,7 @@ async fn manageable(
     name: &str,
 ) -> Result<MessagingChannel, Response> {
     let title = "Manage Conversation Channel Definition";
-    let c = state
-        .setup
-        .channel(name)
+    let c = channel_named(state, name)
         .await
         .map_err(|e| refused_page(session, title, KEY, e))?;
     match &c.conversation_channel_definition {
@@ -459,7 +471,7 @@ async fn link(
     let app = form.get("app").to_string();
     // The channel page's name resolves the CCD too (SetupService::link_ccd accepts either); a
     // partner-managed CCD is refused there with the API's message.
-    let c = match state.setup.channel(&name).await {
+    let c = match channel_named(&state, &name).await {
         Ok(c) => c,
         Err(e) => return refused_page(session, "Manage Conversation Channel Definition", KEY, e),
     };

@@ -241,6 +241,23 @@ async fn messaging_settings_create_a_channel_and_link_its_ccd_with_the_apis_rule
         p.body
     );
 
+    // Names that can't exist are not found, on every backend, before any lookup.
+    for path in [
+        "/lightning/setup/LiveMessageSetup/a%00b/view",
+        "/lightning/setup/LiveMessageSetup/a%00b/ccd",
+        "/lightning/setup/LiveMessageSetup/nope/view",
+    ] {
+        assert_eq!(c.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let p = c
+        .submit(
+            MESSAGING,
+            "/lightning/setup/LiveMessageSetup/a%00b/ccd",
+            &[("app", "x")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+
     // The audit trail has the console's changes, by the console's user.
     let audit = api.audit(Some(20)).await.unwrap();
     assert!(audit
