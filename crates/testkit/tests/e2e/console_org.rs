@@ -33,7 +33,15 @@ fn input_value(html: &str, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn messaging_settings_create_a_channel_and_link_its_ccd_with_the_apis_rules() {
-    let server = TestServer::start().await.unwrap();
+    let servers = byoc_testkit::on_every_backend("console messaging", Default::default())
+        .await
+        .unwrap();
+    for server in servers {
+        messaging_settings(server).await;
+    }
+}
+
+async fn messaging_settings(server: TestServer) {
     let api = server.admin();
     let mut c = Console::admin(&server).await;
 
@@ -396,7 +404,15 @@ async fn the_certificate_helper_answers_a_matching_pair_once_and_keeps_nothing()
 
 #[tokio::test]
 async fn the_checklist_is_all_done_on_the_sample_setup_and_links_the_fix_of_a_broken_step() {
-    let server = TestServer::start().await.unwrap();
+    let servers = byoc_testkit::on_every_backend("console checklist", Default::default())
+        .await
+        .unwrap();
+    for server in servers {
+        checklist(server).await;
+    }
+}
+
+async fn checklist(server: TestServer) {
     let api = server.admin();
     let mut c = Console::admin(&server).await;
 
