@@ -237,3 +237,31 @@ export async function setupTree(page) {
     (links) => links.map((a) => ({ label: a.textContent.trim(), href: a.getAttribute('href') })),
   );
 }
+
+/// The admin API as the bootstrap admin (what `byoc setup ...` calls): `{ status, body }`.
+export async function adminApi(org, method, path, body) {
+  const response = await fetch(`${org.login_url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${org.admin_token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: response.status, body: json ?? text };
+}
+
+/// `partner.env` of the org's data dir as an object (the sample setup's consumer key, channel
+/// address, CCD name...).
+export function partnerEnv(org) {
+  const text = readFileSync(join(org.dataDir, 'partner.env'), 'utf8');
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = line.match(/^([A-Z_]+)=(.*)$/);
+    if (!m) continue;
+    let v = m[2].trim();
+    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    out[m[1]] = v;
+  }
+  return out;
+}
