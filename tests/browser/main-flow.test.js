@@ -11,17 +11,20 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { browser, sharedOrg, login, watch, screenshot, unique } from './lib/harness.js';
+import { browser, startOrg, login, watch, screenshot } from './lib/harness.js';
 import { assertion, token, sendText } from './lib/partner.js';
 
 let org;
 let chromium;
+// An org of its own, as `byoc serve` gives a new user (the sample setup included), so the names
+// below are free and the screenshots show what a new user sees.
 before(async () => {
-  org = await sharedOrg();
+  org = await startOrg();
   chromium = await browser({ acceptDownloads: true });
 });
 after(async () => {
   await chromium?.close();
+  await org?.stop();
 });
 
 /// The value shown beside the label `term` in a details list (`<dt>term</dt><dd>value</dd>`).
@@ -40,9 +43,9 @@ async function quickFind(page, label) {
 test('the help page, screen by screen, ends in a token and an accepted interaction', async (t) => {
   const page = await chromium.newPage();
   const problems = watch(page);
-  const appName = unique('Acme Connector');
-  const channelName = unique('Acme Channel');
-  const address = `acme-${Date.now().toString(36)}`;
+  const appName = 'Acme Connector';
+  const channelName = 'Acme Channel';
+  const address = 'acme-address';
 
   // Log in.
   await login(page, org);
@@ -51,9 +54,10 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   // Step 1: a private key and a self-signed certificate (Certificate Helper).
   await quickFind(page, 'Certificate Helper');
   await page.getByLabel('Common Name (CN)').fill('acme-connector');
+  // (The screenshot before Create: afterwards the page shows the new private key.)
+  await screenshot(page, 'certificate-helper');
   await page.getByRole('button', { name: 'Create Key Pair and Certificate' }).click();
   await page.getByRole('status').filter({ hasText: 'Created an RSA 2048 key' }).waitFor();
-  await screenshot(page, 'certificate-helper');
   const dir = chromium.downloadsDir;
   const [certDownload] = await Promise.all([
     page.waitForEvent('download'),
@@ -75,6 +79,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
 
   // External Client App Manager > New External Client App.
   await quickFind(page, 'External Client App Manager');
+  await screenshot(page, 'external-client-app-manager');
   await page.getByRole('link', { name: 'New External Client App' }).click();
   await page.getByRole('heading', { level: 1, name: 'New External Client App' }).waitFor();
   await page.getByLabel('External Client App Name').fill(appName);
@@ -130,6 +135,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
 
   // Messaging Settings > New Channel (Bring Your Own Channel).
   await quickFind(page, 'Messaging Settings');
+  await screenshot(page, 'messaging-settings');
   await page.getByRole('button', { name: 'New Channel' }).click();
   await page.getByLabel('Channel Name').fill(channelName);
   await page.getByLabel('Channel Type').selectOption({ label: 'Bring Your Own Channel (Messaging)' });
@@ -147,6 +153,18 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   await page.getByRole('heading', { level: 1, name: channelName }).waitFor();
   assert.match(await detail(ccdSection, 'Connected App').innerText(), new RegExp(appName));
   await screenshot(page, 'channel');
+
+  // Setup Checklist: every step of the help page done for this channel, app and user.
+  await quickFind(page, 'Setup Checklist');
+  await page.getByLabel('Messaging Channel').selectOption({ label: channelName });
+  await page.getByLabel('External Client App or Connected App').selectOption({ label: appName });
+  await page.getByLabel('Integration User').selectOption({ value: org.admin_username });
+  await page.getByRole('button', { name: 'Check' }).click();
+  const summary = page.getByRole('status');
+  await summary.waitFor();
+  t.diagnostic(`Setup Checklist: ${await summary.innerText()}`);
+  assert.doesNotMatch(await main.innerText(), /✗/, 'no step of the checklist fails');
+  await screenshot(page, 'checklist');
   assert.deepEqual(problems, [], 'no console errors or CSP violations along the way');
 
   // Outside the browser: the partner's JWT, the token, and an inbound message.
