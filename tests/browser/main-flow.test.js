@@ -156,7 +156,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
 
   // Setup Checklist: every step of the help page done for this channel, app and user.
   await quickFind(page, 'Setup Checklist');
-  await page.getByLabel('Messaging Channel').selectOption({ label: channelName });
+  await page.getByLabel('Messaging Channel').selectOption({ value: channelName });
   await page.getByLabel('External Client App or Connected App').selectOption({ label: appName });
   await page.getByLabel('Integration User').selectOption({ value: org.admin_username });
   await page.getByRole('button', { name: 'Check' }).click();
