@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { browser, sharedOrg, login } from './lib/harness.js';
+import { browser, sharedOrg, login, adminApi } from './lib/harness.js';
 
 const REFUSAL = 'This page has expired or did not come from this org.';
 const HOME = '/lightning/setup/SetupOneHome/home';
@@ -75,6 +75,32 @@ for (const [what, host] of [['another origin of the same site', '127.0.0.1'], ['
     await page.close();
   });
 }
+
+test('a form on another origin creating a messaging channel is refused, and nothing is created', async () => {
+  const page = await chromium.newPage();
+  await login(page, org);
+  await page.goto(`${org.login_url}${HOME}`);
+  const name = `Attacker Channel ${Date.now()}`;
+  attack = {
+    action: `${org.login_url}/lightning/setup/LiveMessageSetup/new`,
+    fields: {
+      _csrf: await csrfToken(page),
+      name,
+      channelType: 'byoc-messaging',
+      channelAddressIdentifier: `attacker-${Date.now()}`,
+      appManagedBy: 'customer',
+    },
+  };
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(`${org.login_url}/lightning/setup/LiveMessageSetup/new`)),
+    page.goto(`http://127.0.0.1:${attackerPort}/prize`),
+  ]);
+  assert.equal(response.status(), 403);
+  const channels = await adminApi(org, 'GET', '/admin/v1/channels');
+  assert.equal(channels.status, 200);
+  assert.ok(!JSON.stringify(channels.body).includes(name), 'the refused form created no channel');
+  await page.close();
+});
 
 test('a same-origin write without the CSRF token is refused', async () => {
   const page = await chromium.newPage();
