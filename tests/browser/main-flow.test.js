@@ -94,6 +94,8 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
     { label: 'Perform requests at any time (refresh_token, offline_access)' },
   ]);
   await page.getByRole('button', { name: 'Add', exact: true }).click();
+  assert.equal(await page.getByText('Selected OAuth Scopes', { exact: true }).filter({ visible: true }).count(), 1,
+    'one visible "Selected OAuth Scopes" label: the no-script list\'s own label is hidden');
   const selected = await page.getByRole('listbox', { name: 'Selected OAuth Scopes' }).locator('option').allTextContents();
   assert.deepEqual(selected.sort(), [
     'Access Interaction API resources (interaction_api)',

@@ -18,6 +18,16 @@ after(async () => {
   await chromium?.close();
 });
 
+/// Setup pages whose screenshots docs/console.md shows (the main flow takes the others).
+const SHOTS = {
+  Users: 'users',
+  Profiles: 'profiles',
+  'Permission Sets': 'permission-sets',
+  'Login History': 'login-history',
+  'Company Information': 'company-information',
+  'View Setup Audit Trail': 'audit-trail',
+};
+
 /// Loads `url`, checks it, and returns the page (still open) for more checks.
 async function check(t, page, problems, url, { status = 200 } = {}) {
   const response = await page.goto(url);
@@ -57,6 +67,7 @@ test('every page of the Setup tree: accessible, no script errors, no CSP violati
       continue;
     }
     await check(t, page, problems, `${org.login_url}${href}`);
+    if (SHOTS[label]) await screenshot(page, SHOTS[label]);
     // The records a list page links to (an app's page, a channel's page, a user's page): the
     // first few of each list, once.
     const links = await page.getByRole('main').getByRole('link').evaluateAll(
