@@ -501,3 +501,59 @@ async fn frontdoor(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sessions end after Salesforce's default timeout, and an id that is not one byoc made never
+    /// reaches the database.
+    #[tokio::test]
+    async fn sessions_expire_after_two_hours_and_keep_only_a_hash() {
+        let path = std::env::temp_dir().join(format!(
+            "byoc-sessions-{}.db",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let store = Store::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let sessions = Sessions::new(store.clone());
+        let (id, record) = sessions.create("a@example.com", None, 1_000).await.unwrap();
+        assert_eq!(record.expires_at, 1_000 + SESSION_TTL_MILLIS);
+        assert!(sessions.get(&id, 1_000).await.unwrap().is_some());
+        assert!(sessions
+            .get(&id, 1_000 + SESSION_TTL_MILLIS - 1)
+            .await
+            .unwrap()
+            .is_some());
+        assert!(sessions
+            .get(&id, 1_000 + SESSION_TTL_MILLIS)
+            .await
+            .unwrap()
+            .is_none());
+        // The database has the hash, not the id.
+        let by_id = store.repo().console_session(&id, 0).await.unwrap();
+        assert!(by_id.is_none());
+        let by_hash = store
+            .repo()
+            .console_session(&session_hash(&id), 0)
+            .await
+            .unwrap();
+        assert_eq!(by_hash.map(|r| r.username), Some("a@example.com".into()));
+        for bogus in [
+            "",
+            "x",
+            "'; DROP TABLE console_sessions; --",
+            &"g".repeat(64),
+        ] {
+            assert!(sessions.get(bogus, 0).await.unwrap().is_none());
+        }
+        sessions.delete(&id).await.unwrap();
+        assert!(sessions.get(&id, 1_000).await.unwrap().is_none());
+        drop(sessions);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
