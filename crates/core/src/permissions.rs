@@ -432,17 +432,18 @@ mod tests {
         other.username = "o@example.com".into();
         let off = UpdateUser {
             is_active: Some(false),
+            ..UpdateUser::default()
         };
-        let out = crate::setup::update_user(&admin, &other, &off, 5).unwrap();
+        let out = crate::setup::update_user(&admin, &other, &off, &[], 5).unwrap();
         assert!(!out.record.is_active);
         assert_eq!(out.audit[0].action, "Deactivated user o@example.com");
-        let same = crate::setup::update_user(&admin, &out.record, &off, 6).unwrap();
+        let same = crate::setup::update_user(&admin, &out.record, &off, &[], 6).unwrap();
         assert!(same.audit.is_empty(), "no change, no audit row");
-        let err = crate::setup::update_user(&admin, &admin.user, &off, 7).unwrap_err();
+        let err = crate::setup::update_user(&admin, &admin.user, &off, &[], 7).unwrap_err();
         assert!(matches!(err, SetupError::NotAllowed(_)), "{err}");
         let std = Actor::new(other, &[]);
         assert!(matches!(
-            crate::setup::update_user(&std, &admin.user, &off, 8),
+            crate::setup::update_user(&std, &admin.user, &off, &[], 8),
             Err(SetupError::InsufficientAccess(_))
         ));
     }

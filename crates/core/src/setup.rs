@@ -275,16 +275,68 @@ pub fn create_user(
     Ok(Outcome::new(user, audit))
 }
 
-/// Change a user (today: activate or deactivate). Setup refuses to deactivate yourself.
+/// Change a user: Active, Profile, Permission Set Assignments. Setup refuses to deactivate
+/// yourself or change your own profile.
 pub fn update_user(
     actor: &Actor,
     user: &User,
     input: &UpdateUser,
+    permission_sets: &[PermissionSet],
     now: i64,
 ) -> Result<Outcome<User>, SetupError> {
     actor.authorize(SetupAction::ManageUsers)?;
     let mut new = user.clone();
     let mut audit = Vec::new();
+    if let Some(profile) = &input.profile {
+        let profile = find_profile(profile).ok_or_else(|| SetupError::NotFound {
+            kind: "Profile",
+            name: profile.clone(),
+        })?;
+        if profile.name != user.profile {
+            if user.id == actor.user.id {
+                return Err(SetupError::NotAllowed(format!(
+                    "User {} can't change their own profile.",
+                    actor.user.username
+                )));
+            }
+            new.profile = profile.name;
+            audit.push(audit::entry(
+                now,
+                &actor.user.username,
+                section::USERS,
+                format!(
+                    "Changed profile for user {} from {} to {}",
+                    user.username, user.profile, new.profile
+                ),
+                audit::diff(user, &new),
+            ));
+        }
+    }
+    if let Some(names) = &input.permission_sets {
+        let sets = validate_permission_sets(names, permission_sets)?;
+        for name in sets.iter().filter(|n| !user.permission_sets.contains(n)) {
+            audit.push(audit::entry(
+                now,
+                &actor.user.username,
+                section::PERMISSION_SETS,
+                format!("Permission set {name}: assigned to user {}", user.username),
+                Vec::new(),
+            ));
+        }
+        for name in user.permission_sets.iter().filter(|n| !sets.contains(n)) {
+            audit.push(audit::entry(
+                now,
+                &actor.user.username,
+                section::PERMISSION_SETS,
+                format!(
+                    "Permission set {name}: unassigned from user {}",
+                    user.username
+                ),
+                Vec::new(),
+            ));
+        }
+        new.permission_sets = sets;
+    }
     if let Some(active) = input.is_active {
         if !active && user.id == actor.user.id {
             return Err(SetupError::NotAllowed(format!(
@@ -293,6 +345,7 @@ pub fn update_user(
             )));
         }
         if active != user.is_active {
+            let before = new.clone();
             new.is_active = active;
             audit.push(audit::entry(
                 now,
@@ -303,7 +356,7 @@ pub fn update_user(
                     if active { "Activated" } else { "Deactivated" },
                     user.username
                 ),
-                audit::diff(user, &new),
+                audit::diff(&before, &new),
             ));
         }
     }

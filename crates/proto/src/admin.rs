@@ -58,6 +58,12 @@ pub struct UpdateUser {
     /// *Active*: `false` deactivates the user (their access tokens stop working).
     #[serde(default)]
     pub is_active: Option<bool>,
+    /// *Profile*, by name (e.g. "Standard User"); you can't change your own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// *Permission Set Assignments*, by API name: replaces the user's assignments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_sets: Option<Vec<String>>,
 }
 
 /// `PUT /admin/v1/users/{username}/password`: the user's new password (Setup's *Set Password*).

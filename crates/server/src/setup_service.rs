@@ -232,7 +232,8 @@ impl SetupService {
         input: &UpdateUser,
     ) -> Result<Outcome<User>> {
         let user = self.user(username).await?;
-        let out = setup::update_user(actor, &user, input, self.now())?;
+        let sets = self.store.permission_sets().await?;
+        let out = setup::update_user(actor, &user, input, &sets, self.now())?;
         let mut change = ChangeSet::new()
             .update_from(&user, &out.record)
             .audit(out.audit.iter().cloned());

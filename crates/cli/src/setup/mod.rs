@@ -88,7 +88,8 @@ pub enum UserCommand {
         username: String,
     },
     /// Change a user: `--active false` deactivates them, which revokes their access tokens on
-    /// every host and instance within a second (Setup > Users > Edit > Active)
+    /// every host and instance within a second (Setup > Users > Edit > Active); `--profile`
+    /// changes their profile
     Update(UserUpdateArgs),
     /// Set a user's console password (Setup > Users > Set Password: at least 8 characters, letters
     /// and numbers) or `--reset` it to a generated temporary password, printed once
@@ -115,8 +116,11 @@ pub struct UserUpdateArgs {
     #[arg(value_name = "USERNAME")]
     pub username: String,
     /// Active (true) or deactivated (false)
-    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set, required = true)]
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set, required_unless_present = "profile")]
     pub active: Option<bool>,
+    /// Profile name, e.g. "Standard User" (you can't change your own)
+    #[arg(long, value_name = "P")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -333,6 +337,8 @@ async fn user(ctx: &Context, command: UserCommand) -> Result<Output, CliError> {
                     &args.username,
                     &UpdateUser {
                         is_active: args.active,
+                        profile: args.profile.clone(),
+                        permission_sets: None,
                     },
                 )
                 .await
@@ -342,8 +348,9 @@ async fn user(ctx: &Context, command: UserCommand) -> Result<Output, CliError> {
                 })?;
             let u = &saved.record;
             let text = format!(
-                "Updated user {} (active: {}).\n",
+                "Updated user {} (profile: {}, active: {}).\n",
                 u.username,
+                u.profile,
                 yes_no(u.is_active)
             );
             Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))

@@ -331,16 +331,27 @@ async fn show(
 struct EditPage {
     l: Layout,
     u: User,
-    active: bool,
+    f: UserForm,
+    profiles: Vec<Choice>,
+    permission_sets: Vec<Choice>,
     error: Option<String>,
     action: String,
     cancel: String,
 }
 
-fn edit_page(session: &ConsoleSession, u: User, active: bool, error: Option<String>) -> EditPage {
+async fn edit_page(
+    state: &ConsoleState,
+    session: &ConsoleSession,
+    u: User,
+    f: UserForm,
+    error: Option<String>,
+) -> EditPage {
+    let choices = new_page(state, session, f, None).await;
     EditPage {
         l: Layout::new(session, format!("Edit User: {}", u.username), KEY),
-        active,
+        f: choices.f,
+        profiles: choices.profiles,
+        permission_sets: choices.permission_sets,
         error,
         action: user_href(&u.username, "edit"),
         cancel: user_href(&u.username, "view"),
@@ -358,8 +369,14 @@ async fn edit_form(
     }
     match state.setup.user(&username).await {
         Ok(u) => {
-            let active = u.is_active;
-            page(&edit_page(&session, u, active, None))
+            let f = UserForm {
+                username: u.username.clone(),
+                email: u.email.clone(),
+                profile: u.profile.clone(),
+                permission_sets: u.permission_sets.clone(),
+                active: u.is_active,
+            };
+            page(&edit_page(&state, &session, u, f, None).await)
         }
         Err(e) => refused_page(&session, TITLE, KEY, e),
     }
@@ -370,9 +387,22 @@ async fn edit(
     Path(username): Path<String>,
     form: PostedForm,
 ) -> Response {
-    let active = form.checked("isActive");
+    let f = UserForm {
+        username: username.clone(),
+        email: String::new(),
+        profile: form.get("profile").to_string(),
+        permission_sets: form
+            .all("permissionSets")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        active: form.checked("isActive"),
+    };
     let input = UpdateUser {
-        is_active: Some(active),
+        is_active: Some(f.active),
+        // An absent select (a hand-made post) leaves the profile as it is.
+        profile: (!f.profile.is_empty()).then(|| f.profile.clone()),
+        permission_sets: Some(f.permission_sets.clone()),
     };
     match state
         .setup
@@ -386,9 +416,10 @@ async fn edit(
         Err(e) => {
             let (status, message) = refusal(e);
             match state.setup.user(&username).await {
-                Ok(u) => {
-                    page_with_status(status, &edit_page(&form.session, u, active, Some(message)))
-                }
+                Ok(u) => page_with_status(
+                    status,
+                    &edit_page(&state, &form.session, u, f, Some(message)).await,
+                ),
                 Err(e) => refused_page(&form.session, TITLE, KEY, e),
             }
         }

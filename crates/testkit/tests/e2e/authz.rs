@@ -511,6 +511,7 @@ async fn deactivating_a_user_or_disabling_or_deleting_an_app_kills_its_tokens_ev
                             &username,
                             &UpdateUser {
                                 is_active: Some(false),
+                                ..UpdateUser::default()
                             },
                         )
                         .await
@@ -587,6 +588,7 @@ async fn a_user_deactivated_on_one_instance_is_refused_by_another_within_a_secon
             &username,
             &UpdateUser {
                 is_active: Some(false),
+                ..UpdateUser::default()
             },
         )
         .await

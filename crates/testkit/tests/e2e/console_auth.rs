@@ -241,6 +241,7 @@ async fn passwords_are_set_and_reset_through_the_api_and_deactivation_locks_out(
             std_user,
             &UpdateUser {
                 is_active: Some(false),
+                ..UpdateUser::default()
             },
         )
         .await
@@ -496,6 +497,73 @@ async fn the_users_pages_create_edit_and_set_and_reset_passwords() {
         "{}",
         p.body
     );
+
+    // Edit: profile, permission set assignments and Active in one save, each audited.
+    server
+        .admin()
+        .create_permission_set(&byoc_proto::admin::NewPermissionSet {
+            name: "Console_Testers".into(),
+            label: Some("Console Testers".into()),
+            permissions: vec![],
+            object_permissions: vec![],
+        })
+        .await
+        .unwrap();
+    let p = admin.get(edit).await;
+    assert!(
+        p.body.contains("Console Testers (Console_Testers)"),
+        "{}",
+        p.body
+    );
+    let p = admin
+        .submit(
+            edit,
+            edit,
+            &[
+                ("profile", "System Administrator"),
+                ("permissionSets", "Console_Testers"),
+                ("isActive", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let jane_now = server.admin().user("jane@acme.example.com").await.unwrap();
+    assert!(jane_now.is_active);
+    assert_eq!(jane_now.profile, "System Administrator");
+    assert_eq!(jane_now.permission_sets, ["Console_Testers"]);
+    let actions: Vec<String> = server
+        .admin()
+        .audit(Some(5))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for expected in [
+        "Changed profile for user jane@acme.example.com from Standard User to System Administrator",
+        "Permission set Console_Testers: assigned to user jane@acme.example.com",
+        "Activated user jane@acme.example.com",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected}: {actions:?}"
+        );
+    }
+    // Your own profile stays as it is: the API's message, what was chosen kept.
+    let p = admin
+        .submit(&me, &me, &[("profile", "Standard User"), ("isActive", "1")])
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST, "{}", p.body);
+    assert!(
+        p.body.contains("can&#39;t change their own profile"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("<option value=\"Standard User\" selected>"),
+        "{}",
+        p.body
+    );
 }
 
 #[tokio::test]
@@ -580,6 +648,7 @@ async fn login_as_is_for_admins_only_and_logout_as_comes_back() {
             other,
             &UpdateUser {
                 is_active: Some(false),
+                ..UpdateUser::default()
             },
         )
         .await
