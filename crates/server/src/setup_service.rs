@@ -161,14 +161,7 @@ impl SetupService {
 
     /// The acting user, with the permissions of their profile and permission sets.
     pub async fn actor(&self, username: &str) -> Result<Actor> {
-        let user = self
-            .store
-            .user(username)
-            .await?
-            .ok_or_else(|| SetupError::NotFound {
-                kind: "User",
-                name: username.to_string(),
-            })?;
+        let user = self.user(username).await?;
         let sets = self.store.permission_sets().await?;
         Ok(Actor::new(user, &sets))
     }
@@ -194,6 +187,15 @@ impl SetupService {
     // ---- users and permission sets
 
     pub async fn user(&self, username: &str) -> Result<User> {
+        // No username holds a control character, and PostgreSQL can't even compare text with
+        // NUL: such a name is not found, before any lookup, on every backend.
+        if username.chars().any(char::is_control) {
+            return Err(SetupError::NotFound {
+                kind: "User",
+                name: username.escape_debug().to_string(),
+            }
+            .into());
+        }
         self.store.user(username).await?.ok_or_else(|| {
             SetupError::NotFound {
                 kind: "User",
@@ -299,7 +301,11 @@ impl SetupService {
     /// wrong username or password or an inactive user alike (the login page never says which).
     /// An unknown username costs the same hash check as a known one.
     pub async fn check_password(&self, username: &str, password: &str) -> Result<Option<User>> {
-        let user = self.store.user(username).await?;
+        let user = match self.user(username).await {
+            Ok(u) => Some(u),
+            Err(ServiceError::Setup(SetupError::NotFound { .. })) => None,
+            Err(e) => return Err(e),
+        };
         let hash = match &user {
             Some(u) => self.store.repo().password_hash(&u.id).await?,
             None => None,

@@ -105,7 +105,7 @@ async fn log_in(
         .filter(|v| !v.is_empty());
     let Some(user) = user else {
         if !username.is_empty() {
-            let known = state.setup.store().user(&username).await.ok().flatten();
+            let known = state.setup.user(&username).await.ok();
             record_login(
                 &state,
                 LoginHistoryEntry {

@@ -90,12 +90,15 @@ async fn the_login_page_checks_the_password_and_sessions_live_in_the_database() 
             (admin.as_str(), "Wrong1234"),
             ("nobody@example.com", password.as_str()),
             (admin.as_str(), ""),
+            ("nul\0byte@example.com", "Sunny2day"),
         ] {
             let p = log_in(&mut c, user, pw, USERS).await;
             assert_eq!(p.status, StatusCode::OK, "{}", p.body);
             assert!(p.body.contains(REFUSED), "{}", p.body);
             assert!(
-                p.body.contains(&format!("value=\"{user}\"")),
+                p.body
+                    .contains(&format!("value=\"{}\"", user.replace('\0', "\u{FFFD}")))
+                    || p.body.contains(&format!("value=\"{user}\"")),
                 "username not kept: {}",
                 p.body
             );
@@ -116,6 +119,9 @@ async fn the_login_page_checks_the_password_and_sessions_live_in_the_database() 
         // The login page sends a logged-in browser on; startURL never leaves this host.
         let p = c.get("/?startURL=https://evil.example/").await;
         assert_eq!(p.location.as_deref(), Some(HOME));
+        // A control character in a user's path is "not found" on every backend, never a 500.
+        let p = c.get("/lightning/setup/ManageUsers/a%00b/view").await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{}", p.body);
         let mut other = Console::new(&server);
         let p = log_in(&mut other, &admin, &password, "//evil.example/").await;
         assert_eq!(p.location.as_deref(), Some(HOME));
