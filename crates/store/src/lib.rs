@@ -273,6 +273,14 @@ impl Store {
         kind: Kind,
         by: Lookup<'_>,
     ) -> Result<Option<T>, StoreError> {
+        // No record's key holds NUL (setup text refuses control characters), and PostgreSQL
+        // can't even compare text with one: such a key names nothing on every backend, without
+        // asking the database.
+        let (Lookup::Id(key) | Lookup::Name(key) | Lookup::AltKey(key) | Lookup::LookupKey(key)) =
+            by;
+        if key.contains('\0') {
+            return Ok(None);
+        }
         self.setup_reads.fetch_add(1, Ordering::AcqRel);
         match self.repo.find(kind, by).await? {
             Some(raw) => Ok(Some(T::from_raw(&raw)?)),

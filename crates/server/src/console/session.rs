@@ -145,6 +145,10 @@ pub enum Refused {
     Login { start_url: String },
     /// A write without a valid CSRF token, or from another site.
     Forbidden(&'static str),
+    /// A form body that is not a form (malformed multipart, no boundary).
+    BadRequest(&'static str),
+    /// A form body over [`FORM_LIMIT`] (urlencoded) or axum's body limit (multipart).
+    TooLarge,
     /// Something failed on our side.
     Internal,
 }
@@ -162,6 +166,18 @@ impl IntoResponse for Refused {
                 StatusCode::FORBIDDEN,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                 why,
+            )
+                .into_response(),
+            Refused::BadRequest(why) => (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                why,
+            )
+                .into_response(),
+            Refused::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                FORM_TOO_LARGE,
             )
                 .into_response(),
             Refused::Internal => (
@@ -267,13 +283,32 @@ impl FromRequest<ConsoleState> for PostedForm {
         let session = ConsoleSession::from_request_parts(&mut parts, state).await?;
         let bytes = axum::body::to_bytes(body, FORM_LIMIT)
             .await
-            .map_err(|_| Refused::Forbidden("The form is larger than the console accepts."))?;
-        let fields = crate::oauth::form_params(&bytes)
-            .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+            .map_err(|_| Refused::TooLarge)?;
+        // Checkbox groups (profiles, permission sets) repeat their name, so every pair is kept:
+        // unlike OAuth's forms, a repeated name is no error here ([`PostedForm::get`] takes the
+        // first).
+        let fields: Vec<(String, String)> =
+            url::form_urlencoded::parse(&bytes).into_owned().collect();
         if !session.csrf_matches(field(&fields, CSRF_FIELD)) {
             return Err(Refused::Forbidden(CSRF_REFUSAL));
         }
         Ok(PostedForm { session, fields })
+    }
+}
+
+/// What a form over the size limits is told (a certificate is a few KiB).
+pub const FORM_TOO_LARGE: &str =
+    "The form is larger than the console accepts (2 MB with files, 256 KB without). A certificate file is a few KB: choose the certificate (.crt or .pem), not an archive or a key store.";
+/// What a body that is no form is told.
+pub const FORM_UNREADABLE: &str =
+    "The form could not be read. Go back, reload the page and try again.";
+
+/// Why a multipart body was not read: over the size limit, or not multipart at all.
+fn multipart_refusal(status: StatusCode) -> Refused {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        Refused::TooLarge
+    } else {
+        Refused::BadRequest(FORM_UNREADABLE)
     }
 }
 
@@ -326,14 +361,14 @@ impl FromRequest<ConsoleState> for MultipartForm {
         let req = Request::from_parts(parts, body);
         let mut multipart = Multipart::from_request(req, state)
             .await
-            .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+            .map_err(|e| multipart_refusal(e.status()))?;
         let mut fields = Vec::new();
         let mut files = Vec::new();
         loop {
             let next = multipart
                 .next_field()
                 .await
-                .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+                .map_err(|e| multipart_refusal(e.status()))?;
             let Some(part) = next else { break };
             let name = part.name().unwrap_or_default().to_string();
             match part.file_name().map(str::to_string) {
@@ -341,7 +376,7 @@ impl FromRequest<ConsoleState> for MultipartForm {
                     let bytes = part
                         .bytes()
                         .await
-                        .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+                        .map_err(|e| multipart_refusal(e.status()))?;
                     files.push(UploadedFile {
                         field: name,
                         file_name,
@@ -352,7 +387,7 @@ impl FromRequest<ConsoleState> for MultipartForm {
                     let text = part
                         .text()
                         .await
-                        .map_err(|_| Refused::Forbidden("The form could not be read."))?;
+                        .map_err(|e| multipart_refusal(e.status()))?;
                     fields.push((name, text));
                 }
             }
@@ -461,10 +496,19 @@ async fn logout_as(
     }
 }
 
-/// A same-site path to go to after login: only absolute paths of this host.
+/// A same-site path to go to after login: only absolute paths of this host. Only printable
+/// ASCII is let through (a path this console links to is percent-encoded): browsers drop tabs
+/// and newlines from a `Location`, so `/\t/evil.example` would become `//evil.example`, and a
+/// control character can't be put in a header at all.
 pub fn safe_return(ret: Option<&str>) -> String {
     match ret {
-        Some(r) if r.starts_with('/') && !r.starts_with("//") && !r.contains('\\') => r.to_string(),
+        Some(r)
+            if r.starts_with('/')
+                && !r.starts_with("//")
+                && r.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            r.to_string()
+        }
         _ => super::home::HOME.to_string(),
     }
 }
