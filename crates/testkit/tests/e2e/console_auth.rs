@@ -262,6 +262,24 @@ async fn passwords_are_set_and_reset_through_the_api_and_deactivation_locks_out(
         );
         let p = log_in(&mut Console::new(&server), std_user, &reset.password, HOME).await;
         assert!(p.body.contains(REFUSED), "{}", p.body);
+
+        // The admin's own password: kept in org.json across restarts until the admin sets
+        // another, then left out (the admin knows it); the new one logs in.
+        let admin = server.org().admin_username.clone();
+        let first = admin_password(&server);
+        let server = server.restart().await.unwrap();
+        assert_eq!(server.org().admin_password.as_deref(), Some(first.as_str()));
+        server
+            .admin()
+            .set_password(&admin, "Chosen2day")
+            .await
+            .unwrap();
+        let server = server.restart().await.unwrap();
+        assert_eq!(server.org().admin_password, None);
+        let p = log_in(&mut Console::new(&server), &admin, "Chosen2day", HOME).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+        let p = log_in(&mut Console::new(&server), &admin, &first, HOME).await;
+        assert!(p.body.contains(REFUSED));
     }
 }
 
