@@ -284,6 +284,20 @@ impl AdminClient {
             .await
     }
 
+    /// `POST /admin/v1/permission-sets/{name}/assignments`: Setup's *Manage Assignments*.
+    pub async fn change_permission_set_assignments(
+        &self,
+        name: &str,
+        change: &byoc_proto::admin::PermissionSetAssignments,
+    ) -> Result<Saved<PermissionSet>, ClientError> {
+        self.send(
+            Method::POST,
+            &["permission-sets", name, "assignments"],
+            Some(change),
+        )
+        .await
+    }
+
     // ---- External Client Apps ------------------------------------------------------------
 
     /// `GET /admin/v1/external-client-apps`

@@ -170,6 +170,17 @@ pub struct PolicyInput {
     pub session_timeout_minutes: Option<u32>,
 }
 
+/// `POST /admin/v1/permission-sets/{name}/assignments`: Setup's *Manage Assignments* on a
+/// permission set — users to assign it to and users to remove it from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionSetAssignments {
+    #[serde(default)]
+    pub add_users: Vec<String>,
+    #[serde(default)]
+    pub remove_users: Vec<String>,
+}
+
 /// *Manage Profiles* / *Manage Permission Sets* on a connected app.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

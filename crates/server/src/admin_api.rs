@@ -350,6 +350,10 @@ pub fn router(state: AdminState) -> Router {
             get(permission_set).patch(update_permission_set),
         )
         .route(
+            "/admin/v1/permission-sets/{name}/assignments",
+            post(permission_set_assignments),
+        )
+        .route(
             "/admin/v1/external-client-apps",
             get(list_apps::<ExternalClientApps>).post(create_app::<ExternalClientApps>),
         )
@@ -549,6 +553,20 @@ async fn update_permission_set(
     Ok(saved(
         StatusCode::OK,
         s.setup.update_permission_set(&a, &name, &input).await?,
+    ))
+}
+
+async fn permission_set_assignments(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<byoc_proto::admin::PermissionSetAssignments>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup
+            .change_permission_set_assignments(&a, &name, &input)
+            .await?,
     ))
 }
 

@@ -49,6 +49,14 @@ impl From<StoreError> for ServiceError {
     }
 }
 
+/// A short digest of a permission set as stored: the version a console edit form carries, so
+/// the save is refused if someone else changed the set after the form was shown.
+pub fn permission_set_version(ps: &PermissionSet) -> String {
+    use sha2::{Digest, Sha256};
+    let body = serde_json::to_string(ps).unwrap_or_default();
+    hex::encode(&Sha256::digest(body.as_bytes())[..12])
+}
+
 pub type Result<T> = std::result::Result<T, ServiceError>;
 
 /// Random ids and credentials.
@@ -353,13 +361,67 @@ impl SetupService {
         name: &str,
         input: &UpdatePermissionSet,
     ) -> Result<Outcome<PermissionSet>> {
+        self.update_permission_set_if(actor, name, input, None)
+            .await
+    }
+
+    /// [`Self::update_permission_set`], refused with a conflict when the stored permission set
+    /// is no longer `expected` (the version the caller showed its user: the console's edit
+    /// forms) — and, either way, when another writer changes it between this read and the write.
+    pub async fn update_permission_set_if(
+        &self,
+        actor: &Actor,
+        name: &str,
+        input: &UpdatePermissionSet,
+        expected: Option<&str>,
+    ) -> Result<Outcome<PermissionSet>> {
         let old = self.permission_set(name).await?;
+        if expected.is_some_and(|v| v != permission_set_version(&old)) {
+            return Err(ServiceError::Conflict(format!(
+                "The permission set {} was modified by someone else after you read it. Get it again and repeat your change.",
+                old.name
+            )));
+        }
         let out = setup::update_permission_set(actor, &old, input, self.now())?;
         if out.record != old {
-            self.commit(&out, ChangeSet::new().update(&out.record))
+            self.commit(&out, ChangeSet::new().update_from(&old, &out.record))
                 .await?;
         }
         Ok(out)
+    }
+
+    /// Assign a permission set to users and remove it from others (Setup's *Manage
+    /// Assignments*), all or nothing; each user's record changes only if it is still as read.
+    pub async fn change_permission_set_assignments(
+        &self,
+        actor: &Actor,
+        name: &str,
+        input: &byoc_proto::admin::PermissionSetAssignments,
+    ) -> Result<Outcome<PermissionSet>> {
+        let ps = self.permission_set(name).await?;
+        let mut change = ChangeSet::new();
+        let mut audit = Vec::new();
+        let now = self.now();
+        for (usernames, assign) in [(&input.add_users, true), (&input.remove_users, false)] {
+            for username in usernames {
+                let user = self.user(username.trim()).await?;
+                let out = setup::set_permission_set_assignment(actor, &ps, &user, assign, now)?;
+                if out.record != user {
+                    change = change.update_from(&user, &out.record);
+                    audit.extend(out.audit);
+                }
+            }
+        }
+        if !audit.is_empty() {
+            self.store
+                .apply(change.audit(audit.iter().cloned()))
+                .await?;
+        }
+        Ok(Outcome {
+            record: ps,
+            audit,
+            warnings: vec![],
+        })
     }
 
     // ---- apps

@@ -160,6 +160,29 @@ impl ChangeSet {
     }
 }
 
+/// Which page of a newest-first list to read, by the `seq` of a neighbouring page's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Page {
+    /// The newest rows.
+    #[default]
+    First,
+    /// The rows older than the row with this `seq` (the *Next* page).
+    Before(i64),
+    /// The rows newer than the row with this `seq` (the *Previous* page).
+    After(i64),
+}
+
+impl Page {
+    /// The `seq` bound and whether the rows sought are older than it.
+    pub fn cursor(self) -> (i64, bool) {
+        match self {
+            Page::First => (i64::MAX, true),
+            Page::Before(seq) => (seq, true),
+            Page::After(seq) => (seq, false),
+        }
+    }
+}
+
 /// An update that applies only if the stored record is still the one read.
 #[derive(Debug, Clone)]
 pub struct CheckedUpdate {
@@ -185,6 +208,14 @@ pub trait SetupRepository: Send + Sync {
     async fn apply(&self, change: ChangeSet) -> Result<(), StoreError>;
     /// The newest `limit` audit entries, newest first.
     async fn audit_trail(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// One page of the audit trail, newest first, by keyset on its `seq` (see [`Page`]); each
+    /// entry with its `seq`.
+    async fn audit_trail_page(
+        &self,
+        page: Page,
+        limit: i64,
+    ) -> Result<Vec<(i64, AuditEntry)>, StoreError>;
 }
 
 /// All repositories of one backend.

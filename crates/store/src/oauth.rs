@@ -78,6 +78,16 @@ pub trait OAuthRepository: Send + Sync {
         filter: &LoginHistoryFilter,
     ) -> Result<Vec<LoginHistoryEntry>, StoreError>;
 
+    /// One page of the login history for the console (keyset pagination on the row's `seq`, the
+    /// primary key, so a deep page costs what the first does): at most `filter.limit` rows with
+    /// `seq < before` (newest first) or, for the page before, `seq > after` (also returned
+    /// newest first). Each row comes with its `seq`, the cursor of the neighbouring pages.
+    async fn login_history_page(
+        &self,
+        filter: &LoginHistoryFilter,
+        page: crate::Page,
+    ) -> Result<Vec<(i64, LoginHistoryEntry)>, StoreError>;
+
     async fn setup_fingerprint(&self) -> Result<SetupFingerprint, StoreError>;
 
     /// Principal revocations (subject: a user id or an app id; the time up to which its tokens
@@ -230,6 +240,40 @@ macro_rules! impl_oauth_repository {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::login_row).collect()
+            }
+
+            async fn login_history_page(
+                &self,
+                filter: &LoginHistoryFilter,
+                page: crate::Page,
+            ) -> Result<Vec<(i64, LoginHistoryEntry)>, StoreError> {
+                let (cursor, older) = page.cursor();
+                let sql = format!(
+                    "SELECT seq, login_time, username, user_id, application, consumer_key, login_type, status, \
+                     error, error_description, diagnosis, source_ip FROM login_history \
+                     WHERE ($1 IS NULL OR LOWER(username) = $1) \
+                     AND ($2 IS NULL OR LOWER(application) = LOWER($2) OR consumer_key = $2) \
+                     AND ($3 IS NULL OR status = $3) \
+                     AND seq {} $4 ORDER BY seq {} LIMIT $5",
+                    if older { "<" } else { ">" },
+                    if older { "DESC" } else { "ASC" },
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(filter.username.as_ref().map(|u| u.to_lowercase()))
+                    .bind(filter.app.as_ref())
+                    .bind(filter.status.map(LoginStatus::as_str))
+                    .bind(cursor)
+                    .bind(filter.limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut out = rows
+                    .iter()
+                    .map(|row| Ok((row.try_get::<i64, _>("seq")?, Self::login_row(row)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                if !older {
+                    out.reverse();
+                }
+                Ok(out)
             }
 
             async fn setup_fingerprint(&self) -> Result<SetupFingerprint, StoreError> {

@@ -260,6 +260,37 @@ macro_rules! impl_repositories {
                 Ok(())
             }
 
+            async fn audit_trail_page(&self, page: crate::Page, limit: i64) -> Result<Vec<(i64, AuditEntry)>, StoreError> {
+                let (cursor, older) = page.cursor();
+                let sql = format!(
+                    "SELECT seq, created_date, created_by, section, action, body FROM setup_audit_trail \
+                     WHERE seq {} $1 ORDER BY seq {} LIMIT $2",
+                    if older { "<" } else { ">" },
+                    if older { "DESC" } else { "ASC" },
+                );
+                let rows = sqlx::query(&sql).bind(cursor).bind(limit).fetch_all(&self.pool).await?;
+                let mut out = rows
+                    .iter()
+                    .map(|row| {
+                        let body: String = row.try_get("body")?;
+                        Ok((
+                            row.try_get::<i64, _>("seq")?,
+                            AuditEntry {
+                                created_date: row.try_get("created_date")?,
+                                created_by: row.try_get("created_by")?,
+                                section: row.try_get("section")?,
+                                action: row.try_get("action")?,
+                                changes: serde_json::from_str(&body).unwrap_or_default(),
+                            },
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                if !older {
+                    out.reverse();
+                }
+                Ok(out)
+            }
+
             async fn audit_trail(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT created_date, created_by, section, action, body FROM setup_audit_trail \

@@ -15,6 +15,7 @@ mod console;
 mod console_apps;
 mod console_auth;
 mod console_org;
+mod console_people;
 mod console_review;
 mod interactions;
 mod oauth;
