@@ -77,6 +77,11 @@ pub fn router(state: ConsoleState) -> Router {
         .merge(permsets::routes())
         .merge(profiles::routes())
         .merge(users::routes())
+        // The console's own 404 under its prefixes (static routes win over these catch-alls),
+        // so an unknown console path still gets the console's headers, not the API's JSON.
+        .route("/lightning/{*rest}", axum::routing::any(not_found))
+        .route("/secur/{*rest}", axum::routing::any(not_found))
+        .route("/console/{*rest}", axum::routing::any(not_found))
         .layer(axum::middleware::from_fn(session::refuse_cross_site_writes))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
@@ -201,6 +206,33 @@ pub fn refused_page(
             message,
         },
     )
+}
+
+/// What a console path no page serves says: the admin API's words for a path no route serves.
+pub const NOT_FOUND: &str = "The requested resource does not exist";
+
+/// A console path no page serves: the refusal page with the Setup tree for a logged-in user,
+/// plain text otherwise (no redirect to the login page for a page that isn't there).
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<ConsoleState>,
+    mut parts: axum::http::request::Parts,
+) -> Response {
+    use axum::extract::FromRequestParts;
+    match ConsoleSession::from_request_parts(&mut parts, &state).await {
+        Ok(session) => page_with_status(
+            StatusCode::NOT_FOUND,
+            &RefusedPage {
+                l: Layout::new(&session, "Page Not Found", ""),
+                message: NOT_FOUND.to_string(),
+            },
+        ),
+        Err(_) => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            NOT_FOUND,
+        )
+            .into_response(),
+    }
 }
 
 /// Percent-encodes a record name for a URL path segment.

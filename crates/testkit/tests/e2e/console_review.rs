@@ -187,3 +187,40 @@ async fn oversized_and_malformed_forms_are_told_apart() {
     assert_eq!(p.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", p.body);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn unknown_console_paths_get_the_consoles_404_with_its_headers() {
+    let server = TestServer::start().await.unwrap();
+    let mut c = Console::admin(&server).await;
+    // These were the API's JSON 404 without the console's Content-Security-Policy.
+    for path in [
+        "/lightning/setup/NoSuchPage/home",
+        "/lightning/setup/ManageUsers/x/view/extra",
+        "/secur/nothing.jsp",
+        "/console/assets/0.0.0/console.css",
+    ] {
+        let p = c.get(path).await;
+        assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(p.headers.contains_key("content-security-policy"), "{path}");
+        assert!(
+            p.body.contains("The requested resource does not exist"),
+            "{path}: {}",
+            p.body
+        );
+        assert!(p.body.contains("role=\"alert\""), "{path}: {}", p.body);
+    }
+    // Logged out: the same words, no redirect to the login page for a page that isn't there.
+    let p = Console::new(&server)
+        .get("/lightning/setup/NoSuchPage/home")
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(p.headers.contains_key("content-security-policy"));
+    // Pages that exist still win over the catch-all, and the API keeps its JSON 404.
+    assert_eq!(c.get(HOME).await.status, StatusCode::OK);
+    let p = c.get(&format!("{ECA}/{SAMPLE_APP}/view")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    let p = c.get("/services/data/v99.0/nothing").await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(p.body.contains("NOT_FOUND"), "{}", p.body);
+    server.stop().await.unwrap();
+}
