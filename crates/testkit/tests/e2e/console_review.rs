@@ -224,3 +224,26 @@ async fn unknown_console_paths_get_the_consoles_404_with_its_headers() {
     assert!(p.body.contains("NOT_FOUND"), "{}", p.body);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn login_history_filtered_by_a_username_with_nul_is_empty_on_every_backend() {
+    let servers = byoc_testkit::on_every_backend("console review history", Default::default())
+        .await
+        .unwrap();
+    for server in servers {
+        let mut c = Console::admin(&server).await;
+        // A failed login, so the history is not empty.
+        Console::new(&server)
+            .post("/", &[("username", "nobody@example.com"), ("pw", "x")])
+            .await;
+        // That was a PostgreSQL error (500) once the filter reached the database.
+        for q in ["username=a%00b", "username=%00"] {
+            let p = c
+                .get(&format!("/lightning/setup/OrgLoginHistory/home?{q}"))
+                .await;
+            assert_eq!(p.status, StatusCode::OK, "{q}: {}", p.body);
+            assert!(!p.body.contains("nobody@example.com"), "{q}");
+        }
+        server.stop().await.unwrap();
+    }
+}
