@@ -18,6 +18,7 @@
 //! request in flight per connection), on their own runtime beside the server's; all traffic goes
 //! to 127.0.0.1.
 
+mod console;
 mod outbound;
 
 use std::net::SocketAddr;
@@ -61,6 +62,9 @@ enum Command {
     /// Inbound message -> echo agent -> event delivered to Pub/Sub subscribers: latency at a
     /// steady rate and fan-out events/s, beside the interactions-only rate
     Outbound(outbound::OutboundArgs),
+    /// The web console's heaviest pages (External Client App list with 200 apps, Login History
+    /// with 10,000 rows: first and a deep page) beside the trivial endpoint: p50/p99 and req/s
+    Console(console::ConsoleArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -106,6 +110,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Tokens(args) => tokens(&args),
         Command::Outbound(args) => outbound::run(&args),
+        Command::Console(args) => console::run(&args),
     }
 }
 
@@ -566,6 +571,8 @@ fn verify_rate(
 /// What a phase sends.
 enum Target {
     Get(String),
+    /// A page of the console, with the session cookie.
+    GetWithCookie(String, String),
     /// Form bodies, used in turn.
     Post(&'static str, Arc<Vec<Bytes>>),
 }
@@ -577,6 +584,12 @@ impl Target {
                 .method(Method::GET)
                 .uri(path.as_str())
                 .header(header::HOST, host)
+                .body(Full::new(Bytes::new()))?,
+            Target::GetWithCookie(path, cookie) => Request::builder()
+                .method(Method::GET)
+                .uri(path.as_str())
+                .header(header::HOST, host)
+                .header(header::COOKIE, cookie.as_str())
                 .body(Full::new(Bytes::new()))?,
             Target::Post(path, bodies) => {
                 let i = turn.fetch_add(1, Ordering::Relaxed) % bodies.len();
