@@ -470,6 +470,10 @@ struct EcaFormPage {
 }
 
 async fn new_form(session: ConsoleSession) -> Response {
+    // Like every page of the manager: not even the empty form for a user who can't view Setup.
+    if let Err(e) = session.actor.authorize(SetupAction::ViewSetup) {
+        return refused_page(&session, TITLE, NAV, e.into());
+    }
     page(&EcaFormPage {
         l: Layout::new(&session, "New External Client App", NAV),
         f: AppForm::blank(),

@@ -137,6 +137,10 @@ struct NewConnectedAppPage {
 }
 
 async fn new_form(session: ConsoleSession) -> Response {
+    // Like the settings page it hangs under: not for a user who can't view Setup.
+    if let Err(e) = session.actor.authorize(SetupAction::ViewSetup) {
+        return refused_page(&session, "New Connected App", SETTINGS_NAV, e.into());
+    }
     page(&NewConnectedAppPage {
         l: Layout::new(&session, "New Connected App", SETTINGS_NAV),
         f: AppForm::blank(),

@@ -2,6 +2,7 @@
 //! name no record, repeated form fields, over-long and malformed bodies, return URLs that leave
 //! the site. Each test here is the regression test of a defect found by that review.
 
+use byoc_proto::admin::NewUser;
 use byoc_testkit::TestServer;
 use reqwest::StatusCode;
 
@@ -246,4 +247,43 @@ async fn login_history_filtered_by_a_username_with_nul_is_empty_on_every_backend
         }
         server.stop().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn the_new_app_forms_need_view_setup_like_every_other_setup_page() {
+    let server = TestServer::start().await.unwrap();
+    let api = server.admin();
+    api.create_user(&NewUser {
+        username: "std@customer.example".into(),
+        email: None,
+        profile: "Standard User".into(),
+        permission_sets: vec![],
+        is_active: true,
+    })
+    .await
+    .unwrap();
+    api.set_password("std@customer.example", "Sunny2day")
+        .await
+        .unwrap();
+    let mut c = Console::new(&server);
+    let p = c
+        .post(
+            "/",
+            &[("username", "std@customer.example"), ("pw", "Sunny2day")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    // The manager's list refuses with the API's message; its New form showed (200) anyway.
+    let list = c.get(&format!("{ECA}/home")).await;
+    assert_eq!(list.status, StatusCode::FORBIDDEN);
+    for path in [
+        format!("{ECA}/new"),
+        "/lightning/setup/ExternalClientAppSettings/newConnectedApp".to_string(),
+    ] {
+        let p = c.get(&path).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(p.body.contains("View Setup and Configuration"), "{path}");
+        assert!(!p.body.contains("name=\"certificate\""), "{path}");
+    }
+    server.stop().await.unwrap();
 }
