@@ -218,6 +218,14 @@ impl AppForm {
         }
     }
 
+    /// Whether a refused form carries the uploaded file back (a hidden field) so it need not be
+    /// chosen again: only a certificate. A private key chosen by mistake (or a bundle or key
+    /// store holding one) would put the secret in the page; that file is chosen again instead.
+    pub fn carries_certificate(&self) -> bool {
+        self.certificate_pem.contains("-----BEGIN CERTIFICATE-----")
+            && !self.certificate_pem.contains("PRIVATE KEY")
+    }
+
     /// The admin API's input for this form (every field set, as the CLI sets them on create).
     pub fn input(&self, kind: AppKind) -> AppInput {
         let scopes: Vec<String> = posted_scopes(

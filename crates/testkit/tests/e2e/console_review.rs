@@ -287,3 +287,92 @@ async fn the_new_app_forms_need_view_setup_like_every_other_setup_page() {
     }
     server.stop().await.unwrap();
 }
+
+/// The *New External Client App* / *New Connected App* form with `file` as the certificate.
+fn app_form(
+    csrf: &str,
+    name: &str,
+    email: &str,
+    jwt_field: &str,
+    file: &str,
+) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("_csrf", csrf.to_string())
+        .text("name", name.to_string())
+        .text("api_name", "")
+        .text("contact_email", email.to_string())
+        .text("distribution_state", "Local")
+        .text("oauth_enabled", "1")
+        .text("callback_urls", "https://login.salesforce.com")
+        .text("scopes", "interaction_api")
+        .text(jwt_field.to_string(), "1")
+        .part(
+            "certificate",
+            reqwest::multipart::Part::bytes(file.as_bytes().to_vec()).file_name("server.key"),
+        )
+}
+
+#[tokio::test]
+async fn a_private_key_chosen_as_the_certificate_is_refused_and_never_echoed() {
+    let server = TestServer::start().await.unwrap();
+    server
+        .admin()
+        .update_org(&byoc_proto::admin::UpdateOrg {
+            allow_connected_app_creation: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let pair = byoc_pki::new_self_signed("review", 30, chrono::Utc::now()).unwrap();
+    let key_line = pair.private_key_pem.lines().nth(1).unwrap().to_string();
+    let mut c = Console::admin(&server).await;
+    for (path, jwt_field) in [
+        (format!("{ECA}/new"), "jwt_bearer"),
+        (
+            "/lightning/setup/ExternalClientAppSettings/newConnectedApp".to_string(),
+            "use_digital_signatures",
+        ),
+    ] {
+        let csrf = c.get(&path).await.csrf();
+        // The help page's classic mistake: server.key instead of server.crt. The refusal said
+        // so, and the re-rendered form carried the key back in a hidden field.
+        let form = app_form(
+            &csrf,
+            "Keyed",
+            "admin@customer.example",
+            jwt_field,
+            &pair.private_key_pem,
+        );
+        let p = c.post_multipart(&path, form).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{path}: {}", p.body);
+        assert!(p.body.contains("private key"), "{path}: {}", p.body);
+        assert!(!p.body.contains("PRIVATE KEY"), "{path}");
+        assert!(!p.body.contains(&key_line), "{path}");
+        assert!(
+            p.body.contains("value=\"Keyed\""),
+            "{path}: the name is kept"
+        );
+        // A bundle with the certificate and the key: not carried either.
+        let bundle = format!("{}{}", pair.certificate_pem, pair.private_key_pem);
+        let form = app_form(&csrf, "Keyed", "not-an-email", jwt_field, &bundle);
+        let p = c.post_multipart(&path, form).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{path}: {}", p.body);
+        assert!(!p.body.contains(&key_line), "{path}");
+        // A certificate with another mistake is still carried, so it need not be chosen again.
+        let form = app_form(
+            &csrf,
+            "Keyed",
+            "not-an-email",
+            jwt_field,
+            &pair.certificate_pem,
+        );
+        let p = c.post_multipart(&path, form).await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{path}: {}", p.body);
+        assert!(
+            p.body.contains("name=\"certificate_pem\""),
+            "{path}: {}",
+            p.body
+        );
+    }
+    server.stop().await.unwrap();
+}
