@@ -319,10 +319,10 @@ async fn a_private_key_chosen_as_the_certificate_is_refused_and_never_echoed() {
         .admin()
         .update_org(&byoc_proto::admin::UpdateOrg {
             allow_connected_app_creation: Some(true),
-            ..Default::default()
         })
         .await
         .unwrap();
+    #[allow(clippy::disallowed_methods)] // a certificate valid from now, as the user's would be
     let pair = byoc_pki::new_self_signed("review", 30, chrono::Utc::now()).unwrap();
     let key_line = pair.private_key_pem.lines().nth(1).unwrap().to_string();
     let mut c = Console::admin(&server).await;
