@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { browser, sharedOrg, adminPassword, unique } from './lib/harness.js';
+import { browser, sharedOrg, adminPassword, unique, watch } from './lib/harness.js';
 
 let org;
 let chromium;
@@ -45,6 +45,7 @@ test('keyboard only: log in, Quick Find, New External Client App, Create, Polici
   const password = adminPassword(org);
   assert.ok(password, 'org.json carries the admin password for the login page');
   const page = await chromium.newPage();
+  const problems = watch(page);
   const appName = unique('Keyboard App');
 
   await page.goto(`${org.login_url}/`);
@@ -91,4 +92,5 @@ test('keyboard only: log in, Quick Find, New External Client App, Create, Polici
   await tabTo(page, 'Policies');
   await Promise.all([page.waitForURL(/\/policies$/), page.keyboard.press('Enter')]);
   await page.getByRole('heading', { name: 'OAuth Policies' }).waitFor();
+  assert.deepEqual(problems, [], 'no console errors or CSP violations');
 });

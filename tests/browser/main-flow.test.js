@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { browser, startOrg, login, watch, screenshot } from './lib/harness.js';
+import { browser, startOrg, login, watch, screenshot, assertAccessible } from './lib/harness.js';
 import { assertion, token, sendText } from './lib/partner.js';
 
 let org;
@@ -58,6 +58,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   await screenshot(page, 'certificate-helper');
   await page.getByRole('button', { name: 'Create Key Pair and Certificate' }).click();
   await page.getByRole('status').filter({ hasText: 'Created an RSA 2048 key' }).waitFor();
+  await assertAccessible(t, page);
   const dir = chromium.downloadsDir;
   const [certDownload] = await Promise.all([
     page.waitForEvent('download'),
@@ -104,6 +105,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   await page.getByLabel('Enable JWT Bearer Flow').check();
   await page.getByLabel('Upload a certificate for the JWT Bearer Flow').setInputFiles(certPath);
   await screenshot(page, 'new-external-client-app');
+  await assertAccessible(t, page);
   await page.getByRole('button', { name: 'Create' }).click();
   await page.getByRole('heading', { level: 1, name: appName }).waitFor();
   const main = page.getByRole('main');
@@ -116,6 +118,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   await main.getByRole('link', { name: 'Edit', exact: true }).click();
   await page.getByLabel('Permitted Users').selectOption({ label: 'Admin approved users are pre-authorized' });
   await page.getByLabel('System Administrator').check();
+  await assertAccessible(t, page);
   let warning = null;
   page.once('dialog', async (dialog) => {
     warning = dialog.message();
@@ -133,6 +136,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   await tabs.getByRole('link', { name: 'Settings', exact: true }).click();
   await page.getByRole('button', { name: 'Consumer Key and Secret' }).click();
   const consumerKey = (await detail(main, 'Consumer Key').innerText()).trim();
+  await assertAccessible(t, page);
   assert.match(consumerKey, /^3MVG/, `consumer key ${consumerKey}`);
 
   // Messaging Settings > New Channel (Bring Your Own Channel).
@@ -142,6 +146,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   await page.getByLabel('Channel Name').fill(channelName);
   await page.getByLabel('Channel Type').selectOption({ label: 'Bring Your Own Channel (Messaging)' });
   await page.getByLabel('Channel Address Identifier').fill(address);
+  await assertAccessible(t, page);
   await page.getByLabel('Connected App Type').selectOption({ label: 'Customer: link your own External Client App or connected app' });
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('heading', { level: 1, name: channelName }).waitFor();
@@ -150,6 +155,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   const ccdSection = page.getByRole('region', { name: 'Conversation Channel Definition' });
   const ccdName = (await detail(ccdSection, 'Developer Name').innerText()).trim();
   await page.getByRole('button', { name: 'Manage Conversation Channel Definition' }).click();
+  await assertAccessible(t, page);
   await page.getByLabel('External Client App or Connected App').selectOption({ label: appName });
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('heading', { level: 1, name: channelName }).waitFor();
@@ -167,6 +173,7 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   t.diagnostic(`Setup Checklist: ${await summary.innerText()}`);
   assert.doesNotMatch(await main.innerText(), /✗/, 'no step of the checklist fails');
   await screenshot(page, 'checklist');
+  await assertAccessible(t, page);
   assert.deepEqual(problems, [], 'no console errors or CSP violations along the way');
 
   // Outside the browser: the partner's JWT, the token, and an inbound message.

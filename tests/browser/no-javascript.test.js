@@ -62,6 +62,7 @@ test('without JavaScript: log in, New External Client App, Permitted Users with 
   const dialog = page.getByRole('alertdialog');
   await dialog.waitFor();
   assert.match(await dialog.innerText(), /Admin approved users are pre-authorized/);
+  // (No axe-core here: it needs script. refusals.test.js checks this page with script on.)
   await dialog.getByRole('button', { name: 'OK' }).click();
   await page.getByRole('heading', { level: 1, name: appName }).waitFor();
   assert.equal(await detail(main, 'Permitted Users').innerText(), 'Admin approved users are pre-authorized');

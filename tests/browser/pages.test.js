@@ -76,10 +76,22 @@ test('every page of the Setup tree: accessible, no script errors, no CSP violati
     for (const l of links.filter((l) => l !== href).slice(0, 3)) detailLinks.add(l);
   }
   if (missing.length) t.diagnostic(`not built yet (404): ${missing.join(', ')}`);
-  for (const href of detailLinks) {
+  // Then the pages those records link to (Edit, Policies, Delete's confirmation, ...), once.
+  const visited = new Set(tree.map((i) => i.href));
+  const queue = [...detailLinks].map((href) => ({ href, depth: 1 }));
+  while (queue.length) {
+    const { href, depth } = queue.shift();
+    if (visited.has(href)) continue;
+    visited.add(href);
     const response = await page.goto(`${org.login_url}${href}`);
     if (response.status() === 404) { problems.length = 0; continue; }
     await check(t, page, problems, `${org.login_url}${href}`);
+    if (depth >= 2) continue;
+    const more = await page.getByRole('main').getByRole('link').evaluateAll(
+      (as) => as.map((a) => a.getAttribute('href')).filter((h) => h && h.startsWith('/lightning/')),
+    );
+    for (const m of more) if (!visited.has(m)) queue.push({ href: m, depth: depth + 1 });
   }
+  t.diagnostic(`visited ${visited.size} pages`);
   t.diagnostic(`checked ${tree.length - missing.length} Setup pages and ${detailLinks.size} linked pages`);
 });

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, sharedOrg, login, watch, adminApi, partnerEnv, unique, screenshot } from './lib/harness.js';
+import { browser, sharedOrg, login, watch, adminApi, partnerEnv, unique, screenshot, assertAccessible } from './lib/harness.js';
 
 const ECA_NEW = '/lightning/setup/ManageExternalClientApplication/new';
 const CHANNEL_NEW_FROM = '/lightning/setup/LiveMessageSetup/home';
@@ -44,7 +44,7 @@ async function apiMessage(method, path, body) {
   return { status: answer.status, message: answer.body[0].message };
 }
 
-test('New External Client App with a name that is taken: the API\'s message, the typed values kept', async () => {
+test('New External Client App with a name that is taken: the API\'s message, the typed values kept', async (t) => {
   const taken = (await adminApi(org, 'GET', '/admin/v1/external-client-apps')).body[0].name;
   const api = await apiMessage('POST', '/admin/v1/external-client-apps', {
     name: taken, contactEmail: 'dev@acme.example', callbackUrls: ['https://acme.example/callback'],
@@ -61,6 +61,7 @@ test('New External Client App with a name that is taken: the API\'s message, the
   const status = await submit('Create');
   assert.equal(status, api.status);
   assert.equal(await alertText(), api.message);
+  await assertAccessible(t, page);
   await screenshot(page, 'refusal');
   assert.equal(await page.getByLabel('External Client App Name').inputValue(), taken);
   assert.equal(await page.getByLabel('Contact Email').inputValue(), 'dev@acme.example');
@@ -69,7 +70,7 @@ test('New External Client App with a name that is taken: the API\'s message, the
     ['Access Interaction API resources (interaction_api)']);
 });
 
-test('Enable JWT Bearer Flow without a certificate: the API\'s message', async () => {
+test('Enable JWT Bearer Flow without a certificate: the API\'s message', async (t) => {
   const name = unique('No Cert App');
   const api = await apiMessage('POST', '/admin/v1/external-client-apps', {
     name, contactEmail: 'dev@acme.example', callbackUrls: ['https://acme.example/callback'],
@@ -87,10 +88,11 @@ test('Enable JWT Bearer Flow without a certificate: the API\'s message', async (
   const status = await submit('Create');
   assert.equal(status, api.status);
   assert.equal(await alertText(), api.message);
+  await assertAccessible(t, page);
   assert.equal(await page.getByLabel('Enable JWT Bearer Flow').isChecked(), true);
 });
 
-test('New Channel with a channel address that is taken: the API\'s message, the typed values kept', async () => {
+test('New Channel with a channel address that is taken: the API\'s message, the typed values kept', async (t) => {
   const address = partnerEnv(org).CHANNEL_ADDRESS_IDENTIFIER;
   const name = unique('Second Channel');
   const api = await apiMessage('POST', '/admin/v1/channels', {
@@ -104,11 +106,12 @@ test('New Channel with a channel address that is taken: the API\'s message, the 
   const status = await submit('Save');
   assert.equal(status, api.status);
   assert.equal(await alertText(), api.message);
+  await assertAccessible(t, page);
   assert.equal(await page.getByLabel('Channel Name').inputValue(), name);
   assert.equal(await page.getByLabel('Channel Address Identifier').inputValue(), address);
 });
 
-test('Certificate Helper with days that are not a number: its message, the typed values kept', async () => {
+test('Certificate Helper with days that are not a number: its message, the typed values kept', async (t) => {
   await page.goto(`${org.login_url}/lightning/setup/ByocCertificate/home`);
   await page.getByLabel('Common Name (CN)').fill('acme');
   await page.getByLabel('Valid for (days)').fill('soon');
@@ -118,7 +121,7 @@ test('Certificate Helper with days that are not a number: its message, the typed
   assert.equal(await page.getByLabel('Valid for (days)').inputValue(), 'soon');
 });
 
-test('a wrong password: Salesforce\'s login message', async () => {
+test('a wrong password: Salesforce\'s login message', async (t) => {
   const { newPage, close } = await browser();
   try {
     const p = await newPage();
@@ -133,6 +136,33 @@ test('a wrong password: Salesforce\'s login message', async () => {
   } finally {
     await close();
   }
+});
+
+test('the confirmation pages (Permitted Users warning, Delete): accessible, Cancel changes nothing', async (t) => {
+  const name = unique('Confirm App');
+  const created = await adminApi(org, 'POST', '/admin/v1/external-client-apps', {
+    name, contactEmail: 'dev@acme.example', callbackUrls: ['https://acme.example/callback'], scopes: ['interaction_api'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const base = `${org.login_url}/lightning/setup/ManageExternalClientApplication/${created.body.record.apiName}`;
+  await page.goto(`${base}/policies/edit`);
+  await page.getByLabel('Permitted Users').selectOption({ label: 'Admin approved users are pre-authorized' });
+  // The page a browser without script gets: form.submit() skips the submit handler that would
+  // ask with confirm() instead.
+  await Promise.all([page.waitForNavigation(), page.locator('form[data-ack-confirm]').evaluate((f) => f.submit())]);
+  const dialog = page.getByRole('alertdialog');
+  await dialog.waitFor();
+  await assertAccessible(t, page);
+  await dialog.getByRole('link', { name: 'Cancel' }).click();
+  const after = await adminApi(org, 'GET', `/admin/v1/external-client-apps/${encodeURIComponent(name)}`);
+  assert.equal(after.status, 200, JSON.stringify(after.body));
+  assert.notEqual(after.body.policies.permittedUsers, 'AdminApprovedPreAuthorized',
+    'Cancel on the warning keeps the old Permitted Users');
+
+  await page.goto(`${base}/view`);
+  await page.getByRole('main').getByRole('link', { name: 'Delete', exact: true }).click();
+  await page.getByRole('alertdialog').waitFor();
+  await assertAccessible(t, page);
 });
 
 test('no script errors or CSP violations on the refused pages', () => {

@@ -265,3 +265,13 @@ export function partnerEnv(org) {
   }
   return out;
 }
+
+/// Asserts axe-core finds no serious or critical violation on the page as it is now (printing
+/// the minor and moderate ones through the test's diagnostics).
+export async function assertAccessible(t, page) {
+  const { serious, others } = await axe(page);
+  if (others.length) t.diagnostic(`axe (minor/moderate) on ${page.url()}:\n${describeViolations(others)}`);
+  if (serious.length) {
+    throw new Error(`axe found serious/critical violations on ${page.url()}:\n${describeViolations(serious)}`);
+  }
+}
