@@ -49,6 +49,25 @@ test('the login page: accessible, no script errors', async (t) => {
   await page.close();
 });
 
+test('View Setup Audit Trail: the CSV download', async () => {
+  const { newPage, close } = await browser({ acceptDownloads: true });
+  try {
+    const page = await newPage();
+    await login(page, org);
+    await page.goto(`${org.login_url}/lightning/setup/SecurityEvents/home`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: /Download setup audit trail/ }).click(),
+    ]);
+    const path = await download.path();
+    const csv = (await import('node:fs')).readFileSync(path, 'utf8');
+    assert.match(download.suggestedFilename(), /\.csv$/);
+    assert.ok(csv.split('\n').length > 2, 'a header and rows');
+  } finally {
+    await close();
+  }
+});
+
 test('every page of the Setup tree: accessible, no script errors, no CSP violations', async (t) => {
   const page = await chromium.newPage();
   const problems = watch(page);
@@ -57,25 +76,18 @@ test('every page of the Setup tree: accessible, no script errors, no CSP violati
   await screenshot(page, 'home');
   const tree = await setupTree(page);
   assert.ok(tree.length >= 10, `the Setup tree has ${tree.length} links`);
-  const missing = [];
   const detailLinks = new Set();
   for (const { label, href } of tree) {
-    const response = await page.goto(`${org.login_url}${href}`);
-    if (response.status() === 404 && process.env.BYOC_REQUIRE_ALL_PAGES !== '1') {
-      missing.push(label);
-      problems.length = 0; // its "404" console line
-      continue;
-    }
     await check(t, page, problems, `${org.login_url}${href}`);
     if (SHOTS[label]) await screenshot(page, SHOTS[label]);
     // The records a list page links to (an app's page, a channel's page, a user's page): the
     // first few of each list, once.
     const links = await page.getByRole('main').getByRole('link').evaluateAll(
-      (as) => as.map((a) => a.getAttribute('href')).filter((h) => h && h.startsWith('/lightning/')),
+      (as) => as.filter((a) => !a.hasAttribute('download')).map((a) => a.getAttribute('href'))
+        .filter((h) => h && h.startsWith('/lightning/')),
     );
     for (const l of links.filter((l) => l !== href).slice(0, 3)) detailLinks.add(l);
   }
-  if (missing.length) t.diagnostic(`not built yet (404): ${missing.join(', ')}`);
   // Then the pages those records link to (Edit, Policies, Delete's confirmation, ...), once.
   const visited = new Set(tree.map((i) => i.href));
   const queue = [...detailLinks].map((href) => ({ href, depth: 1 }));
@@ -83,15 +95,14 @@ test('every page of the Setup tree: accessible, no script errors, no CSP violati
     const { href, depth } = queue.shift();
     if (visited.has(href)) continue;
     visited.add(href);
-    const response = await page.goto(`${org.login_url}${href}`);
-    if (response.status() === 404) { problems.length = 0; continue; }
     await check(t, page, problems, `${org.login_url}${href}`);
     if (depth >= 2) continue;
     const more = await page.getByRole('main').getByRole('link').evaluateAll(
-      (as) => as.map((a) => a.getAttribute('href')).filter((h) => h && h.startsWith('/lightning/')),
+      (as) => as.filter((a) => !a.hasAttribute('download')).map((a) => a.getAttribute('href'))
+        .filter((h) => h && h.startsWith('/lightning/')),
     );
     for (const m of more) if (!visited.has(m)) queue.push({ href: m, depth: depth + 1 });
   }
   t.diagnostic(`visited ${visited.size} pages`);
-  t.diagnostic(`checked ${tree.length - missing.length} Setup pages and ${detailLinks.size} linked pages`);
+  t.diagnostic(`checked ${tree.length} Setup pages and ${detailLinks.size} linked pages`);
 });
