@@ -160,6 +160,8 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('heading', { level: 1, name: channelName }).waitFor();
   assert.match(await detail(ccdSection, 'Connected App').innerText(), new RegExp(appName));
+  // The picture shows the CCD section with the linked app (below the fold otherwise).
+  await ccdSection.evaluate((el) => el.scrollIntoView({ block: 'end' }));
   await screenshot(page, 'channel');
 
   // Setup Checklist: every step of the help page done for this channel, app and user.
@@ -177,6 +179,12 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   assert.deepEqual(problems, [], 'no console errors or CSP violations along the way');
 
   // Outside the browser: the partner's JWT, the token, and an inbound message.
+  // First a mistake partners make (an audience the org does not accept), to see it diagnosed.
+  const wrong = assertion({ consumerKey, username: org.admin_username, audience: 'https://acme.example', privateKeyPem });
+  const refused = await token(org.login_url, wrong);
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.error_description, 'audience is invalid');
+
   const jwt = assertion({ consumerKey, username: org.admin_username, audience: org.login_url, privateKeyPem });
   const granted = await token(org.login_url, jwt);
   assert.equal(granted.status, 200, `token endpoint: ${JSON.stringify(granted.body)}`);
@@ -194,4 +202,14 @@ test('the help page, screen by screen, ends in a token and an accepted interacti
   });
   assert.equal(sent.status, 202, `Interaction API: ${JSON.stringify(sent.body)}`);
   t.diagnostic(`interaction accepted: ${JSON.stringify(sent.body)}`);
+
+  // Login History: both token requests, the failure with byoc's diagnosis.
+  await quickFind(page, 'Login History');
+  const rows = page.getByRole('main').getByRole('row');
+  const failed = rows.filter({ hasText: appName }).filter({ hasNotText: 'Success' });
+  await failed.first().waitFor();
+  t.diagnostic(`Login History failure row: ${(await failed.first().innerText()).replace(/\s+/g, ' ')}`);
+  await assertAccessible(t, page);
+  await screenshot(page, 'login-history');
+  assert.deepEqual(problems, [], 'no console errors or CSP violations on Login History');
 });

@@ -23,7 +23,6 @@ const SHOTS = {
   Users: 'users',
   Profiles: 'profiles',
   'Permission Sets': 'permission-sets',
-  'Login History': 'login-history',
   'Company Information': 'company-information',
   'View Setup Audit Trail': 'audit-trail',
 };
