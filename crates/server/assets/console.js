@@ -144,6 +144,18 @@
     });
   }
 
+  // Areas that expand when their checkbox is selected (Setup's "The OAuth Settings area
+  // expands"): [data-shown-when="checkbox id"]. Without script they are always shown.
+  function expanders() {
+    document.querySelectorAll("[data-shown-when]").forEach(function (area) {
+      var box = document.getElementById(area.getAttribute("data-shown-when"));
+      if (!box) return;
+      function apply() { area.hidden = !box.checked; }
+      box.addEventListener("change", apply);
+      apply();
+    });
+  }
+
   // Setup's OK/Cancel dialog before a change that needs it (Permitted Users becoming admin
   // approved): [data-ack-confirm] forms ask when [data-ack-when] "field=value" holds and, on OK,
   // mark the [data-ack] field so the server skips its own confirmation page.
@@ -163,5 +175,5 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { quickFind(); confirmations(); pickers(); apiNames(); acknowledgements(); });
+  document.addEventListener("DOMContentLoaded", function () { quickFind(); confirmations(); pickers(); apiNames(); acknowledgements(); expanders(); });
 })();

@@ -164,10 +164,11 @@ pub struct AppForm {
 }
 
 impl AppForm {
-    /// An empty *New* form, with *Enable OAuth* on (the help page's apps all use OAuth).
+    /// An empty *New* form. *Enable OAuth* starts off, as in Setup: the help page's step is to
+    /// select it, and the OAuth settings area then expands (with script; without, it is always
+    /// shown).
     pub fn blank() -> AppForm {
         AppForm {
-            oauth_enabled: true,
             scopes: scope_options(&[]),
             ..AppForm::default()
         }
