@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use byoc_core::SetupAction;
 use byoc_proto::admin::{AssignmentChange, PolicyInput, UpdateOrg};
-use byoc_proto::setup::AppKind;
+use byoc_proto::setup::{App, AppKind};
 use serde::Deserialize;
 
 use super::apps::{
@@ -48,6 +48,10 @@ pub fn routes() -> Router<ConsoleState> {
         .route(NEW_CONNECTED_APP, get(new_form).post(create))
         .route(&format!("{BASE}/home"), get(list))
         .route(&format!("{BASE}/{{name}}/view"), get(view))
+        .route(
+            &format!("{BASE}/{{name}}/edit"),
+            get(edit_form).post(update),
+        )
         .route(
             &format!("{BASE}/{{name}}/policies"),
             get(policies_form).post(save_policies),
@@ -130,10 +134,41 @@ async fn save_settings(State(state): State<ConsoleState>, form: PostedForm) -> R
 
 #[derive(Template)]
 #[template(path = "console/apps/ca_form.html")]
-struct NewConnectedAppPage {
+struct ConnectedAppFormPage {
     l: Layout,
     f: AppForm,
     error: Option<String>,
+    action: String,
+    cancel: String,
+    /// Editing an existing app (its API Name is shown read-only).
+    editing: bool,
+    has_certificate: bool,
+}
+
+impl ConnectedAppFormPage {
+    fn new_app(session: &ConsoleSession, f: AppForm, error: Option<String>) -> Self {
+        ConnectedAppFormPage {
+            l: Layout::new(session, "New Connected App", SETTINGS_NAV),
+            f,
+            error,
+            action: NEW_CONNECTED_APP.to_string(),
+            cancel: SETTINGS.to_string(),
+            editing: false,
+            has_certificate: false,
+        }
+    }
+
+    fn edit(session: &ConsoleSession, app: &App, f: AppForm, error: Option<String>) -> Self {
+        ConnectedAppFormPage {
+            l: Layout::new(session, format!("Edit {}", app.name), NAV),
+            f,
+            error,
+            action: format!("{BASE}/{}/edit", path_segment(&app.api_name)),
+            cancel: app_href(&app.api_name),
+            editing: true,
+            has_certificate: app.oauth.certificate.is_some(),
+        }
+    }
 }
 
 async fn new_form(session: ConsoleSession) -> Response {
@@ -141,11 +176,11 @@ async fn new_form(session: ConsoleSession) -> Response {
     if let Err(e) = session.actor.authorize(SetupAction::ViewSetup) {
         return refused_page(&session, "New Connected App", SETTINGS_NAV, e.into());
     }
-    page(&NewConnectedAppPage {
-        l: Layout::new(&session, "New Connected App", SETTINGS_NAV),
-        f: AppForm::blank(),
-        error: None,
-    })
+    page(&ConnectedAppFormPage::new_app(
+        &session,
+        AppForm::blank(),
+        None,
+    ))
 }
 
 async fn create(State(state): State<ConsoleState>, form: MultipartForm) -> Response {
@@ -153,11 +188,7 @@ async fn create(State(state): State<ConsoleState>, form: MultipartForm) -> Respo
     let refuse = |f: AppForm, status: StatusCode, message: String| {
         page_with_status(
             status,
-            &NewConnectedAppPage {
-                l: Layout::new(&form.session, "New Connected App", SETTINGS_NAV),
-                f,
-                error: Some(message),
-            },
+            &ConnectedAppFormPage::new_app(&form.session, f, Some(message)),
         )
     };
     match checked_api_name("Connected App Name", &f.name, &f.api_name) {
@@ -179,6 +210,59 @@ async fn create(State(state): State<ConsoleState>, form: MultipartForm) -> Respo
 }
 
 // ---- Manage Connected Apps ------------------------------------------------------------------
+
+async fn edit_form(
+    State(state): State<ConsoleState>,
+    session: ConsoleSession,
+    Path(name): Path<String>,
+) -> Response {
+    match viewable_app(&state, &session, AppKind::ConnectedApp, &name).await {
+        Ok(app) => page(&ConnectedAppFormPage::edit(
+            &session,
+            &app,
+            AppForm::of(&app),
+            None,
+        )),
+        Err(e) => refused_page(&session, TITLE, NAV, e),
+    }
+}
+
+/// The connected app's *Edit*: a certificate already uploaded stays unless another file is
+/// chosen; unchecking *Use digital signatures* removes it (and with it the JWT Bearer Flow).
+async fn update(
+    State(state): State<ConsoleState>,
+    Path(name): Path<String>,
+    form: MultipartForm,
+) -> Response {
+    let s = &form.session;
+    let app = match viewable_app(&state, s, AppKind::ConnectedApp, &name).await {
+        Ok(app) => app,
+        Err(e) => return refused_page(s, TITLE, NAV, e),
+    };
+    let mut f = AppForm::posted(&form, "use_digital_signatures");
+    f.api_name = app.api_name.clone();
+    let mut input = f.input(AppKind::ConnectedApp);
+    if !f.jwt_bearer {
+        input.certificate_pem = Some(String::new());
+    } else if input.certificate_pem.is_some() || app.oauth.certificate.is_some() {
+        // The stored certificate keeps JWT on; no need to say so again.
+        input.jwt_bearer_enabled = None;
+    }
+    match state
+        .setup
+        .update_app(&s.actor, AppKind::ConnectedApp, &app.api_name, &input)
+        .await
+    {
+        Ok(out) => see_other(&app_href(&out.record.api_name)),
+        Err(e) => {
+            let (status, message) = refusal(e);
+            page_with_status(
+                status,
+                &ConnectedAppFormPage::edit(s, &app, f, Some(message)),
+            )
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "console/apps/ca_list.html")]

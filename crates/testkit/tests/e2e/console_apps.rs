@@ -507,6 +507,33 @@ async fn connected_apps_spring_26_gate_policies_profiles_and_migration() {
         .body
         .contains("Permission set No_Such_Set doesn&#39;t exist."));
 
+    // Edit: the certificate stays when no file is chosen; scopes change.
+    let edit_page = c.get(&format!("{CA}/Legacy_App/edit")).await;
+    assert!(edit_page.body.contains("The app has a certificate"));
+    assert!(edit_page.body.contains("value=\"Legacy_App\" readonly"));
+    let p = c
+        .post_multipart(
+            &format!("{CA}/Legacy_App/edit"),
+            Form::new()
+                .text("_csrf", edit_page.csrf())
+                .text("name", "Legacy App")
+                .text("contact_email", "ops@customer.example")
+                .text("oauth_enabled", "1")
+                .text("callback_urls", "https://login.salesforce.com")
+                .text("use_digital_signatures", "1")
+                .part("certificate", Part::bytes(vec![]).file_name(""))
+                .text("scopes", "interaction_api")
+                .text("scopes", "refresh_token offline_access")
+                .text("scopes", "api"),
+        )
+        .await;
+    assert_redirect(&p, &format!("{CA}/Legacy_App/view"));
+    let edited = admin_api.connected_app("Legacy_App").await.unwrap();
+    assert_eq!(edited.contact_email, "ops@customer.example");
+    assert_eq!(edited.oauth.certificate, app.oauth.certificate);
+    assert!(edited.oauth.jwt_bearer_enabled);
+    assert!(edited.oauth.scopes.contains(&"api".to_string()));
+
     // Migrate to an External Client App.
     let confirm = c.get(&format!("{CA}/Legacy_App/migrate")).await;
     assert!(confirm.body.contains("Create a local External Client App"));
