@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
+use byoc_core::oauth::MAX_IDENTIFIER_CHARS;
 use byoc_proto::oauth::{LoginHistoryEntry, LoginStatus};
 use serde::Deserialize;
 
@@ -102,7 +103,8 @@ async fn log_in(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty());
+        // As the token endpoint records it: a proxy's address, not whatever a client sends.
+        .filter(|v| !v.is_empty() && v.len() <= 64);
     let Some(user) = user else {
         if !username.is_empty() {
             let known = state.setup.user(&username).await.ok();
@@ -110,7 +112,9 @@ async fn log_in(
                 &state,
                 LoginHistoryEntry {
                     login_time: now,
-                    username: username.clone(),
+                    // At most what the token endpoint records of a `sub`: a login form posted
+                    // by anyone must not put megabytes in the history.
+                    username: username.chars().take(MAX_IDENTIFIER_CHARS).collect(),
                     user_id: known.map(|u| u.id),
                     application: Some(UI_APPLICATION.into()),
                     consumer_key: None,

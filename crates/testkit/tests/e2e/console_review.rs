@@ -376,3 +376,36 @@ async fn a_private_key_chosen_as_the_certificate_is_refused_and_never_echoed() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_login_records_at_most_what_the_token_endpoint_records() {
+    let server = TestServer::start().await.unwrap();
+    let api = server.admin();
+    let long = format!("{}@example.com", "x".repeat(100_000));
+    let p = Console::new(&server)
+        .post("/", &[("username", long.as_str()), ("pw", "wrong")])
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    // Written a few milliseconds later (batched).
+    let mut entries = Vec::new();
+    for _ in 0..50 {
+        entries = api
+            .login_history(&byoc_proto::oauth::LoginHistoryQuery {
+                limit: Some(10),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if !entries.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let failed = entries
+        .iter()
+        .find(|e| e.username.starts_with("xxxx"))
+        .expect("the failed login is recorded");
+    // Was the whole 100 KB: anyone can post the login form.
+    assert_eq!(failed.username.chars().count(), 255);
+    server.stop().await.unwrap();
+}
