@@ -133,6 +133,7 @@ test('a wrong password: Salesforce\'s login message', async (t) => {
     assert.equal((await p.getByRole('alert').innerText()).trim(),
       "Please check your username and password. If you still can't log in, contact your Salesforce administrator.");
     assert.equal(await p.getByLabel('Username').inputValue(), org.admin_username);
+    await assertAccessible(t, p);
   } finally {
     await close();
   }
