@@ -405,6 +405,7 @@ pub async fn viewable_app(
 
 // ---- External Client App Manager ------------------------------------------------------------
 
+#[derive(Clone)]
 pub struct Row {
     pub name: String,
     pub api_name: String,
@@ -452,14 +453,19 @@ async fn list(State(state): State<ConsoleState>, session: ConsoleSession) -> Res
     if let Err(e) = session.actor.authorize(SetupAction::ViewSetup) {
         return refused_page(&session, TITLE, NAV, e.into());
     }
-    match state.setup.store().apps(AppKind::ExternalClientApp).await {
-        Ok(apps) => page(&ListPage {
+    let now = state.oauth.now();
+    match state
+        .app_lists
+        .rows(AppKind::ExternalClientApp, now, app_href)
+        .await
+    {
+        Ok(rows) => page(&ListPage {
             can_create: session
                 .actor
                 .authorize(SetupAction::ManageExternalClientApps)
                 .is_ok(),
             l: Layout::new(&session, TITLE, NAV),
-            rows: rows(apps, app_href),
+            rows: rows.as_ref().clone(),
         }),
         Err(e) => refused_page(&session, TITLE, NAV, e.into()),
     }
@@ -897,5 +903,50 @@ mod tests {
             Ok("Acme_Chat".to_string())
         );
         assert!(checked_api_name("External Client App Name", "Acme", "Other").is_err());
+    }
+}
+
+/// The rows of the two app lists, kept between requests: the list pages would otherwise decode
+/// every app record (certificates included) on each request, which made the 200-app list the
+/// slowest console page (docs/benchmarks.md). A list is reloaded when this instance changed setup
+/// ([`byoc_store::Store::generation`]) or after [`crate::scrt::cache::TTL_MS`] (another instance
+/// on the same database may have), the rule of the Interaction API's setup cache.
+pub struct AppLists {
+    store: byoc_store::Store,
+    current: std::sync::Mutex<Vec<(AppKind, u64, i64, std::sync::Arc<Vec<Row>>)>>,
+}
+
+impl AppLists {
+    pub fn new(store: byoc_store::Store) -> AppLists {
+        AppLists {
+            store,
+            current: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    pub async fn rows(
+        &self,
+        kind: AppKind,
+        now: i64,
+        href: fn(&str) -> String,
+    ) -> Result<std::sync::Arc<Vec<Row>>, byoc_store::StoreError> {
+        let generation = self.store.generation();
+        if let Ok(current) = self.current.lock() {
+            let fresh = current.iter().find(|(k, g, at, _)| {
+                *k == kind
+                    && *g == generation
+                    && now >= *at
+                    && now - *at < crate::scrt::cache::TTL_MS
+            });
+            if let Some((_, _, _, rows)) = fresh {
+                return Ok(rows.clone());
+            }
+        }
+        let loaded = std::sync::Arc::new(rows(self.store.apps(kind).await?, href));
+        if let Ok(mut current) = self.current.lock() {
+            current.retain(|(k, ..)| *k != kind);
+            current.push((kind, generation, now, loaded.clone()));
+        }
+        Ok(loaded)
     }
 }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::apps::{
     carried_fields, checked_api_name, needs_confirmation, parse_permitted_users,
-    permission_set_choices, permitted_users_choices, profile_choices, reveal, rows, viewable_app,
+    permission_set_choices, permitted_users_choices, profile_choices, reveal, viewable_app,
     AppForm, AppView, Choice, ConfirmPage, PoliciesPage, Row,
 };
 use super::{
@@ -275,10 +275,15 @@ async fn list(State(state): State<ConsoleState>, session: ConsoleSession) -> Res
     if let Err(e) = session.actor.authorize(SetupAction::ViewSetup) {
         return refused_page(&session, TITLE, NAV, e.into());
     }
-    match state.setup.store().apps(AppKind::ConnectedApp).await {
-        Ok(apps) => page(&ListPage {
+    let now = state.oauth.now();
+    match state
+        .app_lists
+        .rows(AppKind::ConnectedApp, now, app_href)
+        .await
+    {
+        Ok(rows) => page(&ListPage {
             l: Layout::new(&session, TITLE, NAV),
-            rows: rows(apps, app_href),
+            rows: rows.as_ref().clone(),
         }),
         Err(e) => refused_page(&session, TITLE, NAV, e.into()),
     }

@@ -46,6 +46,8 @@ pub struct ConsoleState {
     /// For the admin credential at `frontdoor.jsp` (the same check as the admin API's).
     pub admin: AdminState,
     pub sessions: session::Sessions,
+    /// The app list pages' rows ([`apps::AppLists`]).
+    pub app_lists: std::sync::Arc<apps::AppLists>,
 }
 
 impl ConsoleState {
@@ -53,6 +55,7 @@ impl ConsoleState {
         let admin = AdminState::new(setup.clone(), Some(oauth.clone()));
         ConsoleState {
             sessions: session::Sessions::new(setup.store().clone()),
+            app_lists: std::sync::Arc::new(apps::AppLists::new(setup.store().clone())),
             setup,
             oauth,
             admin,
