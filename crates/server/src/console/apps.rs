@@ -869,6 +869,64 @@ async fn delete(
     }
 }
 
+/// The rows of the two app lists, kept between requests: the list pages would otherwise decode
+/// every app record (certificates included) on each request, which made the 200-app list the
+/// slowest console page (docs/benchmarks.md). A list is reloaded when this instance changed setup
+/// ([`byoc_store::Store::generation`]) or after [`crate::scrt::cache::TTL_MS`] (another instance
+/// on the same database may have), the rule of the Interaction API's setup cache.
+/// One kind's rows: when they were loaded (store generation, org clock) and what they are.
+struct CachedList {
+    kind: AppKind,
+    generation: u64,
+    loaded_at: i64,
+    rows: std::sync::Arc<Vec<Row>>,
+}
+
+pub struct AppLists {
+    store: byoc_store::Store,
+    current: std::sync::Mutex<Vec<CachedList>>,
+}
+
+impl AppLists {
+    pub fn new(store: byoc_store::Store) -> AppLists {
+        AppLists {
+            store,
+            current: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    pub async fn rows(
+        &self,
+        kind: AppKind,
+        now: i64,
+        href: fn(&str) -> String,
+    ) -> Result<std::sync::Arc<Vec<Row>>, byoc_store::StoreError> {
+        let generation = self.store.generation();
+        if let Ok(current) = self.current.lock() {
+            let fresh = current.iter().find(|c| {
+                c.kind == kind
+                    && c.generation == generation
+                    && now >= c.loaded_at
+                    && now - c.loaded_at < crate::scrt::cache::TTL_MS
+            });
+            if let Some(c) = fresh {
+                return Ok(c.rows.clone());
+            }
+        }
+        let loaded = std::sync::Arc::new(rows(self.store.apps(kind).await?, href));
+        if let Ok(mut current) = self.current.lock() {
+            current.retain(|c| c.kind != kind);
+            current.push(CachedList {
+                kind,
+                generation,
+                loaded_at: now,
+                rows: loaded.clone(),
+            });
+        }
+        Ok(loaded)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -903,50 +961,5 @@ mod tests {
             Ok("Acme_Chat".to_string())
         );
         assert!(checked_api_name("External Client App Name", "Acme", "Other").is_err());
-    }
-}
-
-/// The rows of the two app lists, kept between requests: the list pages would otherwise decode
-/// every app record (certificates included) on each request, which made the 200-app list the
-/// slowest console page (docs/benchmarks.md). A list is reloaded when this instance changed setup
-/// ([`byoc_store::Store::generation`]) or after [`crate::scrt::cache::TTL_MS`] (another instance
-/// on the same database may have), the rule of the Interaction API's setup cache.
-pub struct AppLists {
-    store: byoc_store::Store,
-    current: std::sync::Mutex<Vec<(AppKind, u64, i64, std::sync::Arc<Vec<Row>>)>>,
-}
-
-impl AppLists {
-    pub fn new(store: byoc_store::Store) -> AppLists {
-        AppLists {
-            store,
-            current: std::sync::Mutex::new(Vec::new()),
-        }
-    }
-
-    pub async fn rows(
-        &self,
-        kind: AppKind,
-        now: i64,
-        href: fn(&str) -> String,
-    ) -> Result<std::sync::Arc<Vec<Row>>, byoc_store::StoreError> {
-        let generation = self.store.generation();
-        if let Ok(current) = self.current.lock() {
-            let fresh = current.iter().find(|(k, g, at, _)| {
-                *k == kind
-                    && *g == generation
-                    && now >= *at
-                    && now - *at < crate::scrt::cache::TTL_MS
-            });
-            if let Some((_, _, _, rows)) = fresh {
-                return Ok(rows.clone());
-            }
-        }
-        let loaded = std::sync::Arc::new(rows(self.store.apps(kind).await?, href));
-        if let Ok(mut current) = self.current.lock() {
-            current.retain(|(k, ..)| *k != kind);
-            current.push((kind, generation, now, loaded.clone()));
-        }
-        Ok(loaded)
     }
 }
