@@ -17,7 +17,6 @@
 //! (failures with byoc's diagnosis, successes), and the setup takes a second instead of a
 //! minute of the run.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,29 +125,7 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
             println!("{line}");
         }
     };
-    let temp = tempfile::tempdir().context("can't create a temporary data dir")?;
-    let data_dir = temp.path().join("data");
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores)
-        .thread_name("byoc-server")
-        .enable_all()
-        .build()?;
-    let server = server_rt.block_on(async {
-        let loopback: SocketAddr = "127.0.0.1:0".parse()?;
-        let listeners = byoc_server::Listeners::bind(loopback, loopback, loopback).await?;
-        byoc_server::start(
-            listeners,
-            byoc_server::ServerConfig {
-                data_dir: data_dir.clone(),
-                database_url: None,
-                empty: false,
-                strict: false,
-                accepted_audiences: Vec::new(),
-                pubsub: Default::default(),
-            },
-        )
-        .await
-    })?;
+    let (_temp, server_rt, server) = crate::start_server(cores)?;
     let org = server.org_file().clone();
     let login: url::Url = org.login_url.parse()?;
     let addr = login

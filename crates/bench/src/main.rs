@@ -214,29 +214,8 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         }
     };
 
-    let temp = tempfile::tempdir().context("can't create a temporary data dir")?;
+    let (temp, server_rt, server) = start_server(server_threads)?;
     let data_dir = temp.path().join("data");
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(server_threads)
-        .thread_name("byoc-server")
-        .enable_all()
-        .build()?;
-    let server = server_rt.block_on(async {
-        let loopback: SocketAddr = "127.0.0.1:0".parse()?;
-        let listeners = byoc_server::Listeners::bind(loopback, loopback, loopback).await?;
-        byoc_server::start(
-            listeners,
-            byoc_server::ServerConfig {
-                data_dir: data_dir.clone(),
-                database_url: None,
-                empty: false,
-                strict: false,
-                accepted_audiences: Vec::new(),
-                pubsub: Default::default(),
-            },
-        )
-        .await
-    })?;
     let login: url::Url = server.org_file().login_url.parse()?;
     let addr = login
         .socket_addrs(|| None)?
@@ -366,6 +345,42 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         print!("{}", summary(&report));
     }
     Ok(())
+}
+
+/// A byoc server in this process on loopback port 0 (SQLite in a temporary data dir, the sample
+/// setup), on a runtime of its own with `threads` workers. The data dir is `TEMP/data`; keep the
+/// `TempDir` alive as long as the server.
+fn start_server(
+    threads: usize,
+) -> anyhow::Result<(
+    tempfile::TempDir,
+    tokio::runtime::Runtime,
+    byoc_server::RunningServer,
+)> {
+    let temp = tempfile::tempdir().context("can't create a temporary data dir")?;
+    let data_dir = temp.path().join("data");
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("byoc-server")
+        .enable_all()
+        .build()?;
+    let server = server_rt.block_on(async {
+        let loopback: SocketAddr = "127.0.0.1:0".parse()?;
+        let listeners = byoc_server::Listeners::bind(loopback, loopback, loopback).await?;
+        byoc_server::start(
+            listeners,
+            byoc_server::ServerConfig {
+                data_dir,
+                database_url: None,
+                empty: false,
+                strict: false,
+                accepted_audiences: Vec::new(),
+                pubsub: Default::default(),
+            },
+        )
+        .await
+    })?;
+    Ok((temp, server_rt, server))
 }
 
 fn summary(r: &Report) -> String {
