@@ -14,7 +14,9 @@ pub mod admin_api;
 pub mod bootstrap;
 pub mod console;
 pub mod datadir;
+pub mod inspector;
 pub mod keep_alive;
+pub mod live;
 pub mod oauth;
 pub mod passwords;
 pub mod pubsub;
@@ -231,6 +233,8 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         &mut tasks,
     )
     .await?;
+    let live = live::LiveFeed::new(store.clone());
+    let inspector = inspector::Inspector::new();
     let scrt_state = scrt::ScrtState::new(store.clone(), clock.clone(), oauth.token_verifier());
     let pubsub_host = pubsub::Host::new(
         store.clone(),
@@ -242,6 +246,10 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             instance_url: org_file.instance_url.clone(),
         },
         config.pubsub.clone(),
+        pubsub::Observers {
+            live: live.clone(),
+            inspector: inspector.clone(),
+        },
         shutdown.clone(),
     );
     pubsub_host.start_echo_agent(admin.clone(), scrt_state.committed_messages(), &mut tasks);
@@ -255,6 +263,13 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         .merge(console::router(console::ConsoleState::new(
             setup.clone(),
             oauth,
+            console::ConsoleParts {
+                agents: pubsub_host.agents.clone(),
+                bus: pubsub_host.bus.clone(),
+                pubsub: pubsub_host.service.clone(),
+                live,
+                inspector,
+            },
         )))
         .fallback(admin_api::not_found);
     tasks.spawn(serve_http(

@@ -27,6 +27,11 @@ pub mod permsets;
 pub mod profiles;
 pub mod users;
 
+// The agent's side and byoc's own tools.
+pub mod agent;
+pub mod inspector;
+pub mod platform_events;
+
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -48,10 +53,25 @@ pub struct ConsoleState {
     pub sessions: session::Sessions,
     /// The app list pages' rows ([`apps::AppLists`]).
     pub app_lists: std::sync::Arc<apps::AppLists>,
+    /// What the agent console, the inspector and the Pub/Sub pages reach beyond Setup.
+    pub org: ConsoleParts,
+}
+
+/// The running org's parts the agent console and byoc's tools use.
+#[derive(Clone)]
+pub struct ConsoleParts {
+    /// The agent's actions: the same service as `byoc agent reply|end|route`.
+    pub agents: crate::pubsub::agent::AgentService,
+    /// Topics, schemas and stored events.
+    pub bus: std::sync::Arc<crate::pubsub::bus::EventBus>,
+    /// Active subscriptions, for Pub/Sub at a glance.
+    pub pubsub: crate::pubsub::PubSubService,
+    pub live: crate::live::LiveFeed,
+    pub inspector: crate::inspector::Inspector,
 }
 
 impl ConsoleState {
-    pub fn new(setup: SetupService, oauth: OAuthState) -> ConsoleState {
+    pub fn new(setup: SetupService, oauth: OAuthState, org: ConsoleParts) -> ConsoleState {
         let admin = AdminState::new(setup.clone(), Some(oauth.clone()));
         ConsoleState {
             sessions: session::Sessions::new(setup.store().clone()),
@@ -59,6 +79,7 @@ impl ConsoleState {
             setup,
             oauth,
             admin,
+            org,
         }
     }
 }
@@ -80,6 +101,9 @@ pub fn router(state: ConsoleState) -> Router {
         .merge(permsets::routes())
         .merge(profiles::routes())
         .merge(users::routes())
+        .merge(agent::routes())
+        .merge(inspector::routes())
+        .merge(platform_events::routes())
         // The console's own 404 under its prefixes (static routes win over these catch-alls),
         // so an unknown console path still gets the console's headers, not the API's JSON.
         .route("/lightning/{*rest}", axum::routing::any(not_found))

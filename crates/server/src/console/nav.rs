@@ -120,13 +120,36 @@ pub const SECTIONS: &[Section] = &[
         ],
     },
     Section {
-        label: "BYOC",
+        label: "Integrations",
         items: &[Item {
-            key: "checklist",
-            label: "Setup Checklist",
-            href: "/lightning/setup/ByocChecklist/home",
-            keywords: "doctor checklist byoc steps",
+            key: "platform-events",
+            label: "Platform Events",
+            href: "/lightning/setup/EventObjects/home",
+            keywords: "pub/sub pubsub topics schema replay subscriptions events",
         }],
+    },
+    Section {
+        label: "BYOC",
+        items: &[
+            Item {
+                key: "checklist",
+                label: "Setup Checklist",
+                href: "/lightning/setup/ByocChecklist/home",
+                keywords: "doctor checklist byoc steps",
+            },
+            Item {
+                key: "conversations",
+                label: "Agent Console",
+                href: "/lightning/o/Conversation/list",
+                keywords: "conversations messaging sessions agent reply service console transcript",
+            },
+            Item {
+                key: "inspector",
+                label: "Request Inspector",
+                href: "/lightning/setup/RequestInspector/home",
+                keywords: "requests calls errors diagnosis token interaction api pub/sub inspect",
+            },
+        ],
     },
 ];
 

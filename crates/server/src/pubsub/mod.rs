@@ -130,6 +130,14 @@ pub async fn retention(
 }
 
 /// What the agent's side needs from the rest of the server.
+/// Who else hears of what the Pub/Sub host does: the console's live feed (deliveries) and the
+/// request inspector (RPCs).
+#[derive(Clone)]
+pub struct Observers {
+    pub live: crate::live::LiveFeed,
+    pub inspector: crate::inspector::Inspector,
+}
+
 pub struct AgentSide {
     /// The conversation writer (the Interaction API's group commit) agent entries go through.
     pub conversations: crate::scrt::writer::GroupCommit,
@@ -160,6 +168,7 @@ impl Host {
         org: &byoc_proto::setup::Org,
         agent_side: AgentSide,
         config: PubSubConfig,
+        observers: Observers,
         shutdown: CancellationToken,
     ) -> Host {
         let bus = Arc::new(bus::EventBus::new(store.clone(), clock));
@@ -184,6 +193,7 @@ impl Host {
             org.id.clone(),
             org.id18.clone(),
             config,
+            observers,
             shutdown.clone(),
         );
         Host {

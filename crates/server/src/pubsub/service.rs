@@ -48,6 +48,9 @@ struct Inner {
     org_id: String,
     org_id18: String,
     config: PubSubConfig,
+    /// The console's live feed and the request inspector.
+    #[allow(dead_code)]
+    observers: super::Observers,
     shutdown: CancellationToken,
 }
 
@@ -67,6 +70,7 @@ impl PubSubService {
         org_id: String,
         org_id18: String,
         config: PubSubConfig,
+        observers: super::Observers,
         shutdown: CancellationToken,
     ) -> PubSubService {
         PubSubService {
@@ -77,6 +81,7 @@ impl PubSubService {
                 org_id,
                 org_id18,
                 config,
+                observers,
                 shutdown,
             }),
         }
