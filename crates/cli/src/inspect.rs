@@ -60,7 +60,11 @@ fn query(args: &InspectArgs) -> InspectorQuery {
 }
 
 /// Print the calls (and, with `--follow`, keep printing) until the stream ends or stdout closes.
-pub async fn inspect(ctx: &Context, args: &InspectArgs, format: OutputFormat) -> Result<(), CliError> {
+pub async fn inspect(
+    ctx: &Context,
+    args: &InspectArgs,
+    format: OutputFormat,
+) -> Result<(), CliError> {
     let client = ctx.admin_client()?;
     let login_url = client.base_url().as_str().trim_end_matches('/').to_string();
     let query = query(args);
@@ -72,7 +76,9 @@ pub async fn inspect(ctx: &Context, args: &InspectArgs, format: OutputFormat) ->
         };
         let mut stdout = std::io::stdout().lock();
         // A closed stdout (`byoc inspect | head -1`) is no error.
-        let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+        let _ = stdout
+            .write_all(text.as_bytes())
+            .and_then(|_| stdout.flush());
         return Ok(());
     }
     let mut stream = client.follow_inspector_calls(&query).await?;
@@ -147,7 +153,15 @@ pub fn calls_text(calls: &[InspectedCall], login_url: &str) -> String {
         })
         .collect();
     let rendered = table(
-        &["Time", "Host", "Caller", "Operation", "Status", "Error", "Duration"],
+        &[
+            "Time",
+            "Host",
+            "Caller",
+            "Operation",
+            "Status",
+            "Error",
+            "Duration",
+        ],
         &rows,
     );
     let mut lines = rendered.lines();
@@ -217,14 +231,22 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("Time"), "{text}");
         assert!(lines[1].contains("invalid_client_id"), "{text}");
-        assert!(lines[1].contains("BYOC Sample App / admin@example.com"), "{text}");
+        assert!(
+            lines[1].contains("BYOC Sample App / admin@example.com"),
+            "{text}"
+        );
         assert_eq!(lines[2], "    iss is not the consumer key");
         assert_eq!(
             lines[3],
             "    fix: http://127.0.0.1:6101/lightning/setup/ManageExternalClientApplication/home"
         );
         let line = call_line(&call("400"), "http://x");
-        assert!(line.starts_with("2026-01-01T00:00:00Z  token  POST /services/oauth2/token  400  invalid_client_id"), "{line}");
+        assert!(
+            line.starts_with(
+                "2026-01-01T00:00:00Z  token  POST /services/oauth2/token  400  invalid_client_id"
+            ),
+            "{line}"
+        );
         let json: serde_json::Value = serde_json::from_str(json_line(&call("400")).trim()).unwrap();
         assert_eq!(json["errorCode"], "invalid_client_id");
     }

@@ -90,7 +90,9 @@ impl CallStream {
                     continue;
                 }
                 return serde_json::from_slice(line).map(Some).map_err(|e| {
-                    ClientError::Decode(format!("the inspector stream sent a line that is not a call: {e}"))
+                    ClientError::Decode(format!(
+                        "the inspector stream sent a line that is not a call: {e}"
+                    ))
                 });
             }
             if self.buffer.len() > MAX_LINE_BYTES {

@@ -113,7 +113,8 @@ impl Host {
     pub fn parse(s: &str) -> Option<Host> {
         let s = s.trim();
         Host::ALL.into_iter().find(|h| {
-            h.as_str().eq_ignore_ascii_case(s) || (*h == Host::PubSub && s.eq_ignore_ascii_case("pubsub"))
+            h.as_str().eq_ignore_ascii_case(s)
+                || (*h == Host::PubSub && s.eq_ignore_ascii_case("pubsub"))
         })
     }
 }
@@ -160,7 +161,12 @@ impl CallFilter {
         if self.after.is_some_and(|a| r.id <= a) {
             return false;
         }
-        match self.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        match self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             None => true,
             Some(t) => {
                 let t = t.to_lowercase();
@@ -251,7 +257,7 @@ impl Inspector {
             .cloned()
             .collect();
         drop(rings);
-        out.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        out.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
         out.truncate(limit);
         out
     }

@@ -142,10 +142,7 @@ impl Stored {
         Stored {
             time: time(e.login_time),
             username: e.username,
-            application: e
-                .application
-                .or(e.consumer_key)
-                .unwrap_or_default(),
+            application: e.application.or(e.consumer_key).unwrap_or_default(),
             error: match (e.error, e.error_description) {
                 (Some(error), Some(d)) => format!("{error}: {d}"),
                 (Some(error), None) => error,
@@ -205,7 +202,8 @@ async fn list(
         .iter()
         .map(|r| Row::new(r))
         .collect();
-    let show_stored = matches!(filter.host, None | Some(Host::Token)) && filter.failed != Some(false);
+    let show_stored =
+        matches!(filter.host, None | Some(Host::Token)) && filter.failed != Some(false);
     let stored = if show_stored {
         let history = LoginHistoryFilter {
             limit: STORED_FAILURES,
@@ -225,11 +223,11 @@ async fn list(
         rows,
         stored,
         show_stored,
-        hosts: Host::ALL
-            .iter()
-            .map(|h| (h.as_str(), h.label()))
-            .collect(),
-        host: filter.host.map(|h| h.as_str().to_string()).unwrap_or_default(),
+        hosts: Host::ALL.iter().map(|h| (h.as_str(), h.label())).collect(),
+        host: filter
+            .host
+            .map(|h| h.as_str().to_string())
+            .unwrap_or_default(),
         status: match filter.failed {
             Some(true) => "failed".into(),
             Some(false) => "ok".into(),

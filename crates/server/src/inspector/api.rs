@@ -108,7 +108,11 @@ impl CallsQuery {
             None => DEFAULT_LIMIT,
             Some(l) => match l.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(format!("limit must be a number from 1 to {MAX_LIMIT}, not {l:?}")),
+                _ => {
+                    return Err(format!(
+                        "limit must be a number from 1 to {MAX_LIMIT}, not {l:?}"
+                    ))
+                }
             },
         };
         let follow = match nonempty(&self.follow) {

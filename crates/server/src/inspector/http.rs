@@ -178,7 +178,12 @@ async fn caller_of_token(oauth: &OAuthState, value: &HeaderValue) -> Caller {
     let Ok(claims) = oauth.verify(token) else {
         return Caller::default();
     };
-    let app = match oauth.0.directory.app_by_consumer_key(&claims.consumer_key).await {
+    let app = match oauth
+        .0
+        .directory
+        .app_by_consumer_key(&claims.consumer_key)
+        .await
+    {
         Ok(Some(app)) => app.name.clone(),
         _ => claims.consumer_key,
     };
@@ -369,13 +374,13 @@ fn error_code(body: &[u8]) -> Option<String> {
         serde_json::Value::Array(items) => items.first()?,
         other => other,
     };
-    ["errorCode", "code", "error"].iter().find_map(|name| {
-        match object.get(name)? {
+    ["errorCode", "code", "error"]
+        .iter()
+        .find_map(|name| match object.get(name)? {
             serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
-        }
-    })
+        })
 }
 
 /// byoc's diagnosis of the Interaction API's authorization-chain codes, and the key of the

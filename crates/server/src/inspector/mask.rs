@@ -120,11 +120,7 @@ fn mask_value(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(mask_value),
-        serde_json::Value::String(s) => {
-            if s.contains("PRIVATE KEY-----") {
-                *s = text(s);
-            }
-        }
+        serde_json::Value::String(s) if s.contains("PRIVATE KEY-----") => *s = text(s),
         _ => {}
     }
 }

@@ -162,9 +162,15 @@ async fn a_refused_token_request_shows_its_code_diagnosis_and_fix_and_nothing_ch
     assert_eq!(c.fix_href.as_deref(), Some(ECA_MANAGER));
     assert_eq!(c.app.as_deref(), Some(unknown));
     assert_eq!(c.user.as_deref(), Some(org.admin_username.as_str()));
-    assert!(c.response.starts_with("HTTP 400 Bad Request"), "{}", c.response);
+    assert!(
+        c.response.starts_with("HTTP 400 Bad Request"),
+        "{}",
+        c.response
+    );
     assert!(c.response.contains("invalid_client_id"), "{}", c.response);
-    assert!(c.request.contains("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer"));
+    assert!(c
+        .request
+        .contains("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer"));
     // The assertion shows as a short prefix, never whole (nor its claims or signature).
     let signature = bad.rsplit('.').next().unwrap();
     let payload = bad.split('.').nth(1).unwrap();
@@ -187,12 +193,7 @@ async fn a_refused_token_request_shows_its_code_diagnosis_and_fix_and_nothing_ch
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(
         names(&headers),
-        [
-            "cache-control",
-            "content-length",
-            "content-type",
-            "date"
-        ]
+        ["cache-control", "content-length", "content-type", "date"]
     );
     assert_eq!(
         header(&headers, "content-length"),
@@ -214,10 +215,7 @@ async fn a_refused_token_request_shows_its_code_diagnosis_and_fix_and_nothing_ch
     assert_eq!(status, "HTTP/1.1 404 Not Found");
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["code"], 10026);
-    assert_eq!(
-        names(&headers),
-        ["content-length", "content-type", "date"]
-    );
+    assert_eq!(names(&headers), ["content-length", "content-type", "date"]);
     let interaction = calls(
         &server,
         InspectorQuery {
@@ -233,16 +231,27 @@ async fn a_refused_token_request_shows_its_code_diagnosis_and_fix_and_nothing_ch
     assert_eq!(c.error_code.as_deref(), Some("10026"));
     assert_eq!(c.app.as_deref(), Some("BYOC Sample App"));
     assert_eq!(c.user.as_deref(), Some(org.admin_username.as_str()));
-    assert!(c.diagnosis.as_deref().unwrap().contains("AuthorizationContext"));
+    assert!(c
+        .diagnosis
+        .as_deref()
+        .unwrap()
+        .contains("AuthorizationContext"));
     assert_eq!(c.fix_href.as_deref(), Some(MESSAGING));
-    assert!(c.request.contains("authorization: Bearer 00D"), "{}", c.request);
+    assert!(
+        c.request.contains("authorization: Bearer 00D"),
+        "{}",
+        c.request
+    );
 
     // Nowhere in what the inspector shows is the access token (or the admin credential) whole.
     let everything = serde_json::to_string(
-        &calls(&server, InspectorQuery {
-            limit: Some(1000),
-            ..InspectorQuery::default()
-        })
+        &calls(
+            &server,
+            InspectorQuery {
+                limit: Some(1000),
+                ..InspectorQuery::default()
+            },
+        )
         .await,
     )
     .unwrap();
@@ -272,18 +281,28 @@ async fn a_refused_token_request_shows_its_code_diagnosis_and_fix_and_nothing_ch
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("id=\"inspector-calls\""));
-    let row = format!("data-call-id=\"{}\" data-host=\"token\" data-status=\"failed\"", failed[0].id);
+    let row = format!(
+        "data-call-id=\"{}\" data-host=\"token\" data-status=\"failed\"",
+        failed[0].id
+    );
     assert!(page.body.contains(&row), "{}", page.body);
-    assert!(page.body.contains(&format!("<a class=\"fix\" href=\"{ECA_MANAGER}\">")));
+    assert!(page
+        .body
+        .contains(&format!("<a class=\"fix\" href=\"{ECA_MANAGER}\">")));
     assert!(page.body.contains("Stored token failures"));
     assert!(!page.body.contains("POST /api/v1/conversation"));
     let detail = console
-        .get(&format!("/lightning/setup/RequestInspector/{}", failed[0].id))
+        .get(&format!(
+            "/lightning/setup/RequestInspector/{}",
+            failed[0].id
+        ))
         .await;
     assert_eq!(detail.status, StatusCode::OK);
     assert!(detail.body.contains("assertion=eyJ"));
     assert!(!detail.body.contains(signature));
-    let gone = console.get("/lightning/setup/RequestInspector/999999").await;
+    let gone = console
+        .get("/lightning/setup/RequestInspector/999999")
+        .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     // The live stream wants a session.
     let anonymous = reqwest::get(format!("{}/console/inspector/live", org.login_url))
@@ -313,7 +332,10 @@ async fn the_buffer_keeps_the_last_calls_per_host_and_reading_needs_manage_users
     // Newest first, the last 200 in order, each with its caller.
     assert!(kept.windows(2).all(|w| w[0].id == w[1].id + 1));
     assert!(kept.iter().all(|c| c.operation == "GET /admin/v1/whoami"));
-    assert_eq!(kept[0].user.as_deref(), Some(server.org().admin_username.as_str()));
+    assert_eq!(
+        kept[0].user.as_deref(),
+        Some(server.org().admin_username.as_str())
+    );
     // Reading the inspector is not itself recorded.
     let again = calls(
         &server,
@@ -340,7 +362,10 @@ async fn the_buffer_keeps_the_last_calls_per_host_and_reading_needs_manage_users
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body[0]["errorCode"], "MALFORMED_QUERY");
-    assert!(body[0]["message"].as_str().unwrap().contains("host must be"));
+    assert!(body[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("host must be"));
     admin
         .create_user(&NewUser {
             username: "viewer@inspector.example".into(),
