@@ -29,7 +29,6 @@
 
 pub mod agent;
 pub mod conversations;
-pub mod inspector;
 pub mod interaction;
 pub mod logins;
 pub mod pubsub;

@@ -255,27 +255,8 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     pubsub_host.start_echo_agent(admin.clone(), scrt_state.committed_messages(), &mut tasks);
 
     let admin_state = admin_api::AdminState::new(setup.clone(), Some(oauth.clone()));
-    // The request inspector's recorder on the login and Interaction API hosts; its live
-    // viewers end when the server stops.
-    let recording = inspector::http::Recording {
-        inspector: inspector.clone(),
-        clock: clock.clone(),
-        oauth: oauth.clone(),
-    };
-    {
-        let (inspector, shutdown) = (inspector.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            shutdown.cancelled().await;
-            inspector.stop();
-            Ok(())
-        });
-    }
     let login_router = Router::new()
         .merge(admin_api::router(admin_state.clone()))
-        .merge(inspector::api::router(
-            admin_state.clone(),
-            inspector.clone(),
-        ))
         .merge(scrt::admin_router(admin_state.clone()))
         .merge(pubsub_host.agent_router(admin_state))
         .merge(oauth::router(oauth.clone()))
@@ -290,11 +271,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
                 inspector,
             },
         )))
-        .fallback(admin_api::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            recording.clone(),
-            inspector::http::login_host,
-        ));
+        .fallback(admin_api::not_found);
     tasks.spawn(serve_http(
         listeners.login,
         login_router,
@@ -303,10 +280,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     ));
     tasks.spawn(serve_http(
         listeners.scrt,
-        scrt::router(scrt_state).layer(axum::middleware::from_fn_with_state(
-            recording,
-            inspector::http::interaction_host,
-        )),
+        scrt::router(scrt_state),
         shutdown.clone(),
         "Interaction API",
     ));

@@ -28,6 +28,10 @@ pub struct Grant {
     /// The app that obtained the token; `None` for a session id.
     pub app_id: Option<String>,
     pub scopes: Vec<String>,
+    /// The user's username, for the request inspector and the subscription list.
+    pub username: String,
+    /// The consumer key of the app that obtained the token; `None` for a session id.
+    pub consumer_key: Option<String>,
 }
 
 /// Checks an access token at a point in time.
@@ -51,6 +55,8 @@ impl AccessTokenCheck for TokenVerifier {
             user_id: claims.user_id,
             app_id: Some(claims.app_id),
             scopes: claims.scopes,
+            username: claims.username,
+            consumer_key: Some(claims.consumer_key),
         })
     }
 
@@ -84,6 +90,8 @@ impl AccessTokenCheck for AdminCredentialCheck {
             user_id: user.id.clone(),
             app_id: None,
             scopes: vec!["full".into()],
+            username: user.username.clone(),
+            consumer_key: None,
         })
     }
 }

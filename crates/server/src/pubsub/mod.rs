@@ -12,6 +12,8 @@
 //! - [`echo`]: the optional echo agent (`byoc serve --echo-agent`), answering every inbound
 //!   end-user message through [`agent::AgentService`].
 //! - [`errors`]: statuses with Salesforce's `error-code` trailer.
+//! - [`registry`]: the open Subscribe streams of this process (Pub/Sub at a glance).
+//! - [`observe`]: each call as the request inspector shows it (gRPC code, `error-code`).
 
 pub mod access;
 pub mod agent;
@@ -19,6 +21,8 @@ pub mod auth;
 pub mod bus;
 pub mod echo;
 pub mod errors;
+pub mod observe;
+pub mod registry;
 pub mod service;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -161,6 +165,7 @@ pub struct Host {
 impl Host {
     /// Access tokens are checked by the OAuth verifier, then as the admin credential (a session
     /// id of the bootstrap admin).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: byoc_store::Store,
         clock: Arc<dyn Clock>,

@@ -1,6 +1,10 @@
 //! `eventbus.v1.PubSub`: GetTopic, GetSchema, Subscribe, Publish, PublishStream
 //! (<https://developer.salesforce.com/docs/platform/pub-sub-api/references/methods/subscribe-rpc.html>).
 //! ManagedSubscribe (beta) answers `UNIMPLEMENTED`.
+//!
+//! Every call is also told to the request inspector ([`super::observe`]) and every open
+//! Subscribe stream is listed in [`super::registry`]; each delivery batch is reported to the
+//! console's live feed. None of that changes what a client receives.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +31,10 @@ use super::access::SetupCache;
 use super::auth::{authenticate, AccessTokenCheck, Grant};
 use super::bus::{EventBus, Topic};
 use super::errors;
+use super::observe::{self, AppNames, CallStart, Caller};
+use super::registry::{self, ActiveSubscription, Registration, Subscriptions};
 use super::PubSubConfig;
+use crate::inspector::Call;
 
 type BoxStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -49,8 +56,11 @@ struct Inner {
     org_id18: String,
     config: PubSubConfig,
     /// The console's live feed and the request inspector.
-    #[allow(dead_code)]
     observers: super::Observers,
+    /// The open Subscribe streams, for Pub/Sub at a glance.
+    subscriptions: Subscriptions,
+    /// Callers' app names, for the inspector and the subscription list.
+    app_names: AppNames,
     shutdown: CancellationToken,
 }
 
@@ -63,6 +73,8 @@ fn replay_bytes(id: i64) -> Vec<u8> {
 }
 
 impl PubSubService {
+    // Each part is a distinct piece of the server; a struct for them would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         bus: Arc<EventBus>,
         tokens: Arc<dyn AccessTokenCheck>,
@@ -82,9 +94,42 @@ impl PubSubService {
                 org_id18,
                 config,
                 observers,
+                subscriptions: Subscriptions::new(),
+                app_names: AppNames::default(),
                 shutdown,
             }),
         }
+    }
+
+    /// The Subscribe streams open on this instance, oldest first.
+    pub fn subscriptions(&self) -> Vec<ActiveSubscription> {
+        self.inner.subscriptions.list()
+    }
+
+    /// Open streams the list leaves out (more than [`registry::MAX_LISTED`] were open).
+    pub fn unlisted_subscriptions(&self) -> u64 {
+        self.inner.subscriptions.unlisted()
+    }
+
+    /// The start of a call for the inspector: its operation and auth metadata (token masked).
+    fn call_start<T>(&self, request: &Request<T>, operation: String, detail: String) -> CallStart {
+        let mut text = observe::describe_metadata(request.metadata());
+        if !detail.is_empty() {
+            text.push('\n');
+            text.push_str(&detail);
+        }
+        CallStart::new(self.inner.bus.now(), operation, text)
+    }
+
+    fn record(&self, call: Call) {
+        self.inner.observers.inspector.record(call);
+    }
+
+    async fn caller(&self, grant: &Grant) -> Caller {
+        self.inner
+            .app_names
+            .caller(self.inner.bus.store(), grant)
+            .await
     }
 
     async fn auth<T>(&self, request: &Request<T>) -> Result<Grant, Status> {
@@ -237,7 +282,187 @@ impl PubSub for PubSubService {
         &self,
         request: Request<TopicRequest>,
     ) -> Result<Response<TopicInfo>, Status> {
+        let name = &request.get_ref().topic_name;
+        let call = self.call_start(
+            &request,
+            format!("GetTopic {name}"),
+            format!("topic_name: {name:?}"),
+        );
+        let mut caller = Caller::default();
+        let result = self.get_topic_rpc(request, &mut caller).await;
+        self.record(call.finish(
+            &caller,
+            result.as_ref().map(|r| {
+                let r = r.get_ref();
+                format!(
+                    "topic_name: {}\nschema_id: {}\ncan_subscribe: {}\ncan_publish: {}",
+                    r.topic_name, r.schema_id, r.can_subscribe, r.can_publish
+                )
+            }),
+        ));
+        result
+    }
+
+    async fn get_schema(
+        &self,
+        request: Request<SchemaRequest>,
+    ) -> Result<Response<SchemaInfo>, Status> {
+        let id = &request.get_ref().schema_id;
+        let call = self.call_start(
+            &request,
+            format!("GetSchema {id}"),
+            format!("schema_id: {id:?}"),
+        );
+        let mut caller = Caller::default();
+        let result = self.get_schema_rpc(request, &mut caller).await;
+        self.record(call.finish(
+            &caller,
+            result.as_ref().map(|r| {
+                let r = r.get_ref();
+                format!(
+                    "schema_id: {}\nschema_json: {} characters",
+                    r.schema_id,
+                    r.schema_json.chars().count()
+                )
+            }),
+        ));
+        result
+    }
+
+    async fn subscribe(
+        &self,
+        request: Request<Streaming<FetchRequest>>,
+    ) -> Result<Response<BoxStream<FetchResponse>>, Status> {
+        // Subscribed before the check, so no revocation after it goes unnoticed.
+        let revocations = self.inner.tokens.revocation_changes();
+        // The stream's topic comes with its first FetchRequest; the inspector hears of the
+        // subscription then (or now, if authentication refuses it).
+        let metadata = observe::describe_metadata(request.metadata());
+        let grant = match self.auth(&request).await {
+            Ok(g) => g,
+            Err(status) => {
+                let call = CallStart::new(self.inner.bus.now(), "Subscribe".into(), metadata);
+                self.record(call.finish(&Caller::default(), Err(&status)));
+                return Err(status);
+            }
+        };
+        let peer = request.remote_addr().map(|a| a.to_string());
+        // Kept to check again when something is revoked: the stream ends with the auth error.
+        let token = request
+            .metadata()
+            .get("accesstoken")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        let inbound = request.into_inner();
+        let (tx, rx) = mpsc::channel(4);
+        let service = self.clone();
+        tokio::spawn(async move {
+            // Named in the task, so naming the app never delays the answer.
+            let caller = service.caller(&grant).await;
+            let stream = Opened {
+                grant: &grant,
+                caller: &caller,
+                peer,
+                metadata,
+            };
+            if let Err(status) = service
+                .run_subscription(stream, inbound, &tx, token, revocations)
+                .await
+            {
+                let _ = tx.send(Err(status)).await;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn publish(
+        &self,
+        request: Request<PublishRequest>,
+    ) -> Result<Response<PublishResponse>, Status> {
+        let r = request.get_ref();
+        let call = self.call_start(
+            &request,
+            format!("Publish {}", r.topic_name),
+            format!("topic_name: {:?}\nevents: {}", r.topic_name, r.events.len()),
+        );
+        let mut caller = Caller::default();
+        let result = self.publish_rpc(request, &mut caller).await;
+        self.record(call.finish(
+            &caller,
+            result.as_ref().map(|r| describe_publish(r.get_ref())),
+        ));
+        result
+    }
+
+    async fn publish_stream(
+        &self,
+        request: Request<Streaming<PublishRequest>>,
+    ) -> Result<Response<BoxStream<PublishResponse>>, Status> {
+        self.publish_stream_rpc(request).await
+    }
+
+    async fn managed_subscribe(
+        &self,
+        request: Request<Streaming<pb::ManagedFetchRequest>>,
+    ) -> Result<Response<BoxStream<pb::ManagedFetchResponse>>, Status> {
+        // Not served (beta); the answer is the generated stub's, the inspector hears of it.
+        let status = Status::unimplemented("Not yet implemented");
+        let call = self.call_start(&request, "ManagedSubscribe".into(), String::new());
+        self.record(call.finish(&Caller::default(), Err(&status)));
+        Err(status)
+    }
+}
+
+/// What a Publish answer said, for the inspector.
+fn describe_publish(r: &PublishResponse) -> String {
+    let accepted: Vec<String> = r
+        .results
+        .iter()
+        .filter(|x| x.error.is_none())
+        .filter_map(|x| ReplayId::from_bytes(&x.replay_id).map(|id| id.0.to_string()))
+        .collect();
+    let refused: Vec<String> = r
+        .results
+        .iter()
+        .filter_map(|x| x.error.as_ref().map(|e| e.msg.clone()))
+        .collect();
+    let mut text = format!(
+        "{} accepted (replay ids {})",
+        accepted.len(),
+        if accepted.is_empty() {
+            "none".to_string()
+        } else {
+            accepted.join(", ")
+        }
+    );
+    if !refused.is_empty() {
+        text.push_str(&format!(
+            "\n{} refused: {}",
+            refused.len(),
+            refused.join("; ")
+        ));
+    }
+    text
+}
+
+/// Who opened a Subscribe stream, for its calls and its listing.
+struct Opened<'a> {
+    grant: &'a Grant,
+    caller: &'a Caller,
+    peer: Option<String>,
+    /// The call's auth metadata, token masked.
+    metadata: String,
+}
+
+impl PubSubService {
+    async fn get_topic_rpc(
+        &self,
+        request: Request<TopicRequest>,
+        caller: &mut Caller,
+    ) -> Result<Response<TopicInfo>, Status> {
         let grant = self.auth(&request).await?;
+        *caller = self.caller(&grant).await;
         let topic = self.topic(&request.get_ref().topic_name).await?;
         let access = self
             .require_read(&grant, &topic, errors::TOPIC_NOT_AUTHORIZED, "describe")
@@ -252,11 +477,13 @@ impl PubSub for PubSubService {
         }))
     }
 
-    async fn get_schema(
+    async fn get_schema_rpc(
         &self,
         request: Request<SchemaRequest>,
+        caller: &mut Caller,
     ) -> Result<Response<SchemaInfo>, Status> {
         let grant = self.auth(&request).await?;
+        *caller = self.caller(&grant).await;
         let wanted = request.get_ref().schema_id.clone();
         let topics = self
             .inner
@@ -308,39 +535,13 @@ impl PubSub for PubSubService {
         }
     }
 
-    async fn subscribe(
-        &self,
-        request: Request<Streaming<FetchRequest>>,
-    ) -> Result<Response<BoxStream<FetchResponse>>, Status> {
-        // Subscribed before the check, so no revocation after it goes unnoticed.
-        let revocations = self.inner.tokens.revocation_changes();
-        let grant = self.auth(&request).await?;
-        // Kept to check again when something is revoked: the stream ends with the auth error.
-        let token = request
-            .metadata()
-            .get("accesstoken")
-            .and_then(|v| v.to_str().ok())
-            .map(|t| t.trim().to_string())
-            .unwrap_or_default();
-        let inbound = request.into_inner();
-        let (tx, rx) = mpsc::channel(4);
-        let service = self.clone();
-        tokio::spawn(async move {
-            if let Err(status) = service
-                .run_subscription(&grant, inbound, &tx, token, revocations)
-                .await
-            {
-                let _ = tx.send(Err(status)).await;
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
-    }
-
-    async fn publish(
+    async fn publish_rpc(
         &self,
         request: Request<PublishRequest>,
+        caller: &mut Caller,
     ) -> Result<Response<PublishResponse>, Status> {
         let grant = self.auth(&request).await?;
+        *caller = self.caller(&grant).await;
         let req = request.into_inner();
         let topic = self.topic(&req.topic_name).await?;
         self.require_create(&grant, &topic).await?;
@@ -358,15 +559,24 @@ impl PubSub for PubSubService {
         }))
     }
 
-    async fn publish_stream(
+    async fn publish_stream_rpc(
         &self,
         request: Request<Streaming<PublishRequest>>,
     ) -> Result<Response<BoxStream<PublishResponse>>, Status> {
-        let grant = self.auth(&request).await?;
+        let metadata = observe::describe_metadata(request.metadata());
+        let grant = match self.auth(&request).await {
+            Ok(g) => g,
+            Err(status) => {
+                let call = CallStart::new(self.inner.bus.now(), "PublishStream".into(), metadata);
+                self.record(call.finish(&Caller::default(), Err(&status)));
+                return Err(status);
+            }
+        };
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(4);
         let service = self.clone();
         tokio::spawn(async move {
+            let caller = service.caller(&grant).await;
             let mut topic: Option<Topic> = None;
             loop {
                 let next = tokio::select! {
@@ -376,6 +586,19 @@ impl PubSub for PubSubService {
                 let req = match next {
                     Some(Ok(r)) => r,
                     Some(Err(_)) | None => break,
+                };
+                // One inspector call per request of the stream, with the answer it got.
+                let call = CallStart::new(
+                    service.inner.bus.now(),
+                    format!("PublishStream {}", req.topic_name),
+                    format!(
+                        "{metadata}\ntopic_name: {:?}\nevents: {}",
+                        req.topic_name,
+                        req.events.len()
+                    ),
+                );
+                let record = |outcome: Result<String, &Status>| {
+                    service.record(call.finish(&caller, outcome));
                 };
                 let current = match &topic {
                     Some(t)
@@ -392,14 +615,15 @@ impl PubSub for PubSubService {
                             "The topic name {:?} differs from the stream's topic {}.",
                             req.topic_name, t.name
                         );
-                        let _ = tx
-                            .send(Err(errors::invalid_argument(errors::TOPIC_CHANGED, msg)))
-                            .await;
+                        let status = errors::invalid_argument(errors::TOPIC_CHANGED, msg);
+                        record(Err(&status));
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                     None => match service.topic(&req.topic_name).await {
                         Ok(t) => {
                             if let Err(status) = service.require_create(&grant, &t).await {
+                                record(Err(&status));
                                 let _ = tx.send(Err(status)).await;
                                 break;
                             }
@@ -407,6 +631,7 @@ impl PubSub for PubSubService {
                             t
                         }
                         Err(status) => {
+                            record(Err(&status));
                             let _ = tx.send(Err(status)).await;
                             break;
                         }
@@ -420,6 +645,7 @@ impl PubSub for PubSubService {
                     }),
                     Err(status) => Err(status),
                 };
+                record(answer.as_ref().map(describe_publish));
                 let failed = answer.is_err();
                 if tx.send(answer).await.is_err() || failed {
                     break;
@@ -522,11 +748,11 @@ impl PubSubService {
     /// error ends it (returned, to be sent as the stream's status).
     async fn run_subscription(
         &self,
-        grant: &Grant,
+        stream: Opened<'_>,
         mut inbound: Streaming<FetchRequest>,
         tx: &mpsc::Sender<Result<FetchResponse, Status>>,
         token: String,
-        mut revocations: Option<tokio::sync::watch::Receiver<u64>>,
+        revocations: Option<tokio::sync::watch::Receiver<u64>>,
     ) -> Result<(), Status> {
         let first = tokio::select! {
             _ = self.inner.shutdown.cancelled() => return Err(Status::unavailable("The server is shutting down.")),
@@ -535,7 +761,88 @@ impl PubSubService {
                 Some(Err(_)) | None => return Ok(()),
             },
         };
-        let mut sub = self.start_position(grant, &first).await?;
+        let operation = format!("Subscribe {}", first.topic_name);
+        let request = format!(
+            "{}\ntopic_name: {:?}\nreplay_preset: {}\nreplay_id: {}\nnum_requested: {}",
+            stream.metadata,
+            first.topic_name,
+            ReplayPreset::try_from(first.replay_preset)
+                .map(|p| p.as_str_name().to_string())
+                .unwrap_or_else(|_| first.replay_preset.to_string()),
+            ReplayId::from_bytes(&first.replay_id)
+                .map(|r| r.0.to_string())
+                .unwrap_or_else(|| format!("({} bytes)", first.replay_id.len())),
+            first.num_requested
+        );
+        let start = CallStart::new(self.inner.bus.now(), operation.clone(), request.clone());
+        let sub = match self.start_position(stream.grant, &first).await {
+            Ok(sub) => sub,
+            Err(status) => {
+                self.record(start.finish(stream.caller, Err(&status)));
+                return Err(status);
+            }
+        };
+        self.record(start.finish(
+            stream.caller,
+            Ok(format!(
+                "subscribed after replay id {}; {} requested",
+                sub.cursor, sub.pending
+            )),
+        ));
+        // Listed while this function runs: the guard drops however the stream ends.
+        let registration = self.inner.subscriptions.register(ActiveSubscription {
+            id: 0,
+            rpc: "Subscribe",
+            topic: sub.topic.name.clone(),
+            app: stream.caller.app.clone(),
+            user: stream.grant.username.clone(),
+            peer: stream.peer.clone(),
+            started_at: self.inner.bus.now(),
+            pending: sub.pending,
+            last_replay_id: None,
+            last_delivery_at: None,
+            delivered: 0,
+        });
+        let end = CallStart::new(self.inner.bus.now(), format!("{operation} ended"), request);
+        let subscriber = registry::subscriber(stream.caller.app.as_deref(), &stream.grant.username);
+        let outcome = self
+            .serve_subscription(
+                Serving {
+                    caller: stream.caller,
+                    subscriber: &subscriber,
+                    registration: &registration,
+                },
+                sub,
+                inbound,
+                tx,
+                token,
+                revocations,
+            )
+            .await;
+        let mut call = end.finish(
+            stream.caller,
+            outcome
+                .as_ref()
+                .map(|()| "the client closed the stream".to_string()),
+        );
+        if outcome.is_ok() {
+            // Nothing was sent: the client went away.
+            call.status = observe::code_name(Code::Cancelled).to_string();
+        }
+        self.record(call);
+        outcome
+    }
+
+    /// Deliver what a listed subscription asks for, until it ends.
+    async fn serve_subscription(
+        &self,
+        serving: Serving<'_>,
+        mut sub: Subscription,
+        mut inbound: Streaming<FetchRequest>,
+        tx: &mpsc::Sender<Result<FetchResponse, Status>>,
+        token: String,
+        mut revocations: Option<tokio::sync::watch::Receiver<u64>>,
+    ) -> Result<(), Status> {
         let mut heads = self.inner.bus.watch(&sub.topic.name);
         let mut heads_open = true;
         let mut inbound_open = true;
@@ -543,6 +850,8 @@ impl PubSubService {
         let mut last_sent = Instant::now();
         loop {
             if sub.pending > 0 {
+                let read_at = self.inner.bus.now();
+                let started = std::time::Instant::now();
                 let batch = self
                     .inner
                     .bus
@@ -553,6 +862,8 @@ impl PubSubService {
                     .map_err(|e| errors::store_failure(&e))?;
                 if !batch.is_empty() {
                     let mut events = Vec::with_capacity(batch.len());
+                    // (replay id, event id) of each event sent, for the live feed.
+                    let mut sent = Vec::with_capacity(batch.len());
                     let mut bytes = 0usize;
                     for e in batch {
                         bytes += e.payload.len() + 64;
@@ -560,6 +871,7 @@ impl PubSubService {
                             break;
                         }
                         sub.cursor = e.replay_id;
+                        sent.push((e.replay_id, e.event_id.clone()));
                         events.push(ConsumerEvent {
                             event: Some(ProducerEvent {
                                 id: e.event_id,
@@ -577,10 +889,18 @@ impl PubSubService {
                         rpc_id: rpc_id(),
                         pending_num_requested: sub.pending,
                     };
+                    // Listed before the client can see the batch, so the page never lags it.
+                    serving.registration.delivered(
+                        sent.len(),
+                        sub.cursor,
+                        sub.pending,
+                        self.inner.bus.now(),
+                    );
                     if tx.send(Ok(response)).await.is_err() {
                         return Ok(());
                     }
                     last_sent = Instant::now();
+                    self.delivered(&serving, &sub, sent, bytes, (read_at, started));
                     continue;
                 }
             }
@@ -604,6 +924,7 @@ impl PubSubService {
                             return Err(errors::invalid_argument(errors::TOPIC_CHANGED, format!("The topic name {:?} differs from the subscription's topic {}. Subscribe again to change topics.", req.topic_name, sub.topic.name)));
                         }
                         sub.pending = add_requested(sub.pending, req.num_requested)?;
+                        serving.registration.set_pending(sub.pending);
                     }
                     // The client closed its side (or broke it): keep serving what it asked for.
                     Some(Err(_)) | None => inbound_open = false,
@@ -623,6 +944,69 @@ impl PubSubService {
                 }
             }
         }
+    }
+}
+
+/// A listed subscription being served.
+struct Serving<'a> {
+    caller: &'a Caller,
+    /// "App (user)".
+    subscriber: &'a str,
+    registration: &'a Registration,
+}
+
+impl PubSubService {
+    /// A batch went to the subscriber: tell the live feed of each event and the inspector of
+    /// the batch (one call per batch).
+    fn delivered(
+        &self,
+        serving: &Serving<'_>,
+        sub: &Subscription,
+        sent: Vec<(i64, String)>,
+        bytes: usize,
+        (at, started): (i64, std::time::Instant),
+    ) {
+        let now = self.inner.bus.now();
+        let count = sent.len();
+        let first = sent.first().map(|s| s.0).unwrap_or(sub.cursor);
+        for (replay_id, event_id) in sent {
+            self.inner
+                .observers
+                .live
+                .note_delivery(crate::live::Delivery {
+                    topic: sub.topic.name.clone(),
+                    replay_id,
+                    event_id,
+                    subscriber: serving.subscriber.to_string(),
+                    at: now,
+                });
+        }
+        self.record(Call {
+            at,
+            host: crate::inspector::Host::PubSub,
+            operation: format!(
+                "Deliver {count} event{} to {}",
+                if count == 1 { "" } else { "s" },
+                serving.subscriber
+            ),
+            app: serving.caller.app.clone(),
+            user: serving.caller.user.clone(),
+            status: observe::code_name(Code::Ok).to_string(),
+            error_code: None,
+            duration_micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            diagnosis: None,
+            fix_href: None,
+            request: format!(
+                "topic: {}\nreplay ids: {first}..={}\nsubscription: {}",
+                sub.topic.name,
+                sub.cursor,
+                serving.registration.id()
+            ),
+            response: format!(
+                "FetchResponse: {count} events, about {bytes} bytes\nlatest_replay_id: {}\npending_num_requested: {}",
+                sub.cursor, sub.pending
+            ),
+        });
     }
 }
 

@@ -5,10 +5,11 @@
 //! - `oauth`: the JWT Bearer token endpoint, access tokens, identity endpoints, login history.
 //! - `interactions`: every Interaction API operation and its authorization chain.
 //! - `pubsub`: platform events over the Pub/Sub API, replay, flow control, the echo agent.
+//! - `platform_events`: Pub/Sub at a glance (Setup > Platform Events): topics, stored events,
+//!   open subscriptions.
 //! - `authz`: who may call the admin API and as whom; tokens that die with their user or app.
 //! - `console` (and `console_*`): the web console over HTTP, as a browser without JavaScript.
 //! - `connections`: early refusals never break a keep-alive connection.
-//! - `inspector`: the request inspector: recorded calls, masking, the wire unchanged, follow.
 
 mod authz;
 mod connections;
@@ -18,8 +19,8 @@ mod console_auth;
 mod console_org;
 mod console_people;
 mod console_review;
-mod inspector;
 mod interactions;
 mod oauth;
+mod platform_events;
 mod pubsub;
 mod setup;

@@ -26,7 +26,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request, Status, Streaming};
 
-const TOPIC: &str = "/event/Byoc_Outbound__e";
+pub(crate) const TOPIC: &str = "/event/Byoc_Outbound__e";
 const AUTH_ERROR: &str = "sfdc.platform.eventbus.grpc.service.auth.error";
 const REPLAY_CORRUPTED: &str = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted";
 const SUBSCRIBE_DENIED: &str = "sfdc.platform.eventbus.grpc.subscription.fetch.authorization.error";
@@ -37,7 +37,7 @@ const SAMPLE_APP: &str = "BYOC Sample App";
 
 /// Keepalives every 200 ms, so a test knows its subscription is in place (the first keepalive)
 /// and sees idle periods quickly.
-fn options() -> Options {
+pub(crate) fn options() -> Options {
     Options {
         pubsub: PubSubConfig {
             keepalive: Duration::from_millis(200),
@@ -95,15 +95,15 @@ async fn access_token_for(server: &TestServer, username: &str) -> String {
 }
 
 /// A partner's Pub/Sub connection: the generated client and its auth metadata.
-struct Partner {
+pub(crate) struct Partner {
     grpc: PubSubClient<Channel>,
-    token: String,
+    pub(crate) token: String,
     instance_url: String,
     tenant: String,
 }
 
 impl Partner {
-    async fn new(server: &TestServer) -> Partner {
+    pub(crate) async fn new(server: &TestServer) -> Partner {
         let token = access_token(server).await;
         Partner::with_token(server, token).await
     }
@@ -176,7 +176,7 @@ impl Partner {
         )
     }
 
-    async fn subscribe(&self, first: FetchRequest) -> Result<Stream, Status> {
+    pub(crate) async fn subscribe(&self, first: FetchRequest) -> Result<Stream, Status> {
         let (tx, rx) = mpsc::channel(16);
         tx.send(first).await.expect("queue");
         let mut grpc = self.grpc.clone();
@@ -258,13 +258,13 @@ fn replay(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(bytes.try_into().expect("replay ids are 8 bytes"))
 }
 
-struct Stream {
+pub(crate) struct Stream {
     requests: mpsc::Sender<FetchRequest>,
     responses: Streaming<FetchResponse>,
 }
 
 impl Stream {
-    async fn next(&mut self) -> Result<FetchResponse, Status> {
+    pub(crate) async fn next(&mut self) -> Result<FetchResponse, Status> {
         match tokio::time::timeout(Duration::from_secs(10), self.responses.message()).await {
             Ok(Ok(Some(r))) => Ok(r),
             Ok(Ok(None)) => panic!("the stream ended"),
@@ -274,7 +274,7 @@ impl Stream {
     }
 
     /// Wait for a keepalive (the subscription is in place).
-    async fn keepalive(&mut self) -> FetchResponse {
+    pub(crate) async fn keepalive(&mut self) -> FetchResponse {
         loop {
             let r = self.next().await.expect("response");
             if r.events.is_empty() {
@@ -284,7 +284,11 @@ impl Stream {
     }
 
     /// Collect events until `n` arrived, checking flow control on every response.
-    async fn events(&mut self, n: usize, requested: &mut i32) -> Vec<(u64, Vec<u8>, String)> {
+    pub(crate) async fn events(
+        &mut self,
+        n: usize,
+        requested: &mut i32,
+    ) -> Vec<(u64, Vec<u8>, String)> {
         let mut out = Vec::new();
         while out.len() < n {
             let r = self.next().await.expect("response");
@@ -307,7 +311,7 @@ impl Stream {
         out
     }
 
-    async fn request(&self, n: i32) {
+    pub(crate) async fn request(&self, n: i32) {
         self.requests
             .send(FetchRequest {
                 num_requested: n,
@@ -318,7 +322,7 @@ impl Stream {
     }
 }
 
-fn fetch(preset: ReplayPreset, replay_id: Vec<u8>, n: i32) -> FetchRequest {
+pub(crate) fn fetch(preset: ReplayPreset, replay_id: Vec<u8>, n: i32) -> FetchRequest {
     FetchRequest {
         topic_name: TOPIC.into(),
         replay_preset: preset as i32,
@@ -371,7 +375,7 @@ fn uuid_like() -> String {
 }
 
 /// An end user's message through the Interaction API; the conversation id.
-async fn inbound_message(server: &TestServer, token: &str, from: &str) -> String {
+pub(crate) async fn inbound_message(server: &TestServer, token: &str, from: &str) -> String {
     let env = partner_env(server);
     inbound_text(
         server,
