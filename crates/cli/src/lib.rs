@@ -31,6 +31,7 @@ mod cert;
 mod context;
 mod conversations;
 mod doctor;
+mod inspect;
 mod listen;
 mod logins;
 mod open;
@@ -141,6 +142,11 @@ pub enum Command {
     #[command(subcommand)]
     Conversations(conversations::ConversationsCommand),
 
+    /// The request inspector: the last calls to each host (token endpoint, Interaction API,
+    /// Pub/Sub, admin API) with Salesforce's error code and byoc's diagnosis; --follow streams
+    /// new ones
+    Inspect(inspect::InspectArgs),
+
     /// Subscribe to the CCD's platform event topic (Pub/Sub API) with partner.env settings and
     /// print each event
     Listen(listen::ListenArgs),
@@ -170,6 +176,13 @@ pub async fn run(cli: Cli) -> ExitCode {
     if let Command::Listen(args) = &cli.command {
         let ctx = context::Context::new(cli.global.clone());
         return match listen::listen(&ctx, args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => output::report_error(format, &error),
+        };
+    }
+    if let Command::Inspect(args) = &cli.command {
+        let ctx = context::Context::new(cli.global.clone());
+        return match inspect::inspect(&ctx, args, format).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => output::report_error(format, &error),
         };
@@ -207,6 +220,9 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Open(args) => open::execute(&ctx, &args),
         Command::Listen(_) => Err(CliError::usage(
             "`byoc listen` prints as events arrive; call byoc::run for it",
+        )),
+        Command::Inspect(_) => Err(CliError::usage(
+            "`byoc inspect` prints one line per call as it reads them; call byoc::run for it",
         )),
     }
 }

@@ -1707,3 +1707,55 @@ async fn setup_token_keys_rotate_and_list() {
     assert!(text.contains(&kid), "{text}");
     server.stop().await.unwrap();
 }
+
+/// `byoc inspect` (issue 11, item 3): a refused token request, in JSON one object a line with
+/// Salesforce's error code, byoc's diagnosis and the fix; in text with the diagnosis and the fix
+/// URL under the call; the assertion never whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_prints_a_refused_token_request_with_its_diagnosis() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let login = server.org().login_url.clone();
+    let assertion = "eyJhbGciOiJSUzI1NiJ9.eyJub3QiOiJzaWduZWQifQ.bm90LWEtc2lnbmF0dXJl";
+    let r = reqwest::Client::new()
+        .post(format!("{login}/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", assertion),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Something on another host, which --host leaves out.
+    ok(&byoc(data, &["setup", "eca", "list"]).await);
+
+    let out = ok(&byoc(
+        data,
+        &["inspect", "--host", "token", "--failed", "--output", "json"],
+    )
+    .await);
+    let lines: Vec<Value> = out.lines().map(json).collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    let call = &lines[0];
+    assert_eq!(call["host"], "token", "{call}");
+    assert_eq!(call["operation"], "POST /services/oauth2/token");
+    assert_eq!(call["status"], "400");
+    assert_eq!(call["errorCode"], "invalid_grant");
+    let diagnosis = call["diagnosis"].as_str().unwrap();
+    assert!(!diagnosis.is_empty());
+    assert!(!out.contains(assertion), "{out}");
+    assert!(!out.contains("bm90LWEtc2lnbmF0dXJl"), "{out}");
+
+    let all = ok(&byoc(data, &["inspect", "--output", "json"]).await);
+    assert!(all.lines().count() >= 2, "{all}");
+    assert!(all.lines().map(json).any(|c| c["host"] == "admin"), "{all}");
+
+    let text = ok(&byoc(data, &["inspect", "--host", "token"]).await);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("Time"), "{text}");
+    assert!(lines[1].contains("POST /services/oauth2/token"), "{text}");
+    assert!(lines[1].contains("invalid_grant"), "{text}");
+    assert_eq!(lines[2], format!("    {diagnosis}"), "{text}");
+    server.stop().await.unwrap();
+}

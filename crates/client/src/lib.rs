@@ -29,6 +29,7 @@
 
 pub mod agent;
 pub mod conversations;
+pub mod inspector;
 pub mod interaction;
 pub mod logins;
 pub mod pubsub;

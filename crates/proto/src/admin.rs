@@ -254,3 +254,65 @@ pub struct RotatedTokenKey {
     pub active_from: i64,
     pub keys: Vec<TokenKey>,
 }
+
+/// One call the request inspector kept (`GET /admin/v1/inspector/calls`): the host it reached,
+/// who called, what was answered, and byoc's diagnosis of a failure. Request and response are
+/// text with tokens, assertions, secrets and passwords masked and bodies cut at 4 KiB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InspectedCall {
+    /// Increasing per server instance.
+    pub id: u64,
+    /// When the call started, epoch milliseconds.
+    pub at: i64,
+    /// `token`, `interaction`, `pubSub` or `admin`.
+    pub host: String,
+    /// `POST /services/oauth2/token`, `Subscribe /event/...`.
+    pub operation: String,
+    #[serde(default)]
+    pub app: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    /// HTTP status (`400`) or gRPC code name (`OK`, `PERMISSION_DENIED`).
+    pub status: String,
+    /// Salesforce's error code as the client saw it (`invalid_grant`, `10026`...).
+    #[serde(default)]
+    pub error_code: Option<String>,
+    pub duration_micros: u64,
+    #[serde(default)]
+    pub diagnosis: Option<String>,
+    /// The console page that fixes it (a path on the login host).
+    #[serde(default)]
+    pub fix_href: Option<String>,
+    #[serde(default)]
+    pub request: String,
+    #[serde(default)]
+    pub response: String,
+}
+
+impl InspectedCall {
+    /// An HTTP status of 400 or more, or a gRPC code other than `OK`.
+    pub fn failed(&self) -> bool {
+        match self.status.parse::<u16>() {
+            Ok(code) => code >= 400,
+            Err(_) => !self.status.eq_ignore_ascii_case("OK"),
+        }
+    }
+}
+
+/// Filters of `GET /admin/v1/inspector/calls`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectorQuery {
+    /// `token`, `interaction`, `pubsub` or `admin`.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Failed calls only.
+    #[serde(default)]
+    pub failed: bool,
+    /// Text in the operation, caller, status, error code or diagnosis.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// At most this many (1..=1000; the server's default is 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}

@@ -48,7 +48,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             errors: vec![RestError {
@@ -207,6 +207,14 @@ impl FromRequestParts<AdminState> for Acting {
             Caller::Bootstrap(username) => (username, true),
             Caller::Token(username) => (username, false),
         };
+        // For the request inspector (a request extension; the answer is unchanged).
+        crate::inspector::http::note_caller(
+            &parts.extensions,
+            crate::inspector::http::Caller {
+                app: may_act_as_anyone.then(|| "admin credential".to_string()),
+                user: Some(caller.clone()),
+            },
+        );
         let target = parts
             .headers
             .get(ACT_AS_HEADER)

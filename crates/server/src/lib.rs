@@ -255,8 +255,27 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     pubsub_host.start_echo_agent(admin.clone(), scrt_state.committed_messages(), &mut tasks);
 
     let admin_state = admin_api::AdminState::new(setup.clone(), Some(oauth.clone()));
+    // The request inspector's recorder on the login and Interaction API hosts; its live
+    // viewers end when the server stops.
+    let recording = inspector::http::Recording {
+        inspector: inspector.clone(),
+        clock: clock.clone(),
+        oauth: oauth.clone(),
+    };
+    {
+        let (inspector, shutdown) = (inspector.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            shutdown.cancelled().await;
+            inspector.stop();
+            Ok(())
+        });
+    }
     let login_router = Router::new()
         .merge(admin_api::router(admin_state.clone()))
+        .merge(inspector::api::router(
+            admin_state.clone(),
+            inspector.clone(),
+        ))
         .merge(scrt::admin_router(admin_state.clone()))
         .merge(pubsub_host.agent_router(admin_state))
         .merge(oauth::router(oauth.clone()))
@@ -271,7 +290,11 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
                 inspector,
             },
         )))
-        .fallback(admin_api::not_found);
+        .fallback(admin_api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            recording.clone(),
+            inspector::http::login_host,
+        ));
     tasks.spawn(serve_http(
         listeners.login,
         login_router,
@@ -280,7 +303,10 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     ));
     tasks.spawn(serve_http(
         listeners.scrt,
-        scrt::router(scrt_state),
+        scrt::router(scrt_state).layer(axum::middleware::from_fn_with_state(
+            recording,
+            inspector::http::interaction_host,
+        )),
         shutdown.clone(),
         "Interaction API",
     ));

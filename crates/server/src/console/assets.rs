@@ -11,6 +11,8 @@ use super::ConsoleState;
 
 pub const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
 pub const CONSOLE_JS: &str = include_str!("../../assets/console.js");
+/// The request inspector's live table (`/lightning/setup/RequestInspector/home`).
+pub const INSPECTOR_JS: &str = include_str!("../../assets/inspector.js");
 pub const HTMX_JS: &str = include_str!("../../assets/vendor/htmx-2.0.11.min.js");
 
 /// Assets change only with the binary, so their URL carries the version.
@@ -35,6 +37,10 @@ pub fn routes() -> Router<ConsoleState> {
         .route(
             &format!("{PREFIX}/console.js"),
             get(|| async { asset("text/javascript; charset=utf-8", CONSOLE_JS) }),
+        )
+        .route(
+            &format!("{PREFIX}/inspector.js"),
+            get(|| async { asset("text/javascript; charset=utf-8", INSPECTOR_JS) }),
         )
         .route(
             &format!("{PREFIX}/htmx.min.js"),

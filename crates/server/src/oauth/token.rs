@@ -76,7 +76,7 @@ pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bo
         source_ip: source_ip(&headers),
     };
     let outcome = grant(s, body, now, &mut attempt).await;
-    match outcome {
+    let mut response = match outcome {
         Ok(response) => {
             s.history.record(attempt.entry(now, None)).await;
             response
@@ -86,7 +86,19 @@ pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bo
             oauth_error(StatusCode::BAD_REQUEST, &refusal)
         }
         Err(Refused::Internal(response)) => response,
-    }
+    };
+    // Who asked, for the request inspector: an extension, never sent.
+    response
+        .extensions_mut()
+        .insert(crate::inspector::http::Caller {
+            app: attempt
+                .app
+                .as_ref()
+                .map(|a| a.name.clone())
+                .or(attempt.consumer_key.clone()),
+            user: (!attempt.username.is_empty()).then(|| attempt.username.clone()),
+        });
+    response
 }
 
 enum Refused {

@@ -10,6 +10,7 @@
 //! - `authz`: who may call the admin API and as whom; tokens that die with their user or app.
 //! - `console` (and `console_*`): the web console over HTTP, as a browser without JavaScript.
 //! - `connections`: early refusals never break a keep-alive connection.
+//! - `inspector`: the request inspector: recorded calls, masking, the wire unchanged, follow.
 
 mod authz;
 mod connections;
@@ -19,6 +20,7 @@ mod console_auth;
 mod console_org;
 mod console_people;
 mod console_review;
+mod inspector;
 mod interactions;
 mod oauth;
 mod platform_events;
