@@ -4,8 +4,8 @@
 //! the topic page shows the schema; hostile paths are 404s. On SQLite and, when reachable,
 //! PostgreSQL.
 
-use byoc_proto::admin::NewUser;
-use byoc_pubsub_proto::v1::ReplayPreset;
+use byoc_proto::admin::{InspectedCall, InspectorQuery, NewUser};
+use byoc_pubsub_proto::v1::{ReplayPreset, TopicRequest};
 use byoc_testkit::TestServer;
 use reqwest::StatusCode;
 
@@ -273,5 +273,119 @@ async fn stored_events_page_newest_first_through_every_event() {
     expected.reverse();
     // Every reply once, newest first (the end user's inbound message is no platform event).
     assert_eq!(seen, expected);
+    server.stop().await.expect("stop");
+}
+
+/// The Pub/Sub calls the inspector kept, newest first.
+async fn pubsub_calls(server: &TestServer) -> Vec<InspectedCall> {
+    server
+        .admin()
+        .inspector_calls(&InspectorQuery {
+            host: Some("pubsub".into()),
+            limit: Some(1000),
+            ..InspectorQuery::default()
+        })
+        .await
+        .expect("inspector calls")
+}
+
+#[tokio::test]
+async fn the_inspector_hears_of_every_rpc_and_delivery_batch_of_the_pubsub_host() {
+    let server = TestServer::start_with(options()).await.expect("server");
+    let partner = Partner::new(&server).await;
+    let conversation = inbound_message(&server, &partner.token, "end-user-inspected").await;
+
+    // GetTopic and GetSchema, then an unknown topic: NOT_FOUND with Salesforce's trailer.
+    partner.schema().await;
+    let mut grpc = partner.grpc.clone();
+    let refused = grpc
+        .get_topic(partner.request(TopicRequest {
+            topic_name: "/event/No_Such__e".into(),
+        }))
+        .await
+        .expect_err("unknown topic");
+    assert_eq!(refused.code(), tonic::Code::NotFound);
+    // A token that is not valid: UNAUTHENTICATED, nobody named.
+    let stranger = Partner::with_token(&server, "not-a-token".into()).await;
+    let refused = stranger
+        .subscribe(fetch(ReplayPreset::Latest, vec![], 1))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+
+    // A subscription, one delivery, then the client goes away.
+    let mut stream = partner
+        .subscribe(fetch(ReplayPreset::Latest, vec![], 5))
+        .await
+        .expect("subscribe");
+    stream.keepalive().await;
+    let sent = server
+        .admin()
+        .agent_reply(&conversation, "inspected")
+        .await
+        .expect("reply");
+    let mut requested = 5;
+    assert_eq!(stream.events(1, &mut requested).await[0].0, sent.replay_id);
+    drop(stream);
+
+    // Wait for the stream's end to be recorded (the server's task notices the cancel).
+    let mut calls = Vec::new();
+    for _ in 0..200 {
+        calls = pubsub_calls(&server).await;
+        if calls.iter().any(|c| c.operation.ends_with(" ended")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let find = |op: &str| {
+        calls
+            .iter()
+            .find(|c| c.operation == op)
+            .unwrap_or_else(|| panic!("no call {op:?} in {calls:#?}"))
+    };
+    let topic = find("GetTopic /event/Byoc_Outbound__e");
+    assert_eq!(topic.status, "OK");
+    assert_eq!(topic.app.as_deref(), Some(SAMPLE_APP));
+    assert!(topic.user.is_some());
+    assert!(!topic.request.contains(&partner.token), "token leaked");
+    let missing = find("GetTopic /event/No_Such__e");
+    assert_eq!(missing.status, "NOT_FOUND");
+    assert_eq!(
+        missing.error_code.as_deref(),
+        Some("sfdc.platform.eventbus.grpc.topic.notfound")
+    );
+    assert_eq!(
+        missing.fix_href.as_deref(),
+        Some("/lightning/setup/LiveMessageSetup/home")
+    );
+    let unknown = calls
+        .iter()
+        .find(|c| c.operation == "Subscribe" && c.status == "UNAUTHENTICATED")
+        .unwrap_or_else(|| panic!("no refused Subscribe in {calls:#?}"));
+    assert_eq!(
+        unknown.error_code.as_deref(),
+        Some("sfdc.platform.eventbus.grpc.service.auth.error")
+    );
+    assert_eq!(unknown.app, None);
+    let started = find(&format!("Subscribe {TOPIC}"));
+    assert_eq!(started.status, "OK");
+    let delivered = calls
+        .iter()
+        .find(|c| {
+            c.operation
+                .starts_with("Deliver 1 event to BYOC Sample App (")
+        })
+        .unwrap_or_else(|| panic!("no delivery batch in {calls:#?}"));
+    assert_eq!(delivered.status, "OK");
+    assert!(
+        delivered
+            .request
+            .contains(&format!("replay ids: {0}..={0}", sent.replay_id)),
+        "{}",
+        delivered.request
+    );
+    let ended = find(&format!("Subscribe {TOPIC} ended"));
+    assert_eq!(ended.status, "CANCELLED");
     server.stop().await.expect("stop");
 }

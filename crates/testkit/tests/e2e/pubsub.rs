@@ -96,7 +96,7 @@ async fn access_token_for(server: &TestServer, username: &str) -> String {
 
 /// A partner's Pub/Sub connection: the generated client and its auth metadata.
 pub(crate) struct Partner {
-    grpc: PubSubClient<Channel>,
+    pub(crate) grpc: PubSubClient<Channel>,
     pub(crate) token: String,
     instance_url: String,
     tenant: String,
@@ -108,7 +108,7 @@ impl Partner {
         Partner::with_token(server, token).await
     }
 
-    async fn with_token(server: &TestServer, token: String) -> Partner {
+    pub(crate) async fn with_token(server: &TestServer, token: String) -> Partner {
         let ca = std::fs::read_to_string(&server.org().ca_cert).expect("ca");
         let channel = Endpoint::from_shared(format!("https://{}", server.org().pubsub_endpoint))
             .expect("endpoint")
@@ -148,11 +148,11 @@ impl Partner {
         request
     }
 
-    fn request<T>(&self, message: T) -> Request<T> {
+    pub(crate) fn request<T>(&self, message: T) -> Request<T> {
         self.request_with(message, &[])
     }
 
-    async fn schema(&self) -> (String, Schema) {
+    pub(crate) async fn schema(&self) -> (String, Schema) {
         let mut grpc = self.grpc.clone();
         let topic = grpc
             .get_topic(self.request(TopicRequest {
