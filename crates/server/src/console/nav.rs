@@ -141,7 +141,7 @@ pub const SECTIONS: &[Section] = &[
                 key: "conversations",
                 label: "Agent Console",
                 href: "/lightning/o/Conversation/list",
-                keywords: "conversations messaging sessions agent reply service console transcript",
+                keywords: "conversations sessions agent reply service console transcript",
             },
             Item {
                 key: "inspector",
