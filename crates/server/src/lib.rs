@@ -4,7 +4,8 @@
 //!   many servers) and returns a [`RunningServer`] once `org.json` holds the real addresses.
 //! - Three hosts: the login/instance host (admin API [`admin_api`], later OAuth and identity), the
 //!   Interaction API host ([`scrt`]), and the Pub/Sub gRPC host over TLS ([`pubsub`]).
-//! - [`console`]: the web console (Setup's screens) on the login host.
+//! - [`console`]: the web console (Setup's screens) on the login host; [`live`]: its live feed
+//!   (`GET /console/live`, Server-Sent Events across instances).
 //! - [`setup_service`]: loads records, runs `byoc-core`'s setup commands, writes the result in one
 //!   transaction.
 //! - [`bootstrap`]: first start (org, admin, credential, local CA, the seed's sample setup,
@@ -236,6 +237,14 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     let live = live::LiveFeed::new(store.clone());
     let inspector = inspector::Inspector::new();
     let scrt_state = scrt::ScrtState::new(store.clone(), clock.clone(), oauth.token_verifier());
+    live.start(
+        scrt_state.writer().commits(),
+        clock.clone(),
+        shutdown.clone(),
+        &mut tasks,
+    )
+    .await
+    .context("the live feed could not start")?;
     let pubsub_host = pubsub::Host::new(
         store.clone(),
         clock.clone(),

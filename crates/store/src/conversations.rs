@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use crate::events::{NewEvent, StoredSchema};
+use crate::live::{EventLink, Touched};
 use crate::sql::{PostgresStore, SqliteStore};
 use crate::StoreError;
 
@@ -518,6 +519,7 @@ macro_rules! impl_conversation_repository {
                 session: &SessionChoice,
                 entries: &[EntryRecord],
                 now: i64,
+                touched: &mut Touched,
             ) -> Result<WriteOutcome, StoreError> {
                 let conversation = match target {
                     EntryTarget::EndUser(new) => Self::tx_ensure_conversation(tx, new, now).await?,
@@ -532,6 +534,7 @@ macro_rules! impl_conversation_repository {
                         match Self::tx_latest_session(tx, &conversation.id).await? {
                             Some(s) if s.status == "Ended" => {
                                 Self::tx_insert_session(tx, new_session_id, &conversation.id, "Active", now, None).await?;
+                                touched.touch(&conversation.id, Some(&conversation.channel_id), "session", now);
                                 Some(new_session_id.clone())
                             }
                             Some(s) => {
@@ -540,11 +543,13 @@ macro_rules! impl_conversation_repository {
                                         .bind(&s.id)
                                         .execute(&mut **tx)
                                         .await?;
+                                    touched.touch(&conversation.id, Some(&conversation.channel_id), "session", now);
                                 }
                                 Some(s.id)
                             }
                             None => {
                                 Self::tx_insert_session(tx, new_session_id, &conversation.id, "Active", now, None).await?;
+                                touched.touch(&conversation.id, Some(&conversation.channel_id), "session", now);
                                 Some(new_session_id.clone())
                             }
                         }
@@ -552,6 +557,7 @@ macro_rules! impl_conversation_repository {
                     SessionChoice::Establish { session_id, started_at, ended_at } => {
                         let status = if ended_at.is_some() { "Ended" } else { "Active" };
                         Self::tx_insert_session(tx, session_id, &conversation.id, status, *started_at, *ended_at).await?;
+                        touched.touch(&conversation.id, Some(&conversation.channel_id), "session", now);
                         Some(session_id.clone())
                     }
                     SessionChoice::Attach(id) => {
@@ -628,6 +634,10 @@ macro_rules! impl_conversation_repository {
                         .bind(now)
                         .execute(&mut **tx)
                         .await?;
+                    touched.touch(&conversation.id, Some(&conversation.channel_id), "entry", now);
+                } else if entries.is_empty() {
+                    // Establishing (or looking up) a conversation without entries.
+                    touched.touch(&conversation.id, Some(&conversation.channel_id), "conversation", now);
                 }
                 // A duplicate-only retry answers with the session the entry was stored in.
                 let answer_session = match stored.first() {
@@ -637,10 +647,10 @@ macro_rules! impl_conversation_repository {
                 Ok(WriteOutcome::Appended { conversation, session_id: answer_session, entries: stored })
             }
 
-            async fn tx_apply(tx: &mut sqlx::Transaction<'_, $db>, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
+            async fn tx_apply(tx: &mut sqlx::Transaction<'_, $db>, op: &WriteOp, touched: &mut Touched) -> Result<WriteOutcome, StoreError> {
                 match op {
-                    WriteOp::Unit { claim, ops, event } => Self::tx_unit(tx, claim.as_ref(), ops, event.as_ref()).await,
-                    other => Self::tx_apply_one(tx, other).await,
+                    WriteOp::Unit { claim, ops, event } => Self::tx_unit(tx, claim.as_ref(), ops, event.as_ref(), touched).await,
+                    other => Self::tx_apply_one(tx, other, touched).await,
                 }
             }
 
@@ -651,7 +661,10 @@ macro_rules! impl_conversation_repository {
                 claim: Option<&Claim>,
                 ops: &[WriteOp],
                 event: Option<&OutboxEvent>,
+                touched: &mut Touched,
             ) -> Result<WriteOutcome, StoreError> {
+                // What the unit touches counts only if its savepoint commits.
+                let mut mine = Touched::default();
                 let mut sp = sqlx::Connection::begin(&mut **tx).await?;
                 match claim {
                     None => {}
@@ -702,11 +715,14 @@ macro_rules! impl_conversation_repository {
                             sp.rollback().await?;
                             return Ok(WriteOutcome::Held);
                         }
+                        if let Some(c) = conversation_id {
+                            mine.touch(c, None, "record", *now);
+                        }
                     }
                 }
                 let mut outcomes = Vec::with_capacity(ops.len());
                 for op in ops {
-                    outcomes.push(Self::tx_apply_one(&mut sp, op).await?);
+                    outcomes.push(Self::tx_apply_one(&mut sp, op, &mut mine).await?);
                 }
                 if outcomes.iter().any(WriteOutcome::is_not_found) {
                     sp.rollback().await?;
@@ -716,6 +732,16 @@ macro_rules! impl_conversation_repository {
                 if let Some(e) = event {
                     let ids = Self::tx_append_events(&mut sp, &e.topic, &e.schema, std::slice::from_ref(&e.event)).await?;
                     replay_id = ids.first().copied();
+                    // The live feed shows a delivery of this event on the conversation (and the
+                    // agent entry) it carries.
+                    let entry_id = outcomes.iter().find_map(|o| match o {
+                        WriteOutcome::Appended { entries, .. } => entries.iter().find(|s| !s.duplicate).map(|s| s.entry_id.clone()),
+                        _ => None,
+                    });
+                    if let (Some(replay_id), Some(conversation_id)) = (replay_id, mine.first_conversation()) {
+                        let link = EventLink { conversation_id: conversation_id.to_string(), entry_id };
+                        Self::tx_link_event(&mut sp, &e.topic, replay_id, &link, e.event.created_at).await?;
+                    }
                     if let Some(Claim::IdempotencyKey { scope, key, .. }) = claim {
                         sqlx::query("UPDATE idempotency_keys SET replay_id = $3 WHERE scope = $1 AND idem_key = $2")
                             .bind(scope)
@@ -726,16 +752,17 @@ macro_rules! impl_conversation_repository {
                     }
                 }
                 sp.commit().await?;
+                touched.merge(mine);
                 Ok(WriteOutcome::Unit { outcomes, replay_id })
             }
 
-            async fn tx_apply_one(tx: &mut sqlx::Transaction<'_, $db>, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
+            async fn tx_apply_one(tx: &mut sqlx::Transaction<'_, $db>, op: &WriteOp, touched: &mut Touched) -> Result<WriteOutcome, StoreError> {
                 match op {
                     WriteOp::Unit { .. } => Err(StoreError::Database(sqlx::Error::Protocol(
                         "a write unit cannot nest another".into(),
                     ))),
                     WriteOp::Append { target, session, entries, now } => {
-                        Self::tx_append(tx, target, session, entries, *now).await
+                        Self::tx_append(tx, target, session, entries, *now, touched).await
                     }
                     WriteOp::Consent { channel_id, client_id, new_end_user_id, status, now } => {
                         sqlx::query(
@@ -750,6 +777,17 @@ macro_rules! impl_conversation_repository {
                         .bind(*now)
                         .execute(&mut **tx)
                         .await?;
+                        let conversation: Option<String> = sqlx::query_scalar(
+                            "SELECT c.id FROM conversations c JOIN messaging_end_users u ON u.id = c.end_user_id \
+                             WHERE u.channel_id = $1 AND u.client_id = $2",
+                        )
+                        .bind(channel_id)
+                        .bind(client_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                        if let Some(c) = conversation {
+                            touched.touch(&c, Some(channel_id), "consent", *now);
+                        }
                         Ok(WriteOutcome::Done)
                     }
                     WriteOp::PutRecord { kind, key, conversation_id, body, now } => {
@@ -765,6 +803,9 @@ macro_rules! impl_conversation_repository {
                         .bind(*now)
                         .execute(&mut **tx)
                         .await?;
+                        if let Some(c) = conversation_id {
+                            touched.touch(c, None, "record", *now);
+                        }
                         Ok(WriteOutcome::Done)
                     }
                     WriteOp::SessionStatus { conversation_id, session_id, status, ended_by, now } => {
@@ -796,6 +837,7 @@ macro_rules! impl_conversation_repository {
                             .bind(*now)
                             .execute(&mut **tx)
                             .await?;
+                        touched.touch(conversation_id, None, "session", *now);
                         Ok(WriteOutcome::Done)
                     }
                 }
@@ -807,9 +849,12 @@ macro_rules! impl_conversation_repository {
             async fn write_batch(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let mut out = Vec::with_capacity(ops.len());
+                let mut touched = Touched::default();
                 for op in ops {
-                    out.push(Self::tx_apply(&mut tx, op).await?);
+                    out.push(Self::tx_apply(&mut tx, op, &mut touched).await?);
                 }
+                // Last, so the feed's head row is locked only for the commit itself.
+                Self::tx_feed_touched(&mut tx, touched).await?;
                 tx.commit().await?;
                 Ok(out)
             }

@@ -17,11 +17,14 @@
 //! - [`conversations::ConversationRepository`]: the Interaction API's conversations, entries,
 //!   attachments and sessions, written in batches (group commit).
 //! - [`console::ConsoleRepository`]: users' password hashes and the web console's sessions.
+//! - [`live::LiveFeedRepository`]: the console's live feed (what changed, in commit order, across
+//!   instances), written by the conversation batches themselves.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
 
 pub mod console;
 pub mod conversations;
 pub mod events;
+pub mod live;
 pub mod oauth;
 mod records;
 pub mod sql;
@@ -225,6 +228,7 @@ pub trait Repositories:
     + conversations::ConversationRepository
     + events::EventRepository
     + console::ConsoleRepository
+    + live::LiveFeedRepository
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

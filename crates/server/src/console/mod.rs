@@ -104,6 +104,7 @@ pub fn router(state: ConsoleState) -> Router {
         .merge(agent::routes())
         .merge(inspector::routes())
         .merge(platform_events::routes())
+        .merge(crate::live::routes())
         // The console's own 404 under its prefixes (static routes win over these catch-alls),
         // so an unknown console path still gets the console's headers, not the API's JSON.
         .route("/lightning/{*rest}", axum::routing::any(not_found))

@@ -8,11 +8,13 @@
 //! After a batch committed, the end users' new messages in it are announced as
 //! [`CommittedMessage`]s on a broadcast channel ([`GroupCommit::committed_messages`]): the seam
 //! through which other parts of the server (the echo agent) react to inbound messages without
-//! the Interaction API knowing them.
+//! the Interaction API knowing them. Every committed batch also bumps a counter
+//! ([`GroupCommit::commits`]): the live feed's follower ([`crate::live`]) wakes on it and reads
+//! the feed rows the batch wrote.
 
 use byoc_store::conversations::{WriteOp, WriteOutcome};
 use byoc_store::{Store, StoreError};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// The most ops committed in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -89,14 +91,26 @@ pub enum WriteError {
 pub struct GroupCommit {
     queue: mpsc::Sender<Job>,
     committed: broadcast::Sender<CommittedMessage>,
+    /// How many batches committed (bumped after their requests were answered).
+    commits: watch::Sender<u64>,
 }
 
 impl GroupCommit {
     pub fn spawn(store: Store) -> GroupCommit {
         let (queue, rx) = mpsc::channel(QUEUE);
         let (committed, _) = broadcast::channel(ANNOUNCED);
-        tokio::spawn(run(store, rx, committed.clone()));
-        GroupCommit { queue, committed }
+        let (commits, _) = watch::channel(0);
+        tokio::spawn(run(store, rx, committed.clone(), commits.clone()));
+        GroupCommit {
+            queue,
+            committed,
+            commits,
+        }
+    }
+
+    /// Changes after every committed batch (the live feed's local wake-up).
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// The end users' messages from now on, each once its batch committed.
@@ -155,6 +169,7 @@ async fn run(
     store: Store,
     mut rx: mpsc::Receiver<Job>,
     committed: broadcast::Sender<CommittedMessage>,
+    commits: watch::Sender<u64>,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut announcer = Announcer {
@@ -166,6 +181,7 @@ async fn run(
             commit(&store, batch, &mut announcer).await;
         }
         announcer.flush();
+        commits.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

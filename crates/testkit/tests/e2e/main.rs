@@ -11,6 +11,7 @@
 //! - `console` (and `console_*`): the web console over HTTP, as a browser without JavaScript.
 //! - `connections`: early refusals never break a keep-alive connection.
 //! - `inspector`: the request inspector: recorded calls, masking, the wire unchanged, follow.
+//! - `live`: the console's live feed (SSE), resume by event id, across instances on PostgreSQL.
 
 mod authz;
 mod connections;
@@ -22,6 +23,7 @@ mod console_people;
 mod console_review;
 mod inspector;
 mod interactions;
+mod live;
 mod oauth;
 mod platform_events;
 mod pubsub;
