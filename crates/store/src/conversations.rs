@@ -305,6 +305,29 @@ pub struct EntryPage {
     pub newest_first: bool,
 }
 
+/// Which conversations the agent console lists ([`ConversationRepository::conversation_list`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationListFilter {
+    /// Only this messaging channel's (its 15-character id).
+    pub channel_id: Option<String>,
+    /// Only those whose newest messaging session has this status (`Active`, `Inactive`,
+    /// `Ended`).
+    pub session_status: Option<String>,
+    pub limit: i64,
+}
+
+/// A conversation as the agent console's list shows it: the row, its newest session's status and
+/// its last message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationListRow {
+    pub conversation: ConversationRow,
+    pub session_status: Option<String>,
+    /// The text of the newest `Message` entry (`None` for a file without text, or no message).
+    pub last_message_text: Option<String>,
+    /// Who sent the newest `Message` entry (`EndUser`, `Agent`, ...), if there is one.
+    pub last_message_role: Option<String>,
+}
+
 #[async_trait]
 pub trait ConversationRepository: Send + Sync {
     /// Apply the ops in one transaction, in order; one outcome per op. A database error fails
@@ -342,12 +365,23 @@ pub trait ConversationRepository: Send + Sync {
         key: &str,
     ) -> Result<Option<(String, Option<i64>)>, StoreError>;
     async fn records_of(&self, conversation_id: &str) -> Result<Vec<RecordRow>, StoreError>;
+    /// Newest activity first, filtered, at most `filter.limit` (one query).
+    async fn conversation_list(
+        &self,
+        filter: &ConversationListFilter,
+    ) -> Result<Vec<ConversationListRow>, StoreError>;
 }
 
 const CONVERSATION_COLUMNS: &str =
     "c.id, c.end_user_id, u.client_id, c.channel_id, c.channel_address, c.ccd_developer_name, \
      c.routing_attributes, u.consent_status, c.created_at, c.updated_at \
      FROM conversations c JOIN messaging_end_users u ON u.id = c.end_user_id";
+/// [`CONVERSATION_COLUMNS`] in two halves, for a query that selects more.
+const CONVERSATION_COLUMNS_ONLY: &str =
+    "c.id, c.end_user_id, u.client_id, c.channel_id, c.channel_address, c.ccd_developer_name, \
+     c.routing_attributes, u.consent_status, c.created_at, c.updated_at";
+const CONVERSATION_FROM: &str =
+    "FROM conversations c JOIN messaging_end_users u ON u.id = c.end_user_id";
 
 const ENTRY_COLUMNS: &str = "seq, conversation_id, entry_id, session_id, entry_type, sender_app_type, sender_subject, \
      sender_role, client_timestamp, server_timestamp, text, message_type, format_type, acknowledged_entry_id, source, payload \
@@ -1000,6 +1034,48 @@ macro_rules! impl_conversation_repository {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::record_row).collect()
+            }
+
+            async fn conversation_list(&self, filter: &ConversationListFilter) -> Result<Vec<ConversationListRow>, StoreError> {
+                const STATUS: &str = "(SELECT s.status FROM messaging_sessions s WHERE s.conversation_id = c.id \
+                     ORDER BY s.started_at DESC, s.id DESC LIMIT 1)";
+                const LAST: &str = "FROM conversation_entries e WHERE e.conversation_id = c.id AND e.entry_type = 'Message' \
+                     ORDER BY e.seq DESC LIMIT 1";
+                let mut conditions = Vec::new();
+                let mut n = 0;
+                if filter.channel_id.is_some() {
+                    n += 1;
+                    conditions.push(format!("c.channel_id = ${n}"));
+                }
+                if filter.session_status.is_some() {
+                    n += 1;
+                    conditions.push(format!("{STATUS} = ${n}"));
+                }
+                let where_clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+                let sql = format!(
+                    "SELECT {CONVERSATION_COLUMNS_ONLY}, {STATUS} AS session_status, \
+                     (SELECT e.text {LAST}) AS last_text, (SELECT e.sender_role {LAST}) AS last_role \
+                     {CONVERSATION_FROM}{where_clause} ORDER BY c.updated_at DESC, c.id LIMIT ${}",
+                    n + 1
+                );
+                let mut q = sqlx::query(&sql);
+                if let Some(c) = &filter.channel_id {
+                    q = q.bind(c);
+                }
+                if let Some(s) = &filter.session_status {
+                    q = q.bind(s);
+                }
+                let rows = q.bind(filter.limit).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(ConversationListRow {
+                            conversation: Self::conversation_row(row)?,
+                            session_status: row.try_get("session_status")?,
+                            last_message_text: row.try_get("last_text")?,
+                            last_message_role: row.try_get("last_role")?,
+                        })
+                    })
+                    .collect()
             }
         }
     };

@@ -1,5 +1,5 @@
 //! The console's static files, embedded in the binary: the style sheet, the console's own script
-//! (Quick Find, pickers, confirmations) and vendored htmx (2.0.11, `assets/vendor/`, from the
+//! (Quick Find, pickers, confirmations), the agent console's script and vendored htmx (2.0.11, `assets/vendor/`, from the
 //! npm package `htmx.org`; no CDN). Served with a long cache lifetime under a versioned path.
 
 use axum::http::header;
@@ -13,6 +13,8 @@ pub const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
 pub const CONSOLE_JS: &str = include_str!("../../assets/console.js");
 /// The request inspector's live table (`/lightning/setup/RequestInspector/home`).
 pub const INSPECTOR_JS: &str = include_str!("../../assets/inspector.js");
+/// The agent console's live updates and reply box (`console/agent.rs`).
+pub const AGENT_CONSOLE_JS: &str = include_str!("../../assets/agent-console.js");
 pub const HTMX_JS: &str = include_str!("../../assets/vendor/htmx-2.0.11.min.js");
 
 /// Assets change only with the binary, so their URL carries the version.
@@ -41,6 +43,10 @@ pub fn routes() -> Router<ConsoleState> {
         .route(
             &format!("{PREFIX}/inspector.js"),
             get(|| async { asset("text/javascript; charset=utf-8", INSPECTOR_JS) }),
+        )
+        .route(
+            &format!("{PREFIX}/agent-console.js"),
+            get(|| async { asset("text/javascript; charset=utf-8", AGENT_CONSOLE_JS) }),
         )
         .route(
             &format!("{PREFIX}/htmx.min.js"),

@@ -320,6 +320,8 @@ pub const CSRF_REFUSAL: &str =
 pub struct UploadedFile {
     pub field: String,
     pub file_name: String,
+    /// The part's `Content-Type`, as the browser guessed it from the file.
+    pub content_type: Option<String>,
     pub bytes: Vec<u8>,
 }
 
@@ -373,6 +375,7 @@ impl FromRequest<ConsoleState> for MultipartForm {
             let name = part.name().unwrap_or_default().to_string();
             match part.file_name().map(str::to_string) {
                 Some(file_name) => {
+                    let content_type = part.content_type().map(str::to_string);
                     let bytes = part
                         .bytes()
                         .await
@@ -380,6 +383,7 @@ impl FromRequest<ConsoleState> for MultipartForm {
                     files.push(UploadedFile {
                         field: name,
                         file_name,
+                        content_type,
                         bytes: bytes.to_vec(),
                     });
                 }

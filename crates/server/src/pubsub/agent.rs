@@ -274,7 +274,27 @@ impl ReplyContent {
 
 impl ReplyFile {
     fn from_request(a: AgentAttachment) -> Result<ReplyFile, SetupError> {
-        let name = a.name.trim().to_string();
+        let (name, mime_type) = Self::name_and_type(&a.name, &a.mime_type)?;
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(a.content_base64.trim())
+            .map_err(|_| {
+                SetupError::invalid(
+                    "attachment.contentBase64",
+                    "The attachment content is not standard base64.",
+                )
+            })?;
+        Self::sized(name, mime_type, content)
+    }
+
+    /// A file as the agent sends it from the console's upload, with the admin API's checks: a
+    /// plain file name, a `type/subtype` MIME type, at most 25 MB.
+    pub fn new(name: &str, mime_type: &str, content: Vec<u8>) -> Result<ReplyFile, SetupError> {
+        let (name, mime_type) = Self::name_and_type(name, mime_type)?;
+        Self::sized(name, mime_type, content)
+    }
+
+    fn name_and_type(name: &str, mime_type: &str) -> Result<(String, String), SetupError> {
+        let name = name.trim().to_string();
         if name.is_empty()
             || name.chars().count() > 255
             || name
@@ -286,28 +306,24 @@ impl ReplyFile {
                 "The attachment needs a file name (at most 255 characters, no path).",
             ));
         }
-        let mime_type = a.mime_type.trim().to_ascii_lowercase();
-        let well_formed = mime_type.len() <= 255
-            && mime_type
+        let normalized = mime_type.trim().to_ascii_lowercase();
+        let well_formed = normalized.len() <= 255
+            && normalized
                 .split_once('/')
                 .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty() && !s.contains('/'))
-            && !mime_type
+            && !normalized
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control());
         if !well_formed {
             return Err(SetupError::invalid(
                 "attachment.mimeType",
-                format!("{:?} is not a MIME type (type/subtype).", a.mime_type),
+                format!("{mime_type:?} is not a MIME type (type/subtype)."),
             ));
         }
-        let content = base64::engine::general_purpose::STANDARD
-            .decode(a.content_base64.trim())
-            .map_err(|_| {
-                SetupError::invalid(
-                    "attachment.contentBase64",
-                    "The attachment content is not standard base64.",
-                )
-            })?;
+        Ok((name, normalized))
+    }
+
+    fn sized(name: String, mime_type: String, content: Vec<u8>) -> Result<ReplyFile, SetupError> {
         if content.len() as u64 > MAX_ATTACHMENT_BYTES {
             return Err(SetupError::invalid(
                 "attachment.contentBase64",

@@ -185,13 +185,21 @@ async fn show(
     _a: ConversationReader,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let store = s.setup.store();
+    let detail = conversation_detail(s.setup.store(), &id).await?;
+    Ok(Json(detail).into_response())
+}
+
+/// Everything of conversation `id` as people read it (`GET /admin/v1/conversations/{id}`, and
+/// the agent console's transcript): sessions, entries with their attachments and the highest
+/// acknowledgement each got, and the routing and agent-work records. The caller checked
+/// [`SetupAction::ReadConversations`].
+pub async fn conversation_detail(store: &Store, id: &str) -> Result<ConversationDetail, ApiError> {
     let repo = store.repo();
     let row = repo
-        .conversation(&id)
+        .conversation(id)
         .await
         .map_err(store_error)?
-        .ok_or_else(|| not_found("Conversation", &id))?;
+        .ok_or_else(|| not_found("Conversation", id))?;
     let sessions = repo.sessions(&row.id).await.map_err(store_error)?;
     let entries = repo.entries(&row.id).await.map_err(store_error)?;
     let attachments = repo.attachments(&row.id).await.map_err(store_error)?;
@@ -263,13 +271,12 @@ async fn show(
         })
         .collect();
     let conversation = summary(store, row).await?;
-    Ok(Json(ConversationDetail {
+    Ok(ConversationDetail {
         conversation,
         sessions,
         entries,
         records,
     })
-    .into_response())
 }
 
 async fn attachment(

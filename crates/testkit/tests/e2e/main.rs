@@ -16,6 +16,7 @@
 mod authz;
 mod connections;
 mod console;
+mod console_agent;
 mod console_apps;
 mod console_auth;
 mod console_org;
