@@ -298,5 +298,8 @@
   });
 
   replyBox();
+  // "typing…" shown by the server goes away by itself too.
+  var typing = document.getElementById("typing-indicator");
+  if (typing && !typing.hidden) applyTyping(typing.cloneNode(true));
   if (typeof window.EventSource === "function") connect();
 })();

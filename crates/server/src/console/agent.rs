@@ -635,10 +635,7 @@ fn transcript_of(
         },
         Fact {
             label: "Consent Status",
-            value: c
-                .consent_status
-                .clone()
-                .unwrap_or_else(|| "Not set".into()),
+            value: c.consent_status.clone().unwrap_or_else(|| "Not set".into()),
         },
         Fact {
             label: "Messaging Session",
@@ -793,7 +790,15 @@ async fn view(
     session: ConsoleSession,
     Path(id): Path<String>,
 ) -> Response {
-    render_conversation(&state, &session, &id, StatusCode::OK, None, Typed::default()).await
+    render_conversation(
+        &state,
+        &session,
+        &id,
+        StatusCode::OK,
+        None,
+        Typed::default(),
+    )
+    .await
 }
 
 /// The page's live parts (facts, typing indicator, transcript, records) for `agent-console.js`.
@@ -832,7 +837,11 @@ async fn attachment(
         return refused(&session, "Attachment", e.into());
     }
     if !plausible_id(&id) || !plausible_id(&attachment_id) {
-        return refused(&session, "Attachment", not_found("Attachment", &attachment_id));
+        return refused(
+            &session,
+            "Attachment",
+            not_found("Attachment", &attachment_id),
+        );
     }
     let found = match state
         .setup
@@ -845,7 +854,11 @@ async fn attachment(
         Err(e) => return refused(&session, "Attachment", store_refusal(e)),
     };
     let Some((meta, bytes)) = found.filter(|(m, _)| m.conversation_id == id) else {
-        return refused(&session, "Attachment", not_found("Attachment", &attachment_id));
+        return refused(
+            &session,
+            "Attachment",
+            not_found("Attachment", &attachment_id),
+        );
     };
     let download = q.map(|Query(q)| q).unwrap_or_default().download.is_some();
     let image = PREVIEW_TYPES.contains(&meta.mime_type.as_str());
@@ -874,7 +887,10 @@ async fn attachment(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     response
 }
 
@@ -1036,6 +1052,7 @@ async fn routing(
         queue_id: form.get("queueId").to_string(),
         user: form.get("user").to_string(),
         flow_id: form.get("flowId").to_string(),
+        text: String::new(),
     };
     let outcome = async {
         may_work(&form.session)?;

@@ -116,7 +116,12 @@ fn entry<'a>(page: &'a Page, id: &str) -> &'a str {
     &page.body[start..end]
 }
 
-async fn reply_form(c: &mut Console, id: &str, text: &str, file: Option<(&str, &str, &[u8])>) -> Page {
+async fn reply_form(
+    c: &mut Console,
+    id: &str,
+    text: &str,
+    file: Option<(&str, &str, &[u8])>,
+) -> Page {
     let token = c.get(&view(id)).await.csrf();
     let mut form = Form::new()
         .text("_csrf", token)
@@ -197,7 +202,9 @@ async fn agent_console(server: TestServer) {
     assert!(active.body.contains(&row_marker));
     let ended = c.get(&format!("{LIST}?status=Ended")).await;
     assert!(!ended.body.contains(&row_marker));
-    let channel = api.channels().await.expect("channels")[0].developer_name.clone();
+    let channel = api.channels().await.expect("channels")[0]
+        .developer_name
+        .clone();
     let by_channel = c.get(&format!("{LIST}?channel={channel}")).await;
     assert!(by_channel.body.contains(&row_marker), "{}", by_channel.body);
     let unknown = c.get(&format!("{LIST}?channel=nope&status=x")).await;
@@ -240,20 +247,35 @@ async fn agent_console(server: TestServer) {
         .expect("html attachment");
     let png_href = format!("/lightning/r/Conversation/{id}/attachments/{}", png.id);
     let html_href = format!("/lightning/r/Conversation/{id}/attachments/{}", html.id);
-    assert!(page.body.contains(&format!("<img src=\"{png_href}\" alt=\"photo.png\">")), "{}", page.body);
-    assert!(page.body.contains(&format!("<a href=\"{html_href}\" download>page.html</a>")), "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("<img src=\"{png_href}\" alt=\"photo.png\">")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("<a href=\"{html_href}\" download>page.html</a>")),
+        "{}",
+        page.body
+    );
     assert!(text(&page.body).contains("my photo"));
-    assert!(!page.body.contains("data-entry-type=\"TypingStartedIndicator\""));
+    assert!(!page
+        .body
+        .contains("data-entry-type=\"TypingStartedIndicator\""));
     assert!(page.body.contains("data-entry-type=\"SessionStarted\""));
     assert!(page.body.contains("id=\"typing-indicator\""));
     assert!(
-        page.body.contains("data-now=") && page.body.contains(" hidden>console-end-user is typing…"),
+        page.body.contains("data-now=")
+            && page.body.contains(" hidden>console-end-user is typing…"),
         "{}",
         page.body
     );
     assert!(page.body.contains("id=\"live-announcer\""));
     assert!(page.body.contains("role=\"log\" aria-live=\"polite\""));
-    assert!(page.body.contains("<form id=\"reply-form\" method=\"post\""));
+    assert!(page
+        .body
+        .contains("<form id=\"reply-form\" method=\"post\""));
     assert!(page.body.contains(">End conversation</button>"));
     // The sample CCD is routed by Salesforce: no routing form.
     assert!(!page.body.contains("id=\"routing-form\""));
@@ -262,7 +284,9 @@ async fn agent_console(server: TestServer) {
         .get(&format!("/lightning/r/Conversation/{id}/transcript"))
         .await;
     assert_eq!(parts.status, StatusCode::OK);
-    assert!(parts.body.contains(&format!("data-entry-id=\"{}\"", first.id)));
+    assert!(parts
+        .body
+        .contains(&format!("data-entry-id=\"{}\"", first.id)));
     assert!(parts.body.contains("id=\"conversation-facts\""));
     assert!(!parts.body.contains("<html"));
 
@@ -271,7 +295,10 @@ async fn agent_console(server: TestServer) {
     let img = c.get(&png_href).await;
     assert_eq!(img.status, StatusCode::OK);
     assert_eq!(img.headers["content-type"], "image/png");
-    assert_eq!(img.headers["content-disposition"], "inline; filename=\"photo.png\"");
+    assert_eq!(
+        img.headers["content-disposition"],
+        "inline; filename=\"photo.png\""
+    );
     assert_eq!(img.headers["x-content-type-options"], "nosniff");
     let bytes = reqwest::Client::new()
         .get(format!("{}{png_href}", c.base))
@@ -284,25 +311,41 @@ async fn agent_console(server: TestServer) {
         .expect("bytes");
     assert_eq!(&bytes[..], PNG);
     let download = c.get(&format!("{png_href}?download=1")).await;
-    assert_eq!(download.headers["content-disposition"], "attachment; filename=\"photo.png\"");
+    assert_eq!(
+        download.headers["content-disposition"],
+        "attachment; filename=\"photo.png\""
+    );
     let file = c.get(&html_href).await;
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.headers["content-type"], "application/octet-stream");
-    assert_eq!(file.headers["content-disposition"], "attachment; filename=\"page.html\"");
+    assert_eq!(
+        file.headers["content-disposition"],
+        "attachment; filename=\"page.html\""
+    );
     assert_eq!(file.headers["x-content-type-options"], "nosniff");
     assert_eq!(file.body, "<script>alert(1)</script>");
     assert_eq!(page_file.conversation_identifier, id);
     // Another conversation's path, or no such attachment: not found.
     let other = p.send("someone-else", "hi").await;
     let p404 = c
-        .get(&format!("/lightning/r/Conversation/{other}/attachments/{}", png.id))
+        .get(&format!(
+            "/lightning/r/Conversation/{other}/attachments/{}",
+            png.id
+        ))
         .await;
     assert_eq!(p404.status, StatusCode::NOT_FOUND);
     for hostile in ["nope", "%00", "..%2F..%2Fetc", &"x".repeat(300)] {
         let p = c
-            .get(&format!("/lightning/r/Conversation/{id}/attachments/{hostile}"))
+            .get(&format!(
+                "/lightning/r/Conversation/{id}/attachments/{hostile}"
+            ))
             .await;
-        assert_eq!(p.status, StatusCode::NOT_FOUND, "{backend} {hostile}: {}", p.body);
+        assert_eq!(
+            p.status,
+            StatusCode::NOT_FOUND,
+            "{backend} {hostile}: {}",
+            p.body
+        );
     }
 
     // The reply form: text and a file, stored as the agent's entry and published as a platform
@@ -344,7 +387,10 @@ async fn agent_console(server: TestServer) {
                 .await
                 .expect("event")
                 .expect("stream open");
-            let payload = event.fields["Payload__c"].as_str().unwrap_or_default().to_string();
+            let payload = event.fields["Payload__c"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             if payload.contains(&reply.id) {
                 return payload;
             }
@@ -384,9 +430,16 @@ async fn agent_console(server: TestServer) {
     // The script's way: Accept: application/json gets the API's answer instead of a redirect.
     let token = page.csrf();
     let req = c
-        .request(reqwest::Method::POST, &format!("/lightning/r/Conversation/{id}/reply"))
+        .request(
+            reqwest::Method::POST,
+            &format!("/lightning/r/Conversation/{id}/reply"),
+        )
         .header("Accept", "application/json")
-        .multipart(Form::new().text("_csrf", token.clone()).text("text", "by fetch"));
+        .multipart(
+            Form::new()
+                .text("_csrf", token.clone())
+                .text("text", "by fetch"),
+        );
     let json = c.send(req).await;
     assert_eq!(json.status, StatusCode::CREATED, "{}", json.body);
     let answer: serde_json::Value = serde_json::from_str(&json.body).expect("json");
@@ -395,7 +448,8 @@ async fn agent_console(server: TestServer) {
     let empty = reply_form(&mut c, &id, "   ", None).await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST, "{}", empty.body);
     assert!(
-        text(&empty.body).contains("role=\"alert\">The reply has neither text nor an attachment.</div>"),
+        text(&empty.body)
+            .contains("role=\"alert\">The reply has neither text nor an attachment.</div>"),
         "{}",
         empty.body
     );
@@ -403,7 +457,12 @@ async fn agent_console(server: TestServer) {
     // Hostile conversation ids: not found, never a 500.
     for hostile in ["no-such-conversation", "%00", "a%0Ab", &"y".repeat(300)] {
         let p = c.get(&view(hostile)).await;
-        assert_eq!(p.status, StatusCode::NOT_FOUND, "{backend} {hostile}: {}", p.body);
+        assert_eq!(
+            p.status,
+            StatusCode::NOT_FOUND,
+            "{backend} {hostile}: {}",
+            p.body
+        );
         let p = c
             .get(&format!("/lightning/r/Conversation/{hostile}/transcript"))
             .await;
@@ -427,18 +486,32 @@ async fn agent_console(server: TestServer) {
 
     // End conversation: the session ends, the page says so, the list filters it as Ended.
     let p = c
-        .submit(&view(&id), &format!("/lightning/r/Conversation/{id}/end"), &[])
+        .submit(
+            &view(&id),
+            &format!("/lightning/r/Conversation/{id}/end"),
+            &[],
+        )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let page = c.get(&view(&id)).await;
-    assert!(text(&page.body).contains("The agent ended the conversation"), "{}", page.body);
-    assert!(page.body.contains("data-entry-type=\"SessionStatusChanged\""));
+    assert!(
+        text(&page.body).contains("The agent ended the conversation"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("data-entry-type=\"SessionStatusChanged\""));
     let ended = c.get(&format!("{LIST}?status=Ended")).await;
     assert!(ended.body.contains(&row_marker), "{}", ended.body);
     // Ending it again is refused as the API refuses it, with its status and words.
     let api_refusal = api.agent_end(&id).await.expect_err("no open session");
     let p = c
-        .submit(&view(&id), &format!("/lightning/r/Conversation/{id}/end"), &[])
+        .submit(
+            &view(&id),
+            &format!("/lightning/r/Conversation/{id}/end"),
+            &[],
+        )
         .await;
     assert_eq!(p.status.as_u16(), api_refusal.status().unwrap());
     assert!(
@@ -468,7 +541,11 @@ async fn a_user_without_the_messaging_permission_gets_the_apis_refusal() {
         format!("/lightning/r/Conversation/{id}/transcript"),
     ] {
         let page = std.get(&path).await;
-        assert_eq!(page.status.as_u16(), read_refusal.status().unwrap(), "{path}");
+        assert_eq!(
+            page.status.as_u16(),
+            read_refusal.status().unwrap(),
+            "{path}"
+        );
         assert!(!page.body.contains("data-conversation-id"), "{path}");
         if !path.ends_with("/transcript") {
             assert!(
@@ -487,10 +564,17 @@ async fn a_user_without_the_messaging_permission_gets_the_apis_refusal() {
     let page = std
         .post_multipart(
             &format!("/lightning/r/Conversation/{id}/reply"),
-            Form::new().text("_csrf", token.clone()).text("text", "not allowed"),
+            Form::new()
+                .text("_csrf", token.clone())
+                .text("text", "not allowed"),
         )
         .await;
-    assert_eq!(page.status.as_u16(), work_refusal.status().unwrap(), "{}", page.body);
+    assert_eq!(
+        page.status.as_u16(),
+        work_refusal.status().unwrap(),
+        "{}",
+        page.body
+    );
     assert!(
         text(&page.body).contains(&format!("role=\"alert\">{work_refusal}</div>")),
         "{}",
@@ -505,8 +589,14 @@ async fn a_user_without_the_messaging_permission_gets_the_apis_refusal() {
     assert_eq!(page.status.as_u16(), work_refusal.status().unwrap());
     // Nothing was stored or ended.
     let detail = server.admin().conversation(&id).await.expect("detail");
-    assert!(detail.entries.iter().all(|e| e.text.as_deref() != Some("not allowed")));
-    assert_eq!(detail.conversation.session_status.as_deref(), Some("Active"));
+    assert!(detail
+        .entries
+        .iter()
+        .all(|e| e.text.as_deref() != Some("not allowed")));
+    assert_eq!(
+        detail.conversation.session_status.as_deref(),
+        Some("Active")
+    );
     // Without the session's CSRF token, nothing happens at all.
     let mut admin = Console::admin(&server).await;
     let page = admin

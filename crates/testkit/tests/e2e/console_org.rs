@@ -548,7 +548,11 @@ async fn checklist(server: TestServer) {
 
 /// A console session for `username` (a Standard User), through `frontdoor.jsp` with an access
 /// token that has the `web` scope, as Salesforce's frontdoor takes one.
-pub(crate) async fn console_as(server: &TestServer, username: &str, permission_sets: Vec<String>) -> Console {
+pub(crate) async fn console_as(
+    server: &TestServer,
+    username: &str,
+    permission_sets: Vec<String>,
+) -> Console {
     use byoc_client::token::{JwtBearer, JwtBearerSettings};
     use byoc_proto::admin::{AppInput, NewUser, PolicyInput};
     use byoc_proto::setup::PermittedUsers;
