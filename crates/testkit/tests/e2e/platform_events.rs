@@ -389,3 +389,65 @@ async fn the_inspector_hears_of_every_rpc_and_delivery_batch_of_the_pubsub_host(
     assert_eq!(ended.status, "CANCELLED");
     server.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn each_delivered_event_is_a_delivered_event_on_the_live_feed() {
+    let server = TestServer::start_with(options()).await.expect("server");
+    let partner = Partner::new(&server).await;
+    let conversation = inbound_message(&server, &partner.token, "end-user-live").await;
+    let console = Console::admin(&server).await;
+    // The console's live feed, from now on.
+    let mut live = reqwest::Client::new()
+        .get(format!("{}/console/live", console.base))
+        .header(
+            "Cookie",
+            format!("sid={}", console.sid.clone().expect("sid")),
+        )
+        .send()
+        .await
+        .expect("live feed");
+    assert_eq!(live.status(), StatusCode::OK);
+
+    let mut stream = partner
+        .subscribe(fetch(ReplayPreset::Latest, vec![], 5))
+        .await
+        .expect("subscribe");
+    stream.keepalive().await;
+    let sent = server
+        .admin()
+        .agent_reply(&conversation, "tracked to the subscriber")
+        .await
+        .expect("reply");
+    let mut requested = 5;
+    assert_eq!(stream.events(1, &mut requested).await[0].0, sent.replay_id);
+
+    // `event: delivered` with the replay id, topic, entry and subscriber (bounded wait only so a
+    // broken feed fails instead of hanging).
+    let mut text = String::new();
+    let delivered = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Some(block) = text.split("\n\n").find(|b| b.contains("event: delivered")) {
+                let data = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .expect("data");
+                return serde_json::from_str::<serde_json::Value>(data).expect("json");
+            }
+            let chunk = live.chunk().await.expect("read").expect("open");
+            text.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
+        }
+    })
+    .await
+    .expect("a delivered event");
+    assert_eq!(delivered["replayId"], sent.replay_id);
+    assert_eq!(delivered["topic"], TOPIC);
+    assert_eq!(delivered["conversationId"], conversation);
+    assert_eq!(delivered["entryId"], sent.entry_identifier);
+    assert!(
+        delivered["subscriber"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(SAMPLE_APP)),
+        "{delivered}"
+    );
+    server.stop().await.expect("stop");
+}
