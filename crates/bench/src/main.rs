@@ -1,6 +1,7 @@
 #![allow(clippy::disallowed_methods)] // tests and tools read the wall clock
 //! `byoc-bench`: byoc's benchmarks, each printing its figure beside the baselines measured in the
-//! same run (DESIGN.md §5, `docs/benchmarks.md`).
+//! same run (DESIGN.md §5, `docs/benchmarks.md`). Subcommands: `tokens` (below), `outbound`
+//! ([`outbound`]), `console` ([`console`]) and `live` ([`live`]).
 //!
 //! `byoc-bench tokens` starts a real byoc server in this process (loopback ports, a temporary
 //! data dir on SQLite, the default sample setup), then measures, in interleaved rounds:
@@ -19,6 +20,7 @@
 //! to 127.0.0.1.
 
 mod console;
+mod live;
 mod outbound;
 
 use std::net::SocketAddr;
@@ -65,6 +67,10 @@ enum Command {
     /// The web console's heaviest pages (External Client App list with 200 apps, Login History
     /// with 10,000 rows: first and a deep page) beside the trivial endpoint: p50/p99 and req/s
     Console(console::ConsoleArgs),
+    /// Inbound interaction -> visible in N connected live clients (the console's event stream,
+    /// GET /console/live): p50/p99 per N, events lost, and the interactions/s with 0 and N
+    /// clients connected
+    Live(live::LiveArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -111,6 +117,7 @@ fn main() -> anyhow::Result<()> {
         Command::Tokens(args) => tokens(&args),
         Command::Outbound(args) => outbound::run(&args),
         Command::Console(args) => console::run(&args),
+        Command::Live(args) => live::run(&args),
     }
 }
 

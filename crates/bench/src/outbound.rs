@@ -136,7 +136,7 @@ struct Medians {
 
 /// What a client of one server needs.
 #[derive(Clone)]
-struct Org {
+pub(crate) struct Org {
     scrt_url: String,
     org_id: String,
     ccd: String,
@@ -172,10 +172,10 @@ pub fn run(args: &OutboundArgs) -> anyhow::Result<()> {
     })?;
 
     let result = client_rt.block_on(async {
-        let a = org(&plain, &plain_dir)
+        let a = org(plain.org_file(), &plain_dir)
             .await
             .context("server A (no echo agent)")?;
-        let b = org(&echo, &echo_dir)
+        let b = org(echo.org_file(), &echo_dir)
             .await
             .context("server B (echo agent)")?;
         let http = reqwest::Client::builder()
@@ -284,7 +284,9 @@ fn partner_env(data_dir: &Path) -> anyhow::Result<HashMap<String, String>> {
         .collect())
 }
 
-async fn org(server: &byoc_server::RunningServer, data_dir: &Path) -> anyhow::Result<Org> {
+/// The sample app's access token (JWT Bearer, as a partner connector gets it) and the org's
+/// addresses, from `org.json` and the `partner.env` of `data_dir`.
+pub(crate) async fn org(file: &byoc_proto::files::OrgFile, data_dir: &Path) -> anyhow::Result<Org> {
     let env = partner_env(data_dir)?;
     let get = |k: &str| {
         env.get(k)
@@ -301,7 +303,6 @@ async fn org(server: &byoc_server::RunningServer, data_dir: &Path) -> anyhow::Re
     .fetch()
     .await?
     .access_token;
-    let file = server.org_file();
     Ok(Org {
         scrt_url: file.scrt_url.clone(),
         org_id: file.org_id.clone(),
@@ -324,6 +325,17 @@ async fn send_message(
     from: &str,
     text: &str,
 ) -> anyhow::Result<bool> {
+    Ok(post_message(http, org, from, text).await?.0)
+}
+
+/// One inbound text message: whether it was accepted (202, committed before the answer) and
+/// the answer's body (`conversationIdentifier`, the entry's `id`).
+pub(crate) async fn post_message(
+    http: &reqwest::Client,
+    org: &Org,
+    from: &str,
+    text: &str,
+) -> anyhow::Result<(bool, hyper::body::Bytes)> {
     let id = uuid::Uuid::new_v4().to_string();
     let body = serde_json::json!({
         "to": org.address,
@@ -352,8 +364,8 @@ async fn send_message(
         .send()
         .await?;
     let accepted = response.status().as_u16() == 202;
-    let _ = response.bytes().await;
-    Ok(accepted)
+    let body = response.bytes().await.unwrap_or_default();
+    Ok((accepted, body))
 }
 
 #[allow(clippy::disallowed_methods)]
@@ -369,7 +381,8 @@ async fn interactions_phase(
     http: &reqwest::Client,
     org: &Org,
 ) -> anyhow::Result<Interactions> {
-    let (ok, errors, latencies, elapsed) = closed_loop(args, http, org, "baseline").await?;
+    let (ok, errors, latencies, elapsed) =
+        closed_loop(&ClosedLoop::of(args), http, org, "baseline").await?;
     Ok(Interactions {
         per_second: ok as f64 / elapsed.as_secs_f64(),
         p50_ms: percentile(&latencies, 0.50),
@@ -378,10 +391,30 @@ async fn interactions_phase(
     })
 }
 
-/// `--concurrency` clients sending as fast as they are answered, for `--seconds`: (accepted,
-/// errors, latencies in ms, elapsed).
-async fn closed_loop(
-    args: &OutboundArgs,
+/// The interactions load generator's settings: `concurrency` clients sending for `seconds`,
+/// from end users `{user_prefix}{n % users}`.
+pub(crate) struct ClosedLoop {
+    pub concurrency: usize,
+    pub seconds: f64,
+    pub users: usize,
+    pub user_prefix: String,
+}
+
+impl ClosedLoop {
+    fn of(args: &OutboundArgs) -> ClosedLoop {
+        ClosedLoop {
+            concurrency: args.concurrency,
+            seconds: args.seconds,
+            users: args.users,
+            user_prefix: "user-".into(),
+        }
+    }
+}
+
+/// `concurrency` clients sending as fast as they are answered, for `seconds`: (accepted,
+/// errors, latencies in ms, elapsed). Each message's text is `{tag}-{n}`.
+pub(crate) async fn closed_loop(
+    args: &ClosedLoop,
     http: &reqwest::Client,
     org: &Org,
     tag: &str,
@@ -391,12 +424,13 @@ async fn closed_loop(
     let start = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency.max(1) {
-        let (http, org, stop, seq, tag) = (
+        let (http, org, stop, seq, tag, prefix) = (
             http.clone(),
             org.clone(),
             stop.clone(),
             seq.clone(),
             tag.to_string(),
+            args.user_prefix.clone(),
         );
         let users = args.users.max(1);
         clients.spawn(async move {
@@ -407,7 +441,7 @@ async fn closed_loop(
                 match send_message(
                     &http,
                     &org,
-                    &format!("user-{}", n % users),
+                    &format!("{prefix}{}", n % users),
                     &format!("{tag}-{n}"),
                 )
                 .await
@@ -592,7 +626,7 @@ async fn fan_out_phase(
     if let Ok(mut s) = start_cell.lock() {
         *s = Some(start);
     }
-    let (sent, errors, _, sending) = closed_loop(args, http, org, &tag).await?;
+    let (sent, errors, _, sending) = closed_loop(&ClosedLoop::of(args), http, org, &tag).await?;
     let expected = sent * args.subscribers as u64;
     let deadline = Instant::now() + Duration::from_secs_f64(args.drain);
     while delivered.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
@@ -613,7 +647,7 @@ async fn fan_out_phase(
     })
 }
 
-fn percentile(values: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(values: &[f64], q: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
