@@ -154,8 +154,7 @@ struct Report {
 }
 
 pub fn run(args: &LiveArgs) -> anyhow::Result<()> {
-    if !(args.seconds > 0.0 && args.seconds <= 600.0) || !(args.drain >= 0.0 && args.drain <= 600.0)
-    {
+    if !(args.seconds > 0.0 && args.seconds <= 600.0 && args.drain >= 0.0 && args.drain <= 600.0) {
         bail!("--seconds must be more than 0 and --drain at least 0, both at most 600");
     }
     if !(args.rate > 0.0 && args.rate <= 100_000.0) || args.rate * args.seconds > 10_000_000.0 {
