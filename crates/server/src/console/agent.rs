@@ -992,7 +992,9 @@ async fn reply(
             None => None,
         };
         let content = ReplyContent {
-            text: form.get("text").to_string(),
+            // A form sends every line break of a textarea as CRLF (HTML's form encoding); the
+            // message the agent typed has LF, as `byoc agent reply --text` sends it.
+            text: form.get("text").replace("\r\n", "\n"),
             file,
         };
         let key = idempotency_key(form.get("idempotency_key"));
