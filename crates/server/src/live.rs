@@ -503,9 +503,12 @@ impl Client {
         let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
         keep_alive.reset();
         loop {
-            // Behind the follower (a resume, or dropped broadcasts): read from the database.
+            // Behind the follower with nothing left in the broadcast (a resume, or dropped
+            // broadcasts): read from the database. While the broadcast still holds events, they
+            // are taken from it: the follower moves the head right after broadcasting, so a
+            // stream that is merely busy must not turn every batch into a database read.
             let head = self.feed.head();
-            if self.last < head && !self.catch_up(head).await {
+            if self.last < head && self.events.is_empty() && !self.catch_up(head).await {
                 return;
             }
             tokio::select! {
