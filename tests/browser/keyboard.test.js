@@ -82,7 +82,18 @@ test('keyboard only: log in, Quick Find, New External Client App, Create, Polici
   await tabTo(page, 'Enable JWT Bearer Flow');
   await page.keyboard.press('Space');
   await tabTo(page, 'Upload a certificate for the JWT Bearer Flow');
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+  assert.equal(await page.evaluate(() => document.activeElement?.type), 'file', 'focus is on the file input');
+  // Space on the focused file input opens the chooser. Once in a full CI run (never alone, nor in
+  // a rerun of the whole suite) Chromium let a keypress go without opening it; a second press is
+  // what a keyboard user does then too, so the test allows up to three presses.
+  let chooser = null;
+  for (let press = 1; !chooser && press <= 3; press++) {
+    [chooser] = await Promise.all([
+      page.waitForEvent('filechooser', { timeout: 5000 }).catch(() => null),
+      page.keyboard.press('Space'),
+    ]);
+  }
+  assert.ok(chooser, 'Space on the focused file input opens the file chooser');
   await chooser.setFiles(join(org.dataDir, 'server.crt'));
   await tabTo(page, 'Create');
   await Promise.all([page.waitForURL(/\/view$/), page.keyboard.press('Enter')]);
