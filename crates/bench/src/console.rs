@@ -169,19 +169,7 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
             ))
             .send()
             .await?;
-        let sid = res
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| {
-                v.strip_prefix("sid=")?
-                    .split(';')
-                    .next()
-                    .map(str::to_string)
-            })
-            .filter(|s| !s.is_empty())
-            .context("frontdoor.jsp set no session cookie")?;
+        let sid = session_cookie(res.headers()).context("frontdoor.jsp set no session cookie")?;
         anyhow::Ok(sid)
     })?;
     let cookie = format!("sid={sid}");
@@ -290,6 +278,21 @@ pub fn run(args: &ConsoleArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The console session id a login answer sets (`Set-Cookie: sid=…`), if any.
+pub fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix("sid=")?
+                .split(';')
+                .next()
+                .map(str::to_string)
+        })
+        .filter(|s| !s.is_empty())
 }
 
 fn text(l: &Load) -> String {

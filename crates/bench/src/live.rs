@@ -325,18 +325,7 @@ async fn log_in(file: &OrgFile, count: usize) -> anyhow::Result<Vec<String>> {
             }
         };
         let status = response.status();
-        let sid = response
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| {
-                v.strip_prefix("sid=")?
-                    .split(';')
-                    .next()
-                    .map(str::to_string)
-            })
-            .filter(|s| !s.is_empty());
+        let sid = crate::console::session_cookie(response.headers());
         match sid {
             Some(sid) => sessions.push(sid),
             None => bail!(

@@ -952,6 +952,16 @@ fn may_work(session: &ConsoleSession) -> Result<(), ApiError> {
         .map_err(ApiError::from)
 }
 
+/// Every agent action's first checks: the user may work conversations, and `id` could be one
+/// (anything else is the API's 404 without a database read).
+fn may_act_on(session: &ConsoleSession, id: &str) -> Result<(), ApiError> {
+    may_work(session)?;
+    if !plausible_id(id) {
+        return Err(not_found("Conversation", id));
+    }
+    Ok(())
+}
+
 async fn reply(
     State(state): State<ConsoleState>,
     Path(id): Path<String>,
@@ -976,10 +986,7 @@ async fn reply(
         ..Typed::default()
     };
     let outcome = async {
-        may_work(&form.session)?;
-        if !plausible_id(&id) {
-            return Err(not_found("Conversation", &id));
-        }
+        may_act_on(&form.session, &id)?;
         let file = match form.file("file") {
             Some(f) => {
                 let mime_type = f
@@ -1018,10 +1025,7 @@ async fn end(
 ) -> Response {
     let json = wants_json(&headers);
     let outcome = async {
-        may_work(&form.session)?;
-        if !plausible_id(&id) {
-            return Err(not_found("Conversation", &id));
-        }
+        may_act_on(&form.session, &id)?;
         let key = idempotency_key(form.get("idempotency_key"));
         Ok::<_, ApiError>(
             state
@@ -1057,10 +1061,7 @@ async fn routing(
         text: String::new(),
     };
     let outcome = async {
-        may_work(&form.session)?;
-        if !plausible_id(&id) {
-            return Err(not_found("Conversation", &id));
-        }
+        may_act_on(&form.session, &id)?;
         let key = idempotency_key(form.get("idempotency_key"));
         Ok::<_, ApiError>(
             state
