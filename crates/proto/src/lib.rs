@@ -10,6 +10,7 @@
 //! - [`interaction_requests`]: the Interaction Service API's request bodies, typed for clients
 //!   (the SDK sends them; the server reads bodies leniently).
 //! - [`outbound`]: the `InteractionEvent` an agent reply publishes, and the agent reply API.
+//! - [`rest`]: the REST API's versions, query results and save results.
 //! - [`files`]: the files `byoc serve` writes in its data dir (`org.json`, `partner.env`).
 //!
 //! Nothing here has behaviour beyond naming; the rules live in `byoc-core`.
@@ -20,4 +21,5 @@ pub mod interaction;
 pub mod interaction_requests;
 pub mod oauth;
 pub mod outbound;
+pub mod rest;
 pub mod setup;

@@ -6,6 +6,8 @@
 //!   Interaction API host ([`scrt`]), and the Pub/Sub gRPC host over TLS ([`pubsub`]).
 //! - [`console`]: the web console (Setup's screens) on the login host; [`live`]: its live feed
 //!   (`GET /console/live`, Server-Sent Events across instances).
+//! - [`rest`]: Salesforce's REST API (`/services/data`: versions, SOQL, describe, sObjects, the
+//!   Tooling API's CCDs); [`soap`]: the SOAP partner API's `login`.
 //! - [`setup_service`]: loads records, runs `byoc-core`'s setup commands, writes the result in one
 //!   transaction.
 //! - [`bootstrap`]: first start (org, admin, credential, local CA, the seed's sample setup,
@@ -21,8 +23,10 @@ pub mod live;
 pub mod oauth;
 pub mod passwords;
 pub mod pubsub;
+pub mod rest;
 pub mod scrt;
 pub mod setup_service;
+pub mod soap;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +53,15 @@ impl Clock for SystemClock {
     fn now_millis(&self) -> i64 {
         chrono::Utc::now().timestamp_millis()
     }
+}
+
+/// The base URLs a request's answers name (token responses' `instance_url` and `id`, SOAP
+/// `serverUrl`…): the HTTPS listeners insert their `https://` URLs as a request extension; on
+/// the plain-HTTP listeners it is absent and the configured URLs apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrls {
+    pub login_url: String,
+    pub instance_url: String,
 }
 
 /// Settings of one server.
@@ -288,6 +301,14 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         .merge(scrt::admin_router(admin_state.clone()))
         .merge(pubsub_host.agent_router(admin_state))
         .merge(oauth::router(oauth.clone()))
+        .merge(soap::router(oauth.clone()))
+        .merge(rest::router(rest::RestState {
+            admin: admin_api::AdminState::new(setup.clone(), Some(oauth.clone())),
+            oauth: oauth.clone(),
+            pubsub: pubsub_host.service.clone(),
+            bus: pubsub_host.bus.clone(),
+            cursors: rest::query::Cursors::default(),
+        }))
         .merge(console::router(console::ConsoleState::new(
             setup.clone(),
             oauth,

@@ -112,6 +112,17 @@ pub fn no_ccd(channel: &MessagingChannel) -> ServiceError {
 /// another instance's token endpoint may still see the old setup for one poll interval (500 ms).
 pub const REVOCATION_MARGIN_MILLIS: i64 = 2_000;
 
+/// The key prefix of `ConversationChannelDefinition` record ids (byoc's choice; docs/fidelity.md).
+pub const CCD_KEY_PREFIX: &str = "0Yd";
+
+/// A Conversation Channel Definition as a record: its id, its fields, its channel if any.
+#[derive(Debug, Clone)]
+pub struct CcdRecord {
+    pub id: String,
+    pub ccd: ConversationChannelDefinition,
+    pub channel: Option<MessagingChannel>,
+}
+
 #[derive(Clone)]
 pub struct SetupService {
     store: Store,
@@ -725,6 +736,29 @@ impl SetupService {
             name: developer_name.into(),
         }
         .into())
+    }
+
+    /// Every Conversation Channel Definition with its record id and the channel it belongs to
+    /// (`None` for a CCD created through the Tooling API and not yet used by a channel). What the
+    /// REST API's `ConversationChannelDefinition` object and the Tooling API read.
+    ///
+    /// (Skeleton: the tooling helper gives CCDs stored ids and standalone records; until then
+    /// the id is the channel's id with the CCD prefix.)
+    pub async fn ccd_records(&self) -> Result<Vec<CcdRecord>> {
+        Ok(self
+            .store
+            .channels()
+            .await?
+            .into_iter()
+            .filter_map(|channel| {
+                let ccd = channel.conversation_channel_definition.clone()?;
+                Some(CcdRecord {
+                    id: format!("{}{}", CCD_KEY_PREFIX, &channel.id[3..]),
+                    ccd,
+                    channel: Some(channel),
+                })
+            })
+            .collect())
     }
 
     pub async fn ccd(&self, developer_name: &str) -> Result<ConversationChannelDefinition> {
