@@ -1,5 +1,6 @@
-//! The syntax tree of a SOQL query. Positions are 1-based columns into the query text (for the
-//! `ERROR at Row:1:Column:N` marker).
+//! The syntax tree of a SOQL query. Positions (`column`) are 1-based character positions in the
+//! query text: the column itself for a one-line query; for a query over several lines the
+//! `ERROR at Row:R:Column:C` marker derives the row and column from [`Query::text`].
 
 /// A field path as written: `Name`, `ConversationVendorInfo.VendorType`.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,10 @@ pub enum Literal {
     Int(i64),
     Double(f64),
     String(String),
+    /// A dateTime literal (`2026-01-01T00:00:00Z`), milliseconds since the epoch, UTC.
+    DateTime(i64),
+    /// A date literal (`2026-01-01`), days since the epoch.
+    Date(i32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,4 +79,6 @@ pub struct Query {
     pub order_by: Vec<OrderBy>,
     pub limit: Option<u64>,
     pub offset: Option<u64>,
+    /// The query as written, for the position marker of errors found after parsing.
+    pub text: String,
 }

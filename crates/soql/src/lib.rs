@@ -5,8 +5,10 @@
 //! - [`value`]: field values ([`Value`]) and their JSON form (dates as Salesforce writes them).
 //! - [`error`]: [`SoqlError`] — `MALFORMED_QUERY`, `INVALID_FIELD`, `INVALID_TYPE`… with
 //!   Salesforce's message text, including the `ERROR at Row:1:Column:N` marker.
-//! - [`ast`] / [`parse`]: the query's syntax tree and the parser (a parser library, not splits).
-//! - [`plan`]: a parsed query checked against a [`Schema`] (objects, fields, relationships).
+//! - [`ast`] / [`parse`]: the query's syntax tree and the parser: a winnow lexer (`lex`) and
+//!   recursive descent over its tokens.
+//! - [`plan`]: a parsed query checked against a [`Schema`] (objects, fields, relationships,
+//!   literal types) and compiled: the filter (`filter`), sort keys and the records' shape.
 //! - [`eval`]: a [`Plan`] run over a [`Dataset`]: filter, order, offset/limit, count, shape each
 //!   record with `attributes {type, url}` in select order.
 //!
@@ -16,6 +18,8 @@
 pub mod ast;
 pub mod error;
 pub mod eval;
+mod filter;
+mod lex;
 pub mod parse;
 pub mod plan;
 pub mod schema;
