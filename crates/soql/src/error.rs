@@ -12,6 +12,8 @@ pub enum ErrorCode {
     InvalidQueryFilterOperator,
     /// `OFFSET` above 2,000.
     NumberOutsideValidRange,
+    /// WHERE nested deeper than byoc follows.
+    QueryTooComplicated,
 }
 
 impl ErrorCode {
@@ -22,6 +24,7 @@ impl ErrorCode {
             ErrorCode::InvalidType => "INVALID_TYPE",
             ErrorCode::InvalidQueryFilterOperator => "INVALID_QUERY_FILTER_OPERATOR",
             ErrorCode::NumberOutsideValidRange => "NUMBER_OUTSIDE_VALID_RANGE",
+            ErrorCode::QueryTooComplicated => "QUERY_TOO_COMPLICATED",
         }
     }
 }

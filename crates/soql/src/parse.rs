@@ -25,10 +25,19 @@ use crate::lex::{lex, Tk, Token};
 /// Salesforce's cap on `OFFSET`.
 pub const MAX_OFFSET: u64 = 2000;
 
+/// How deep parentheses and `NOT` may nest in WHERE: deeper is `QUERY_TOO_COMPLICATED`, so
+/// attacker input cannot exhaust the stack.
+pub const MAX_NESTING: usize = 100;
+
 /// Parse `text` (already URL-decoded).
 pub fn parse(text: &str) -> Result<Query, SoqlError> {
     let toks = lex(text)?;
-    let mut p = Parser { text, toks, i: 0 };
+    let mut p = Parser {
+        text,
+        toks,
+        i: 0,
+        depth: 0,
+    };
     p.query()
 }
 
@@ -36,6 +45,8 @@ struct Parser<'a> {
     text: &'a str,
     toks: Vec<Token>,
     i: usize,
+    /// Current nesting of parentheses and NOT in WHERE.
+    depth: usize,
 }
 
 /// Clauses of valid SOQL that byoc does not run.
@@ -323,9 +334,10 @@ impl<'a> Parser<'a> {
     }
 
     /// `a AND b AND c` or `a OR b OR c`; a second kind of operator at the same level is an
-    /// unexpected token, as in Salesforce.
+    /// unexpected token, as in Salesforce. A chain is built as a balanced tree (AND and OR are
+    /// associative), so a long chain never makes deep recursion later.
     fn condition(&mut self) -> Result<Condition, SoqlError> {
-        let mut acc = self.unary()?;
+        let mut operands = vec![self.unary()?];
         let mut level_op: Option<bool> = None; // Some(true) = AND
         loop {
             let is_and = if self.at_kw("AND") {
@@ -333,23 +345,37 @@ impl<'a> Parser<'a> {
             } else if self.at_kw("OR") {
                 false
             } else {
-                return Ok(acc);
+                break;
             };
             if level_op.is_some_and(|op| op != is_and) {
                 return Err(self.unexpected(self.peek()));
             }
             level_op = Some(is_and);
             self.bump();
-            let rhs = self.unary()?;
-            acc = if is_and {
-                Condition::And(Box::new(acc), Box::new(rhs))
-            } else {
-                Condition::Or(Box::new(acc), Box::new(rhs))
-            };
+            operands.push(self.unary()?);
         }
+        balanced(operands, level_op.unwrap_or(true)).ok_or_else(|| self.unexpected(self.peek()))
     }
 
     fn unary(&mut self) -> Result<Condition, SoqlError> {
+        let nests = self.at_kw("NOT") || self.peek().kind == Tk::LParen;
+        if nests {
+            self.depth += 1;
+            if self.depth > MAX_NESTING {
+                return Err(SoqlError::new(
+                    ErrorCode::QueryTooComplicated,
+                    "Query is either selecting too many fields or the filter conditions are too complicated.",
+                ));
+            }
+        }
+        let result = self.unary_inner();
+        if nests {
+            self.depth -= 1;
+        }
+        result
+    }
+
+    fn unary_inner(&mut self) -> Result<Condition, SoqlError> {
         if self.eat_kw("NOT") {
             return Ok(Condition::Not(Box::new(self.unary()?)));
         }
@@ -462,4 +488,18 @@ impl<'a> Parser<'a> {
         self.bump();
         Ok(lit)
     }
+}
+
+/// `operands` joined by AND (or OR) as a balanced tree; `None` if there are none.
+fn balanced(mut operands: Vec<Condition>, and: bool) -> Option<Condition> {
+    if operands.len() <= 1 {
+        return operands.pop();
+    }
+    let right = operands.split_off(operands.len() / 2);
+    let (l, r) = (balanced(operands, and)?, balanced(right, and)?);
+    Some(if and {
+        Condition::And(Box::new(l), Box::new(r))
+    } else {
+        Condition::Or(Box::new(l), Box::new(r))
+    })
 }

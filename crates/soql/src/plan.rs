@@ -253,7 +253,13 @@ impl Planner<'_> {
 
     /// Resolve a path: relationships hop to parents, the last part is a field.
     fn resolve(&mut self, path: &FieldPath) -> Result<(Resolved, FieldDef), SoqlError> {
-        let (last, rels) = path.parts.split_last().unwrap_or((&path.parts[0], &[]));
+        let Some((last, rels)) = path.parts.split_last() else {
+            return Err(self.error(
+                ErrorCode::MalformedQuery,
+                path.column,
+                "unexpected token: ''",
+            ));
+        };
         if rels.len() > MAX_RELATIONSHIP_LEVELS {
             return Err(self.error(
                 ErrorCode::MalformedQuery,
