@@ -153,6 +153,14 @@ impl<'a> Parser<'a> {
             offset: None,
             text: self.text.to_string(),
         };
+        let t = self.peek();
+        let is_clause = ["WHERE", "ORDER", "LIMIT", "OFFSET"]
+            .iter()
+            .chain(UNSUPPORTED_CLAUSES)
+            .any(|k| self.word(t).eq_ignore_ascii_case(k));
+        if t.kind == Tk::Ident && !is_clause {
+            return Err(self.unsupported(t, "An object alias"));
+        }
         if self.eat_kw("WHERE") {
             query.condition = Some(self.condition()?);
         }
