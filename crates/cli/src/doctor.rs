@@ -1188,7 +1188,7 @@ pub async fn run_and_print(ctx: &Context, args: &DoctorArgs) -> Result<bool, Cli
     let format = ctx.format();
     let terminal = std::io::stdout().is_terminal();
     let mut print_step = |step: &Step| {
-        if format == OutputFormat::Text {
+        if format != OutputFormat::Json {
             let mut stdout = std::io::stdout().lock();
             let _ = write!(stdout, "{}", step_text(step, terminal));
             let _ = stdout.flush();
@@ -1197,7 +1197,7 @@ pub async fn run_and_print(ctx: &Context, args: &DoctorArgs) -> Result<bool, Cli
     let report = run(ctx, args, &mut print_step).await?;
     let mut stdout = std::io::stdout().lock();
     match format {
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             let _ = write!(stdout, "{}", summary(&report));
         }
         OutputFormat::Json => {

@@ -72,7 +72,7 @@ pub async fn inspect(
         let calls = client.inspector_calls(&query).await?;
         let text = match format {
             OutputFormat::Json => calls.iter().map(json_line).collect::<String>(),
-            OutputFormat::Text => calls_text(&calls, &login_url),
+            OutputFormat::Text | OutputFormat::Csv => calls_text(&calls, &login_url),
         };
         let mut stdout = std::io::stdout().lock();
         // A closed stdout (`byoc inspect | head -1`) is no error.
@@ -85,7 +85,7 @@ pub async fn inspect(
     while let Some(call) = stream.next().await? {
         let text = match format {
             OutputFormat::Json => json_line(&call),
-            OutputFormat::Text => call_line(&call, &login_url),
+            OutputFormat::Text | OutputFormat::Csv => call_line(&call, &login_url),
         };
         let mut stdout = std::io::stdout().lock();
         if stdout

@@ -16,6 +16,7 @@
 //! - `conversations`: `byoc conversations list|show`, what arrived through the Interaction API.
 //! - `agent`, `listen`: `byoc agent reply|end|route` (publish outbound events) and `byoc listen` (the
 //!   Pub/Sub subscriber, printing events as they arrive).
+//! - `query`: `byoc query "SELECT …"`, SOQL through the REST API, printed like `sf data query`.
 //! - `send`, `doctor`: `byoc send` (the end user's message, file or typing indicator through the
 //!   Interaction API) and `byoc doctor` (the whole partner chain, step by step, with fixes).
 //! - `partner`: what the partner commands share — settings from flags, the environment and
@@ -37,6 +38,7 @@ mod logins;
 mod open;
 mod output;
 mod partner;
+mod query;
 mod send;
 mod serve;
 pub mod setup;
@@ -82,7 +84,8 @@ pub struct GlobalArgs {
     )]
     pub data_dir: PathBuf,
 
-    /// Output format: text for people, json (one document on stdout) for scripts
+    /// Output format: text for people, json (one document on stdout) for scripts, csv (`byoc
+    /// query` only)
     #[arg(
         long,
         global = true,
@@ -103,6 +106,8 @@ pub struct GlobalArgs {
 pub enum OutputFormat {
     Text,
     Json,
+    /// Header and rows, for `byoc query` (other commands refuse it).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +164,11 @@ pub enum Command {
     /// address, Pub/Sub topic) and name the fix for each broken step; exit 0 only when all pass
     Doctor(doctor::DoctorArgs),
 
+    /// SOQL through the org's REST API (/query, --all: /queryAll, --tooling: /tooling/query) as
+    /// the org's admin, or with --access-token; prints a table like `sf data query`, or
+    /// --output json|csv
+    Query(query::QueryArgs),
+
     /// Open the web console (Setup) in the browser, logged in as the bootstrap admin; `--print`
     /// prints the login URL instead
     Open(open::OpenArgs),
@@ -167,6 +177,10 @@ pub enum Command {
 /// Run a parsed command line: print its output (or its error) and return the exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let format = cli.global.output;
+    if format == OutputFormat::Csv && !matches!(cli.command, Command::Query(_)) {
+        let error = CliError::usage("--output csv is for `byoc query`; use text or json here");
+        return output::report_error(OutputFormat::Text, &error);
+    }
     if let Command::Serve(args) = &cli.command {
         return match serve::serve(&cli.global, args.clone()).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -218,6 +232,7 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Send(args) => send::execute(&ctx, &args).await,
         Command::Doctor(args) => doctor::execute(&ctx, &args).await,
         Command::Open(args) => open::execute(&ctx, &args),
+        Command::Query(args) => query::execute(&ctx, &args).await,
         Command::Listen(_) => Err(CliError::usage(
             "`byoc listen` prints as events arrive; call byoc::run for it",
         )),

@@ -178,7 +178,7 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
                     OutputFormat::Json => {
                         writeln!(stdout, "{}", event_json(&event, payload_field.as_deref()))
                     }
-                    OutputFormat::Text => {
+                    OutputFormat::Text | OutputFormat::Csv => {
                         write!(stdout, "{}", event_text(&event, payload_field.as_deref()))
                     }
                 };

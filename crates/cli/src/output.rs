@@ -19,6 +19,9 @@ pub struct Output {
     pub text: String,
     /// Warnings Setup would have shown; stderr in text mode (they are part of `json` already).
     pub warnings: Vec<String>,
+    /// What `--output json` prints when the document's member order matters (`byoc query`:
+    /// fields in select order, which `serde_json::Value` would sort); `json` has the same data.
+    pub json_text: Option<String>,
 }
 
 impl Output {
@@ -29,6 +32,7 @@ impl Output {
             json,
             text: text.into(),
             warnings: Vec::new(),
+            json_text: None,
         })
     }
 
@@ -137,7 +141,7 @@ pub fn io_message(error: &std::io::Error) -> String {
 /// Print a command's output; broken pipes (`byoc ... | head`) are not an error.
 pub fn print(format: OutputFormat, output: &Output) -> ExitCode {
     match format {
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             let mut stderr = std::io::stderr().lock();
             for warning in &output.warnings {
                 let _ = writeln!(stderr, "Warning: {warning}");
@@ -151,7 +155,10 @@ pub fn print(format: OutputFormat, output: &Output) -> ExitCode {
             }
         }
         OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&output.json).unwrap_or_default();
+            let text = match &output.json_text {
+                Some(text) => text.clone(),
+                None => serde_json::to_string_pretty(&output.json).unwrap_or_default(),
+            };
             let _ = writeln!(std::io::stdout().lock(), "{text}");
         }
     }
@@ -179,7 +186,7 @@ pub fn error_json(error: &CliError) -> Value {
 pub fn report_error(format: OutputFormat, error: &CliError) -> ExitCode {
     let mut stderr = std::io::stderr().lock();
     match format {
-        OutputFormat::Text => {
+        OutputFormat::Text | OutputFormat::Csv => {
             let _ = writeln!(stderr, "error: {}", error.message);
             if let Some(diagnosis) = &error.diagnosis {
                 let _ = writeln!(stderr, "byoc diagnosis: {diagnosis}");

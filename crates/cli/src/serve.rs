@@ -118,7 +118,7 @@ fn print_ready(format: OutputFormat, data_dir: &Path, org: &OrgFile) {
     let mut stdout = std::io::stdout().lock();
     let _ = match format {
         OutputFormat::Json => writeln!(stdout, "{}", ready_json(data_dir, org)),
-        OutputFormat::Text => write!(stdout, "{}", ready_text(data_dir, org)),
+        OutputFormat::Text | OutputFormat::Csv => write!(stdout, "{}", ready_text(data_dir, org)),
     };
     let _ = stdout.flush();
 }

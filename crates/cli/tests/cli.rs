@@ -12,6 +12,8 @@ const BYOC: &str = env!("CARGO_BIN_EXE_byoc");
 
 #[path = "cli/crash.rs"]
 mod crash;
+#[path = "cli/query.rs"]
+mod query;
 
 /// Run `byoc` with `args` against `data_dir`, without BYOC_* settings from the environment.
 async fn byoc(data_dir: &Path, args: &[&str]) -> Output {

@@ -21,6 +21,8 @@
 //!   reconnect-and-resume by replay id), for byoc and real Salesforce.
 //! - [`agent`]: the agent's reply in a conversation (`byoc agent reply`).
 //! - [`logins`]: [`AdminClient::login_history`], the login history with byoc's diagnosis.
+//! - [`rest`]: [`rest::RestClient`], Salesforce's REST API for an instance URL and an access
+//!   token: SOQL (`query`, `query_all`, `tooling_query`) following `nextRecordsUrl`.
 //!
 //! Record names go into URL paths percent-encoded (names have spaces), so any name Setup accepts
 //! can be passed as is.
@@ -33,6 +35,7 @@ pub mod inspector;
 pub mod interaction;
 pub mod logins;
 pub mod pubsub;
+pub mod rest;
 pub mod settings;
 pub mod token;
 
