@@ -22,11 +22,16 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Every object whose rows [`crate::execute`] needs: the queried one first, then parents.
+    /// Every object whose rows [`crate::execute`] needs, once each: the queried one first, then
+    /// parents (a self-relationship such as `Manager.Name` on User needs no other object).
     pub fn objects(&self) -> Vec<&str> {
-        std::iter::once(self.object.name.as_str())
-            .chain(self.parents.iter().map(|p| p.name.as_str()))
-            .collect()
+        let mut out = vec![self.object.name.as_str()];
+        for p in &self.parents {
+            if !out.contains(&p.name.as_str()) {
+                out.push(&p.name);
+            }
+        }
+        out
     }
 
     /// `SELECT COUNT() FROM …`: the answer is `totalSize` with no records.

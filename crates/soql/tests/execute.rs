@@ -377,7 +377,8 @@ fn plan_lists_parents_once() {
     let schema = schema();
     let q = parse("SELECT Profile.Name, Manager.Profile.Name, Manager.Name FROM User").unwrap();
     let p = plan(&q, &schema).unwrap();
-    assert_eq!(p.objects(), ["User", "Profile", "User"]);
+    assert_eq!(p.objects(), ["User", "Profile"]);
+    assert_eq!(p.parents.len(), 2);
     let q = parse("SELECT DeveloperName, ConversationVendorInfo.VendorType FROM ConversationChannelDefinition").unwrap();
     let p = plan(&q, &schema).unwrap();
     assert_eq!(
