@@ -26,6 +26,10 @@ pub struct Dataset {
 
 /// A record as the REST API writes it: `attributes` first, then the selected fields in select
 /// order (a relationship field nests its parent's record, or `null`).
+///
+/// Serialize it straight into the answer: going through `serde_json::Value` (a sorted map, as the
+/// workspace builds serde_json without `preserve_order`) would lose that order and put
+/// `attributes` after the capitalised field names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputRecord {
     /// `attributes.type`.
