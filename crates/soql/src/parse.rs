@@ -54,6 +54,12 @@ const UNSUPPORTED_CLAUSES: &[&str] = &[
     "WITH", "GROUP", "HAVING", "FOR", "USING", "UPDATE", "ALL", "TYPEOF",
 ];
 
+/// SOQL's reserved keywords: never a field name.
+const RESERVED: &[&str] = &[
+    "AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES", "LAST",
+    "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH",
+];
+
 /// Words Salesforce reads as date literals (`TODAY`, `LAST_N_DAYS:7`…).
 fn is_date_literal(word: &str) -> bool {
     let w = word.to_ascii_uppercase();
@@ -264,7 +270,7 @@ impl<'a> Parser<'a> {
                     }
                     let field = self.path()?;
                     self.expect(Tk::RParen)?;
-                    let alias = if self.peek().kind == Tk::Ident && !self.at_kw("FROM") {
+                    let alias = if self.is_name(self.peek()) {
                         let a = self.bump();
                         Some(self.word(&a).to_string())
                     } else {
@@ -289,9 +295,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A name that may be part of a field path: an identifier that is no reserved keyword.
+    fn is_name(&self, t: &Token) -> bool {
+        t.kind == Tk::Ident
+            && !RESERVED
+                .iter()
+                .any(|k| self.word(t).eq_ignore_ascii_case(k))
+    }
+
     fn path(&mut self) -> Result<FieldPath, SoqlError> {
         let first = self.peek().clone();
-        if first.kind != Tk::Ident {
+        if !self.is_name(&first) {
             return Err(self.unexpected(&first));
         }
         self.bump();
@@ -299,7 +313,7 @@ impl<'a> Parser<'a> {
         while self.peek().kind == Tk::Dot {
             self.bump();
             let t = self.peek().clone();
-            if t.kind != Tk::Ident {
+            if !self.is_name(&t) {
                 return Err(self.unexpected(&t));
             }
             self.bump();

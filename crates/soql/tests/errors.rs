@@ -124,6 +124,16 @@ fn malformed_queries() {
         "\nSELECT Id FROM User WHERE Id IN ()\n                          ^\nERROR at Row:1:Column:27\nunexpected token: 'Id IN ()'",
     );
     check(
+        "SELECT Id FROM User WHERE LIMIT 5",
+        ErrorCode::MalformedQuery,
+        "\nSELECT Id FROM User WHERE LIMIT 5\n                          ^\nERROR at Row:1:Column:27\nunexpected token: 'LIMIT'",
+    );
+    check(
+        "SELECT Id, Profile.Name.In FROM User",
+        ErrorCode::MalformedQuery,
+        "\nSELECT Id, Profile.Name.In FROM User\n                        ^\nERROR at Row:1:Column:25\nunexpected token: 'In'",
+    );
+    check(
         "SELECT Id FROM User LIMIT x",
         ErrorCode::MalformedQuery,
         "\nSELECT Id FROM User LIMIT x\n                          ^\nERROR at Row:1:Column:27\nunexpected token: 'x'",
