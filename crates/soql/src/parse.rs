@@ -499,6 +499,16 @@ impl<'a> Parser<'a> {
                 } else if is_date_literal(w) {
                     return Err(self.unsupported(&t, &format!("The date literal {w}")));
                 } else {
+                    // An unquoted value such as `liam.carter@example.com`: Salesforce reads the
+                    // dotted name and stops at the stray character ('@').
+                    let mut n = 1;
+                    while self.peek_at(n).kind == Tk::Dot && self.peek_at(n + 1).kind == Tk::Ident {
+                        n += 2;
+                    }
+                    let after = self.peek_at(n);
+                    if after.kind == Tk::Other {
+                        return Err(self.unexpected(after));
+                    }
                     return Err(self.unexpected(&t));
                 }
             }

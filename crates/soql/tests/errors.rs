@@ -141,7 +141,12 @@ fn malformed_queries() {
     check(
         "SELECT Id FROM User WHERE Email = liam.carter@example.com",
         ErrorCode::MalformedQuery,
-        "\nSELECT Id FROM User WHERE Email = liam.carter@example.com\n                                  ^\nERROR at Row:1:Column:35\nunexpected token: 'liam'",
+        "\nUser WHERE Email = liam.carter@example.com\n                              ^\nERROR at Row:1:Column:46\nunexpected token: '@'",
+    );
+    check(
+        "SELECT Id FROM User WHERE Name = Foo",
+        ErrorCode::MalformedQuery,
+        "\nSELECT Id FROM User WHERE Name = Foo\n                                 ^\nERROR at Row:1:Column:34\nunexpected token: 'Foo'",
     );
 }
 
