@@ -399,3 +399,34 @@ fn relationship_paths_stop_at_five_levels() {
     assert_eq!(e.code, ErrorCode::MalformedQuery);
     assert!(e.message.ends_with("\nA field path can have at most 5 relationships: Manager.Manager.Manager.Manager.Manager.Manager.Name"));
 }
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    check(
+        "SELECT Id FROM User WHERE Name = 'ééé' AND Bogus = 1",
+        ErrorCode::InvalidField,
+        &format!("\nFROM User WHERE Name = 'ééé' AND Bogus = 1\n{}^\nERROR at Row:1:Column:44\nNo such column 'Bogus' on entity 'User'. {FIELD_HINT}", " ".repeat(33)),
+    );
+}
+
+#[test]
+fn markers_never_panic_on_odd_positions() {
+    for (text, pos) in [
+        ("", 1),
+        ("", 0),
+        ("a", 5),
+        ("a\n\nb", 3),
+        ("é\r\nx", 4),
+        ("'abc\ndef'", 7),
+    ] {
+        let m = byoc_soql::error::marked(text, pos, "x");
+        assert!(
+            m.contains("\nERROR at Row:") && m.ends_with("\nx"),
+            "{text:?} {pos}: {m:?}"
+        );
+    }
+    assert_eq!(
+        byoc_soql::error::marked("a\n\nb", 4, "x"),
+        "\nb\n^\nERROR at Row:3:Column:1\nx"
+    );
+}
