@@ -264,8 +264,10 @@ fn field_value<'d>(row: &'d Row, field: &str) -> V<'d> {
     }
 }
 
+/// A field's value for the answer; an empty string is null, as Salesforce stores no empty text.
 fn owned(row: &Row, field: &str) -> Value {
     match row.values.get(field) {
+        Some(Value::String(s)) if s.is_empty() => Value::Null,
         Some(v) => v.clone(),
         None if field == "Id" => Value::String(row.id.clone()),
         None => Value::Null,

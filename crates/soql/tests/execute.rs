@@ -138,6 +138,11 @@ fn null_comparisons_and_empty_strings() {
         names("SELECT Username FROM User WHERE Name = null"),
         ["dan"]
     );
+    // An empty string is written as null too.
+    assert_eq!(
+        column("SELECT Name FROM User WHERE Username LIKE 'dan%'", "Name"),
+        [Json::Null]
+    );
     assert_eq!(
         names("SELECT Username FROM User WHERE ProfileId = NULL"),
         ["dan"]
