@@ -55,7 +55,7 @@ impl Attempt {
 }
 
 /// The client address a proxy in front of byoc reports, if any (byoc itself listens on loopback).
-fn source_ip(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn source_ip(headers: &HeaderMap) -> Option<String> {
     let v = headers.get("x-forwarded-for")?.to_str().ok()?;
     let first = v.split(',').next()?.trim();
     (!first.is_empty() && first.len() <= 64).then(|| first.to_string())

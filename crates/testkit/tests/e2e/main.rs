@@ -12,6 +12,7 @@
 //! - `connections`: early refusals never break a keep-alive connection.
 //! - `inspector`: the request inspector: recorded calls, masking, the wire unchanged, follow.
 //! - `live`: the console's live feed (SSE), resume by event id, across instances on PostgreSQL.
+//! - `soap`: the SOAP API's `login`, its faults, and its session id on the other APIs.
 
 mod authz;
 mod connections;
@@ -29,3 +30,4 @@ mod oauth;
 mod platform_events;
 mod pubsub;
 mod setup;
+mod soap;
