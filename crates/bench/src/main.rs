@@ -13,7 +13,10 @@
 //!   signing;
 //! - **verify**: RSA-2048 PKCS#1 v1.5 SHA-256 verifications per second of aws-lc-rs (the library
 //!   the token endpoint verifies with, the key parsed once as the server keeps it) on one core,
-//!   over the signing input of one assertion.
+//!   over the signing input of one assertion;
+//! - **token check**: access-token checks per second (`TokenVerifier::verify`, what every
+//!   Interaction API, REST and Pub/Sub call does first) on one core, of a token shaped like the
+//!   grants' (same user, scopes), with the granted token's length reported beside it.
 //!
 //! Load comes from `--concurrency` keep-alive HTTP/1.1 connections (hyper's bare client, one
 //! request in flight per connection), on their own runtime beside the server's; all traffic goes
@@ -110,6 +113,7 @@ enum Phase {
     Trivial,
     Grants,
     Verify,
+    TokenCheck,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -148,6 +152,7 @@ struct Round {
     trivial: Load,
     grants: Load,
     verify_per_second: f64,
+    token_checks_per_second: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -159,6 +164,7 @@ struct Medians {
     grants_p50_ms: f64,
     grants_p99_ms: f64,
     verify_per_second: f64,
+    token_checks_per_second: f64,
     grants_to_trivial: f64,
     grants_to_verify: f64,
     /// `(server + load generator CPU per trivial answer) / (the same per grant)`: the ratio a
@@ -184,6 +190,8 @@ struct Report {
     client_threads: usize,
     assertions: usize,
     trivial_endpoint: String,
+    /// Characters in the access token a grant answered.
+    access_token_length: usize,
     rounds: Vec<Round>,
     median: Medians,
     target_grants_to_trivial: f64,
@@ -265,10 +273,17 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
     let trivial = Arc::new(Target::Get(args.trivial_path.clone()));
     let grants = Arc::new(Target::Post(TOKEN_PATH, bodies));
     // Both routes answer before anything is timed (this also fills the server's caches).
-    client_rt.block_on(async {
+    let granted = client_rt.block_on(async {
         check_once(addr, &trivial).await?;
         check_once(addr, &grants).await
     })?;
+    let granted: serde_json::Value =
+        serde_json::from_slice(&granted).context("the token answer is not JSON")?;
+    let access_token_length = granted["access_token"].as_str().map_or(0, str::len);
+    let checked = TokenToCheck::like(&granted, &partner)?;
+    say(format!(
+        "a granted access token has {access_token_length} characters"
+    ));
 
     let mut rounds = Vec::new();
     for n in 1..=args.rounds {
@@ -288,11 +303,17 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         } else {
             0.0
         };
+        let c = if runs(Phase::TokenCheck) {
+            checked.rate(phase)?
+        } else {
+            0.0
+        };
         say(format!(
-            "round {n}: trivial {}  |  grants {}  |  verify {:>8.0}/s",
+            "round {n}: trivial {}  |  grants {}  |  verify {:>8.0}/s  |  token check {:>8.0}/s",
             load_text(&t),
             load_text(&g),
-            v
+            v,
+            c
         ));
         for (what, load) in [("trivial", &t), ("grants", &g)] {
             if let Some(e) = &load.first_error {
@@ -303,6 +324,7 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
             trivial: t,
             grants: g,
             verify_per_second: v,
+            token_checks_per_second: c,
         });
     }
 
@@ -318,6 +340,7 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         grants_p50_ms: med(&|r| r.grants.p50_ms),
         grants_p99_ms: med(&|r| r.grants.p99_ms),
         verify_per_second: verify,
+        token_checks_per_second: med(&|r| r.token_checks_per_second),
         grants_to_trivial: ratio(grants_rate, trivial_rate),
         grants_to_verify: ratio(grants_rate, verify),
         grants_to_trivial_by_cpu: med_opt(&rounds, |r| {
@@ -342,6 +365,7 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         client_threads,
         assertions: args.assertions,
         trivial_endpoint: args.trivial_path.clone(),
+        access_token_length,
         rounds,
         median,
         target_grants_to_trivial: TARGET_RATIO,
@@ -417,6 +441,7 @@ fn summary(r: &Report) -> String {
          \x20 trivial  GET {:<36} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms\n\
          \x20 grants   POST {:<35} {:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms\n\
          \x20 verify   RSA-2048 SHA-256, aws-lc-rs, 1 core   {:>9.0} /s\n\
+         \x20 token check ({} chars), 1 core          {:>9.0} /s ({:.2} us each)\n\
          \x20 grants/trivial  {:.3}   (target >= {TARGET_RATIO:.1}: {verdict})\n\
          \x20 grants/verify   {:.3}\n{cpu}",
         r.rounds.len(),
@@ -429,6 +454,9 @@ fn summary(r: &Report) -> String {
         m.grants_p50_ms,
         m.grants_p99_ms,
         m.verify_per_second,
+        r.access_token_length,
+        m.token_checks_per_second,
+        1e6 / m.token_checks_per_second.max(1e-9),
         m.grants_to_trivial,
         m.grants_to_verify,
     )
@@ -590,6 +618,74 @@ fn verify_rate(
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
+/// A token like the grants' (same user, consumer key and scopes), minted by a verifier of its own
+/// (the server's key never leaves it), for the token-check rate.
+struct TokenToCheck {
+    verifier: byoc_server::oauth::tokens::TokenVerifier,
+    token: String,
+}
+
+impl TokenToCheck {
+    fn like(granted: &serde_json::Value, partner: &Partner) -> anyhow::Result<TokenToCheck> {
+        use byoc_server::oauth::tokens::{AccessTokenClaims, TokenVerifier};
+        // `id` is `<login>/id/<orgId18>/<userId18>`.
+        let id = granted["id"].as_str().context("the token answer has no id")?;
+        let mut ids = id.rsplit('/');
+        let user18 = ids.next().unwrap_or_default();
+        let org18 = ids.next().unwrap_or_default();
+        let (Some(user_id), Some(org_id)) = (user18.get(..15), org18.get(..15)) else {
+            bail!("the token answer's id is not an identity URL: {id}");
+        };
+        let mut key = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut key).map_err(|_| anyhow::anyhow!("no randomness"))?;
+        let verifier = TokenVerifier::new(&key, org_id)?;
+        let now = now_millis();
+        let claims = AccessTokenClaims {
+            token_id: String::new(),
+            org_id: org_id.to_string(),
+            user_id: user_id.to_string(),
+            username: partner.subject.clone(),
+            app_id: "0xI000000000042".into(),
+            consumer_key: partner.consumer_key.clone(),
+            scopes: granted["scope"]
+                .as_str()
+                .unwrap_or_default()
+                .split(' ')
+                .map(str::to_string)
+                .collect(),
+            issued_at: now,
+            expires_at: now + 3_600_000,
+        };
+        let token = verifier.mint(&claims)?;
+        verifier
+            .verify(&token, now)
+            .map_err(|e| anyhow::anyhow!("the benchmark's own token does not verify: {e}"))?;
+        Ok(TokenToCheck { verifier, token })
+    }
+
+    /// Checks per second on this thread for `phase`.
+    fn rate(&self, phase: Duration) -> anyhow::Result<f64> {
+        let now = now_millis();
+        let start = Instant::now();
+        let mut n: u64 = 0;
+        while start.elapsed() < phase {
+            for _ in 0..256 {
+                if self.verifier.verify(&self.token, now).is_err() {
+                    bail!("a token check failed");
+                }
+            }
+            n += 256;
+        }
+        Ok(n as f64 / start.elapsed().as_secs_f64())
+    }
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// What a phase sends.
 enum Target {
     Get(String),
@@ -637,8 +733,8 @@ async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     Ok(sender)
 }
 
-/// One request, which must succeed.
-async fn check_once(addr: SocketAddr, target: &Target) -> anyhow::Result<()> {
+/// One request, which must succeed; its body.
+async fn check_once(addr: SocketAddr, target: &Target) -> anyhow::Result<Bytes> {
     let mut sender = connect(addr).await?;
     let request = target.request(&addr.to_string(), &AtomicUsize::new(0))?;
     let path = request.uri().to_string();
@@ -657,8 +753,7 @@ async fn check_once(addr: SocketAddr, target: &Target) -> anyhow::Result<()> {
             diagnosis.unwrap_or_default()
         );
     }
-    response.into_body().collect().await?;
-    Ok(())
+    Ok(response.into_body().collect().await?.to_bytes())
 }
 
 struct Driven {
