@@ -629,7 +629,9 @@ impl TokenToCheck {
     fn like(granted: &serde_json::Value, partner: &Partner) -> anyhow::Result<TokenToCheck> {
         use byoc_server::oauth::tokens::{AccessTokenClaims, TokenVerifier};
         // `id` is `<login>/id/<orgId18>/<userId18>`.
-        let id = granted["id"].as_str().context("the token answer has no id")?;
+        let id = granted["id"]
+            .as_str()
+            .context("the token answer has no id")?;
         let mut ids = id.rsplit('/');
         let user18 = ids.next().unwrap_or_default();
         let org18 = ids.next().unwrap_or_default();

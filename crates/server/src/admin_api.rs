@@ -262,7 +262,7 @@ enum Caller {
 async fn authenticate(state: &AdminState, token: &str) -> Result<Caller, ApiError> {
     // An access token is checked in memory first, so OAuth callers cost no credential lookup.
     if let Some(oauth) = &state.oauth {
-        match oauth.verify(token) {
+        match oauth.check(token).await {
             Ok(claims) if claims.has_scope("api") || claims.has_scope("full") => {
                 return Ok(Caller::Token(claims.username))
             }

@@ -43,14 +43,28 @@ pub(crate) async fn poll(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last = clock.now_millis();
     let mut until_reload: u32 = FULL_RELOAD_EVERY;
+    // The fingerprint the token names were last loaded at (start loads them).
+    let mut names_at = store.repo().setup_fingerprint().await.ok();
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = ticker.tick() => {}
-        }
+        let missed = {
+            let Some(inner) = inner.upgrade() else {
+                return Ok(());
+            };
+            let names = inner.tokens.clone();
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = ticker.tick() => false,
+                // A token named a user or app not known here: load the names now.
+                _ = names.names().wait_missed() => true,
+            }
+        };
         let Some(inner) = inner.upgrade() else {
             return Ok(());
         };
+        if missed {
+            reload_names(&inner, &store).await;
+            continue;
+        }
         let now = clock.now_millis();
         until_reload -= 1;
         if until_reload == 0 {
@@ -84,9 +98,23 @@ pub(crate) async fn poll(
             Err(e) => tracing::warn!(error = %e, "polling the token sealing keys failed"),
         }
         match store.repo().setup_fingerprint().await {
-            Ok(fp) => inner.directory.observe_fingerprint(fp),
+            Ok(fp) => {
+                if names_at.as_ref() != Some(&fp) {
+                    reload_names(&inner, &store).await;
+                    names_at = Some(fp);
+                }
+                inner.directory.observe_fingerprint(fp);
+            }
             Err(e) => tracing::warn!(error = %e, "polling the setup fingerprint failed"),
         }
         last = now;
+    }
+}
+
+/// Read every username and consumer key again (after a setup change, or a check that missed one).
+async fn reload_names(inner: &Inner, store: &Store) {
+    match super::principals::load_all(store).await {
+        Ok(names) => inner.tokens.names().merge(names),
+        Err(e) => tracing::warn!(error = %e, "reading the users and apps for access tokens failed"),
     }
 }

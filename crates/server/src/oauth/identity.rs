@@ -108,7 +108,7 @@ async fn introspection_client(
 ) -> bool {
     let s = &state.0;
     if let Some(token) = bearer(headers) {
-        return state.verify(token).is_ok();
+        return state.check(token).await.is_ok();
     }
     let basic = headers
         .get(header::AUTHORIZATION)
@@ -154,7 +154,11 @@ pub async fn introspect(
         );
     }
     let s = &state.0;
-    let answer = match param(&params, "token").map(|t| state.verify(t)) {
+    let checked = match param(&params, "token") {
+        Some(t) => Some(state.check(t).await),
+        None => None,
+    };
+    let answer = match checked {
         Some(Ok(c)) => {
             let sub = match s.directory.user(&c.username).await {
                 Ok(Some(user)) => Some(identity_url(s, &user)),
@@ -201,7 +205,7 @@ fn bad_id() -> Response {
 }
 
 /// The caller's token: the `Authorization` header, or `oauth_token` / `access_token` in the query.
-fn caller(
+async fn caller(
     state: &OAuthState,
     headers: &HeaderMap,
     query: &Option<String>,
@@ -212,8 +216,8 @@ fn caller(
             .map(|(_, v)| v.into_owned())
     });
     match (bearer(headers), from_query) {
-        (Some(t), _) => state.verify(t),
-        (None, Some(t)) => state.verify(&t),
+        (Some(t), _) => state.check(t).await,
+        (None, Some(t)) => state.check(&t).await,
         (None, None) => Err(TokenError::Invalid),
     }
 }
@@ -242,7 +246,7 @@ pub async fn userinfo(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let Ok(claims) = caller(&state, &headers, &query) else {
+    let Ok(claims) = caller(&state, &headers, &query).await else {
         return bad_token();
     };
     let s = &state.0;
@@ -285,7 +289,7 @@ pub async fn identity(
     RawQuery(query): RawQuery,
     Path((org, user_id)): Path<(String, String)>,
 ) -> Response {
-    let Ok(claims) = caller(&state, &headers, &query) else {
+    let Ok(claims) = caller(&state, &headers, &query).await else {
         return bad_token();
     };
     let s = &state.0;

@@ -115,13 +115,30 @@ pub async fn rotate(State(s): State<AdminState>, Acting(actor): Acting) -> Respo
     let Some(oauth) = &s.oauth else {
         return forbidden();
     };
-    let (kid, secret) = match (random::<KID_LEN>(), random::<32>()) {
-        (Ok(k), Ok(s)) => (k, s),
-        (Err(e), _) | (_, Err(e)) => return failure(e),
+    let store = s.setup.store();
+    // A key id no stored key has (stored keys are never deleted, so none is ever reused).
+    let taken: Vec<[u8; KID_LEN]> = match load(store, false).await {
+        Ok(keys) => keys.iter().map(|k| k.kid).collect(),
+        Err(e) => return failure(e),
+    };
+    let mut kid = None;
+    for _ in 0..64 {
+        match random::<KID_LEN>() {
+            Ok(k) if !taken.contains(&k) => {
+                kid = Some(k);
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => return failure(e),
+        }
+    }
+    let (kid, secret) = match (kid, random::<32>()) {
+        (Some(k), Ok(s)) => (k, s),
+        (None, _) => return failure("no free access token key id"),
+        (_, Err(e)) => return failure(e),
     };
     let now = oauth.now();
     let active_from = now.saturating_add(KEY_ACTIVATION_DELAY_MILLIS);
-    let store = s.setup.store();
     if let Err(e) = store
         .repo()
         .server_key(

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod history;
 pub mod identity;
 pub mod keys;
+pub mod principals;
 pub mod token;
 pub mod tokens;
 
@@ -88,16 +89,22 @@ impl OAuthState {
         self.0.clock.now_millis()
     }
 
-    /// Check a bearer token now.
+    /// Check a bearer token now (names from memory only: see [`TokenVerifier::verify`]).
     pub fn verify(&self, bearer: &str) -> Result<AccessTokenClaims, TokenError> {
         self.0.tokens.verify(bearer, self.now())
+    }
+
+    /// Check a bearer token now, reading the name of a user or app this instance has not seen
+    /// yet ([`TokenVerifier::verify_resolving`]).
+    pub async fn check(&self, bearer: &str) -> Result<AccessTokenClaims, TokenError> {
+        self.0.tokens.verify_resolving(bearer, self.now()).await
     }
 }
 
 /// The username an access token acts as, for the admin API: `Some` only for a valid, unexpired,
 /// unrevoked token of this org.
 pub async fn actor_username_from_access_token(state: &OAuthState, token: &str) -> Option<String> {
-    state.verify(token).ok().map(|c| c.username)
+    state.check(token).await.ok().map(|c| c.username)
 }
 
 /// Build the OAuth state (loading or creating the shared sealing key) and spawn the login-history
@@ -117,6 +124,8 @@ pub async fn start(
     )?);
     // Users deactivated and apps disabled here are refused here at once.
     setup.attach_token_verifier(tokens.clone());
+    // Tokens carry ids; the names they resolve to are kept in memory (oauth::principals).
+    tokens.attach_store(store.clone());
     let fingerprint = store
         .repo()
         .setup_fingerprint()
@@ -148,6 +157,11 @@ pub async fn start(
         setup,
     });
     background::load_revocations(&inner).await?;
+    inner.tokens.names().merge(
+        principals::load_all(&store)
+            .await
+            .context("can't read the users and apps")?,
+    );
     // The poller holds a weak reference, so the state (and the history sender in it) goes away
     // when the HTTP host stops, which is what lets the flusher finish.
     tasks.spawn(background::poll(

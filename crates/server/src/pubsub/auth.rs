@@ -49,7 +49,7 @@ pub trait AccessTokenCheck: Send + Sync {
 #[async_trait]
 impl AccessTokenCheck for TokenVerifier {
     async fn check(&self, token: &str, now_ms: i64) -> Option<Grant> {
-        let claims = self.verify(token, now_ms).ok()?;
+        let claims = self.verify_resolving(token, now_ms).await.ok()?;
         Some(Grant {
             org_id: claims.org_id,
             user_id: claims.user_id,

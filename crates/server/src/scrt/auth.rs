@@ -99,10 +99,11 @@ impl ScrtState {
     }
 }
 
-/// The OAuth side's sealed access tokens: a decryption and a revocation-set lookup, no database.
+/// The OAuth side's sealed access tokens: a decryption and a revocation-set lookup, no database
+/// (the Interaction API needs the ids, not the names).
 impl AccessTokenCheck for crate::oauth::TokenVerifier {
     fn check(&self, bearer: &str, now_ms: i64) -> Option<TokenGrant> {
-        let claims = self.verify(bearer, now_ms).ok()?;
+        let claims = self.verify_ids(bearer, now_ms).ok()?;
         Some(TokenGrant {
             org_id15: claims.org_id,
             user_id: claims.user_id,
