@@ -19,6 +19,8 @@
 //! - [`console::ConsoleRepository`]: users' password hashes and the web console's sessions.
 //! - [`live::LiveFeedRepository`]: the console's live feed (what changed, in commit order, across
 //!   instances), written by the conversation batches themselves.
+//! - [`sobjects::SObjectRepository`]: read-only listings behind the REST API's messaging objects
+//!   and login history, one statement per object.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
 
 pub mod console;
@@ -27,6 +29,7 @@ pub mod events;
 pub mod live;
 pub mod oauth;
 mod records;
+pub mod sobjects;
 pub mod sql;
 pub mod testing;
 
@@ -229,6 +232,7 @@ pub trait Repositories:
     + events::EventRepository
     + console::ConsoleRepository
     + live::LiveFeedRepository
+    + sobjects::SObjectRepository
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

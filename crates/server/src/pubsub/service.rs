@@ -276,6 +276,83 @@ impl PubSubService {
     }
 }
 
+/// What [`PubSubService::publish_fields`] refused.
+#[derive(Debug)]
+pub enum PublishFieldsError {
+    /// No topic has this platform event.
+    UnknownEvent,
+    /// A field the event's schema does not have.
+    UnknownField(String),
+    /// Refused as Publish would refuse it (no *Create* on the event, a store failure...).
+    Refused(Status),
+}
+
+impl PubSubService {
+    /// Publish one `event` (`Byoc_Outbound__e`) with these custom field values as `grant`'s
+    /// user, under Publish's rules (*Create* on the event; the system fields set by byoc): the
+    /// REST API's `POST /sobjects/{Event__e}`. Returns the event's replay id.
+    pub async fn publish_fields(
+        &self,
+        grant: &Grant,
+        event: &str,
+        fields: std::collections::BTreeMap<String, Option<String>>,
+    ) -> Result<i64, PublishFieldsError> {
+        let topic = match self.inner.bus.topic(&byoc_core::events::topic_name(event)).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(PublishFieldsError::UnknownEvent),
+            Err(e) => return Err(PublishFieldsError::Refused(errors::store_failure(&e))),
+        };
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| !topic.schema.custom_fields().contains(k))
+        {
+            return Err(PublishFieldsError::UnknownField(unknown.clone()));
+        }
+        self.require_create(grant, &topic)
+            .await
+            .map_err(PublishFieldsError::Refused)?;
+        let payload = topic
+            .schema
+            .encode(&byoc_core::events::EventFields {
+                created_date: 0,
+                created_by_id: String::new(),
+                fields,
+            })
+            .map_err(|e| {
+                PublishFieldsError::Refused(errors::invalid_argument(
+                    errors::PUBLISH_INVALID,
+                    e.to_string(),
+                ))
+            })?;
+        let event = ProducerEvent {
+            id: rpc_id(),
+            schema_id: topic.schema.id().to_string(),
+            payload,
+            headers: vec![],
+        };
+        let results = self
+            .publish_request(grant, &topic, vec![event])
+            .await
+            .map_err(PublishFieldsError::Refused)?;
+        match results.into_iter().next() {
+            Some(PublishResult {
+                error: None,
+                replay_id,
+                ..
+            }) => Ok(ReplayId::from_bytes(&replay_id)
+                .map(|r| i64::try_from(r.0).unwrap_or(i64::MAX))
+                .unwrap_or(0)),
+            Some(PublishResult {
+                error: Some(e), ..
+            }) => Err(PublishFieldsError::Refused(errors::invalid_argument(
+                errors::PUBLISH_INVALID,
+                e.msg,
+            ))),
+            None => Err(PublishFieldsError::Refused(Status::internal("no result"))),
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl PubSub for PubSubService {
     async fn get_topic(
