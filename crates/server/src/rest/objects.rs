@@ -1054,6 +1054,17 @@ pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiErr
                 if !ccds_loaded {
                     let records = state.admin.setup.ccd_records().await?;
                     super::tooling::ccd_rows(&records, &mut data);
+                    // The contract is 18-character ids; make sure of it (no-op on 18).
+                    for object in ["ConversationChannelDefinition", "ConversationVendorInfo"] {
+                        for r in data.rows.get_mut(object).into_iter().flatten() {
+                            r.id = id18(&r.id);
+                            for (field, value) in r.values.iter_mut() {
+                                if let (true, Value::String(v)) = (field.ends_with("Id"), &mut *value) {
+                                    *v = id18(v);
+                                }
+                            }
+                        }
+                    }
                     ccds_loaded = true;
                 }
                 continue;

@@ -11,6 +11,8 @@
 //! - `console` (and `console_*`): the web console over HTTP, as a browser without JavaScript.
 //! - `connections`: early refusals never break a keep-alive connection.
 //! - `inspector`: the request inspector: recorded calls, masking, the wire unchanged, follow.
+//! - `rest`: the REST API: versions, SOQL on every object, paging, describe, records,
+//!   publishing a platform event, who sees which object.
 //! - `live`: the console's live feed (SSE), resume by event id, across instances on PostgreSQL.
 //! - `soap`: the SOAP API's `login`, its faults, and its session id on the other APIs.
 
@@ -29,5 +31,6 @@ mod live;
 mod oauth;
 mod platform_events;
 mod pubsub;
+mod rest;
 mod setup;
 mod soap;
