@@ -297,7 +297,12 @@ impl PubSubService {
         event: &str,
         fields: std::collections::BTreeMap<String, Option<String>>,
     ) -> Result<i64, PublishFieldsError> {
-        let topic = match self.inner.bus.topic(&byoc_core::events::topic_name(event)).await {
+        let topic = match self
+            .inner
+            .bus
+            .topic(&byoc_core::events::topic_name(event))
+            .await
+        {
             Ok(Some(t)) => t,
             Ok(None) => return Err(PublishFieldsError::UnknownEvent),
             Err(e) => return Err(PublishFieldsError::Refused(errors::store_failure(&e))),
@@ -342,12 +347,9 @@ impl PubSubService {
             }) => Ok(ReplayId::from_bytes(&replay_id)
                 .map(|r| i64::try_from(r.0).unwrap_or(i64::MAX))
                 .unwrap_or(0)),
-            Some(PublishResult {
-                error: Some(e), ..
-            }) => Err(PublishFieldsError::Refused(errors::invalid_argument(
-                errors::PUBLISH_INVALID,
-                e.msg,
-            ))),
+            Some(PublishResult { error: Some(e), .. }) => Err(PublishFieldsError::Refused(
+                errors::invalid_argument(errors::PUBLISH_INVALID, e.msg),
+            )),
             None => Err(PublishFieldsError::Refused(Status::internal("no result"))),
         }
     }

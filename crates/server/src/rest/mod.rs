@@ -25,7 +25,6 @@ pub mod tooling;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -141,7 +140,8 @@ pub fn only<S: Clone + Send + Sync + 'static>(
     method_router: MethodRouter<S>,
     allowed: &'static str,
 ) -> MethodRouter<S> {
-    method_router.fallback(move |method: Method| async move { method_not_allowed(&method, allowed) })
+    method_router
+        .fallback(move |method: Method| async move { method_not_allowed(&method, allowed) })
 }
 
 fn only_get<H, T, S>(handler: H) -> MethodRouter<S>
@@ -202,4 +202,3 @@ async fn limits(
     }))
     .into_response())
 }
-

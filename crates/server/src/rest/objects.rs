@@ -356,12 +356,7 @@ fn standard_objects() -> Vec<(Rule, ObjectDef)> {
                     id_field("Contact Center Channel ID"),
                     f("Name", "Name", String),
                     f("InternalName", "Internal Name", String),
-                    reference(
-                        "ChannelId",
-                        "Channel ID",
-                        "MessagingChannel",
-                        "Channel",
-                    ),
+                    reference("ChannelId", "Channel ID", "MessagingChannel", "Channel"),
                     created_date(),
                 ],
             ),
@@ -555,7 +550,11 @@ pub fn event_object(name: &str, custom_fields: &[String], createable: bool) -> O
             createable,
             filterable: false,
             sortable: false,
-            ..f(custom, &custom.trim_end_matches("__c").replace('_', " "), FieldType::Textarea)
+            ..f(
+                custom,
+                &custom.trim_end_matches("__c").replace('_', " "),
+                FieldType::Textarea,
+            )
         });
     }
     ObjectDef {
@@ -574,7 +573,11 @@ pub fn event_object(name: &str, custom_fields: &[String], createable: bool) -> O
 
 /// Every object the actor may see in `api`'s catalog: queryable objects and, on the data API,
 /// the platform events they may read or publish.
-pub async fn catalog(state: &RestState, actor: &Actor, api: Api) -> Result<Vec<ObjectDef>, ApiError> {
+pub async fn catalog(
+    state: &RestState,
+    actor: &Actor,
+    api: Api,
+) -> Result<Vec<ObjectDef>, ApiError> {
     let vis = Visibility::of(actor);
     let mut out = Vec::new();
     if api == Api::Data {
@@ -603,7 +606,11 @@ pub async fn catalog(state: &RestState, actor: &Actor, api: Api) -> Result<Vec<O
                 let name = topic.schema.event_name();
                 let access = event_access(&actor.user, &sets, name);
                 if access.read || access.create {
-                    out.push(event_object(name, topic.schema.custom_fields(), access.create));
+                    out.push(event_object(
+                        name,
+                        topic.schema.custom_fields(),
+                        access.create,
+                    ));
                 }
             }
         }
@@ -917,10 +924,7 @@ pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiErr
                                 ("MessagingChannelId", id_value(&u.channel_id)),
                                 ("MessagingPlatformKey", s(&u.client_id)),
                                 ("MessageType", opt(mt)),
-                                (
-                                    "MessagingConsentStatus",
-                                    opt(u.consent_status.as_deref()),
-                                ),
+                                ("MessagingConsentStatus", opt(u.consent_status.as_deref())),
                                 ("CreatedDate", Value::DateTime(u.created_at)),
                             ],
                         )
@@ -941,7 +945,10 @@ pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiErr
                             ("MessagingChannelId", id_value(&m.channel_id)),
                             ("Status", s(&m.status)),
                             ("StartTime", Value::DateTime(m.started_at)),
-                            ("EndTime", m.ended_at.map(Value::DateTime).unwrap_or(Value::Null)),
+                            (
+                                "EndTime",
+                                m.ended_at.map(Value::DateTime).unwrap_or(Value::Null),
+                            ),
                             ("ConversationIdentifier", s(&m.conversation_id)),
                             ("CreatedDate", Value::DateTime(m.started_at)),
                         ],
@@ -1005,7 +1012,10 @@ pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiErr
                     row(
                         seq_id(LOGIN_HISTORY, l.seq),
                         [
-                            ("UserId", l.user_id.as_deref().map(id_value).unwrap_or(Value::Null)),
+                            (
+                                "UserId",
+                                l.user_id.as_deref().map(id_value).unwrap_or(Value::Null),
+                            ),
                             ("LoginTime", Value::DateTime(l.login_time)),
                             ("LoginType", s(&l.login_type)),
                             ("Status", Value::String(status)),
@@ -1042,7 +1052,9 @@ pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiErr
                                 ("Display", s(&a.action)),
                                 (
                                     "CreatedById",
-                                    opt(users.get(&a.created_by.to_lowercase()).map(String::as_str)),
+                                    opt(users
+                                        .get(&a.created_by.to_lowercase())
+                                        .map(String::as_str)),
                                 ),
                                 ("CreatedDate", Value::DateTime(a.created_date)),
                             ],
@@ -1059,7 +1071,9 @@ pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiErr
                         for r in data.rows.get_mut(object).into_iter().flatten() {
                             r.id = id18(&r.id);
                             for (field, value) in r.values.iter_mut() {
-                                if let (true, Value::String(v)) = (field.ends_with("Id"), &mut *value) {
+                                if let (true, Value::String(v)) =
+                                    (field.ends_with("Id"), &mut *value)
+                                {
                                     *v = id18(v);
                                 }
                             }

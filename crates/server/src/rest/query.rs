@@ -95,10 +95,22 @@ pub fn router() -> Router<RestState> {
         .route("/services/data/{version}/query/", g(get(query)))
         .route("/services/data/{version}/queryAll", g(get(query_all)))
         .route("/services/data/{version}/queryAll/", g(get(query_all)))
-        .route("/services/data/{version}/tooling/query", g(get(tooling_query)))
-        .route("/services/data/{version}/tooling/query/", g(get(tooling_query)))
-        .route("/services/data/{version}/query/{locator}", g(get(next_query)))
-        .route("/services/data/{version}/queryAll/{locator}", g(get(next_query)))
+        .route(
+            "/services/data/{version}/tooling/query",
+            g(get(tooling_query)),
+        )
+        .route(
+            "/services/data/{version}/tooling/query/",
+            g(get(tooling_query)),
+        )
+        .route(
+            "/services/data/{version}/query/{locator}",
+            g(get(next_query)),
+        )
+        .route(
+            "/services/data/{version}/queryAll/{locator}",
+            g(get(next_query)),
+        )
         .route(
             "/services/data/{version}/tooling/query/{locator}",
             g(get(next_query)),
@@ -151,7 +163,16 @@ async fn query_all(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    run(caller, state, version, params, headers, Api::Data, "queryAll").await
+    run(
+        caller,
+        state,
+        version,
+        params,
+        headers,
+        Api::Data,
+        "queryAll",
+    )
+    .await
 }
 
 async fn tooling_query(

@@ -59,7 +59,10 @@ impl Rest {
         r
     }
 
-    async fn send(&self, r: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    async fn send(
+        &self,
+        r: reqwest::RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let response = r.send().await.expect("send");
         let status = response.status();
         let headers = response.headers().clone();
@@ -143,7 +146,10 @@ async fn versions_resources_and_refusals() {
             .expect("send");
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
         let body: Value = anonymous.json().await.expect("json");
-        assert_eq!(error(&body, "INVALID_SESSION_ID"), "Session expired or invalid");
+        assert_eq!(
+            error(&body, "INVALID_SESSION_ID"),
+            "Session expired or invalid"
+        );
         let wrong = Rest {
             token: format!("{}!bogus", server.org().org_id),
             ..Rest::admin(&server)
@@ -257,11 +263,18 @@ async fn every_object_answers_a_query_with_18_character_ids() {
         let (status, body) = rest.query("queryAll", "SELECT Id FROM User").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (status, body) = rest
-            .query("tooling/query", "SELECT Id, DeveloperName FROM ConversationChannelDefinition")
+            .query(
+                "tooling/query",
+                "SELECT Id, DeveloperName FROM ConversationChannelDefinition",
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let url = body["records"][0]["attributes"]["url"].as_str().expect("url");
-        assert!(url.starts_with(&format!("{V}/tooling/sobjects/ConversationChannelDefinition/")));
+        let url = body["records"][0]["attributes"]["url"]
+            .as_str()
+            .expect("url");
+        assert!(url.starts_with(&format!(
+            "{V}/tooling/sobjects/ConversationChannelDefinition/"
+        )));
         let (status, body) = rest.query("tooling/query", "SELECT Id FROM User").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         error(&body, "INVALID_TYPE");
@@ -290,7 +303,10 @@ async fn malformed_queries_get_salesforce_errors() {
             ("SELECT Id FROM Nothing__c", "INVALID_TYPE"),
             // Platform events are described, never queried.
             ("SELECT Id FROM Byoc_Outbound__e", "INVALID_TYPE"),
-            ("SELECT Id FROM User WHERE Username = 'unterminated", "MALFORMED_QUERY"),
+            (
+                "SELECT Id FROM User WHERE Username = 'unterminated",
+                "MALFORMED_QUERY",
+            ),
         ] {
             let (status, body) = rest.query("query", q).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {body}");
@@ -302,7 +318,10 @@ async fn malformed_queries_get_salesforce_errors() {
                 .keys()
                 .map(String::as_str)
                 .collect();
-            assert!(keys.contains("message") && keys.contains("errorCode"), "{body}");
+            assert!(
+                keys.contains("message") && keys.contains("errorCode"),
+                "{body}"
+            );
         }
         let (_, body) = rest.query("query", "SELECT Bogus FROM User").await;
         assert!(
@@ -331,7 +350,10 @@ async fn paging_follows_next_records_url() {
         let rest = Rest::admin(&server);
         let r = rest
             .request(Method::GET, &format!("{V}/query"))
-            .query(&[("q", "SELECT Id, Action FROM SetupAuditTrail ORDER BY CreatedDate")])
+            .query(&[(
+                "q",
+                "SELECT Id, Action FROM SetupAuditTrail ORDER BY CreatedDate",
+            )])
             .header("Sforce-Query-Options", "batchSize=200");
         let (status, _, mut page) = rest.send(r).await;
         assert_eq!(status, StatusCode::OK, "{page}");
@@ -363,7 +385,10 @@ async fn paging_follows_next_records_url() {
         for locator in ["01gAAAAAAAAAAAAAAA-200", "nonsense", "01g-x"] {
             let (status, body) = rest.get(&format!("{V}/query/{locator}")).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-            assert_eq!(error(&body, "INVALID_QUERY_LOCATOR"), "invalid query locator");
+            assert_eq!(
+                error(&body, "INVALID_QUERY_LOCATOR"),
+                "invalid query locator"
+            );
         }
     }
 }
@@ -381,8 +406,16 @@ async fn describe_global_describe_and_records() {
         let user = find("User").expect("User");
         assert_eq!(user["keyPrefix"], "005");
         assert_eq!(user["queryable"], true);
-        assert_eq!(user["urls"]["describe"], format!("{V}/sobjects/User/describe"));
-        for name in ["MessagingSession", "ConversationEntry", "SetupAuditTrail", "ConversationChannelDefinition"] {
+        assert_eq!(
+            user["urls"]["describe"],
+            format!("{V}/sobjects/User/describe")
+        );
+        for name in [
+            "MessagingSession",
+            "ConversationEntry",
+            "SetupAuditTrail",
+            "ConversationChannelDefinition",
+        ] {
             assert!(find(name).is_some(), "{name}");
         }
         let event = find("Byoc_Outbound__e").expect("the platform event");
@@ -395,7 +428,9 @@ async fn describe_global_describe_and_records() {
         assert_eq!(info["objectDescribe"]["name"], "User");
         assert_eq!(info["recentItems"], serde_json::json!([]));
 
-        let (status, describe) = rest.get(&format!("{V}/sobjects/MessagingSession/describe")).await;
+        let (status, describe) = rest
+            .get(&format!("{V}/sobjects/MessagingSession/describe"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{describe}");
         let fields = describe["fields"].as_array().expect("fields");
         let end_user = fields
@@ -404,11 +439,16 @@ async fn describe_global_describe_and_records() {
             .expect("MessagingEndUserId");
         assert_eq!(end_user["type"], "reference");
         assert_eq!(end_user["soapType"], "tns:ID");
-        assert_eq!(end_user["referenceTo"], serde_json::json!(["MessagingEndUser"]));
+        assert_eq!(
+            end_user["referenceTo"],
+            serde_json::json!(["MessagingEndUser"])
+        );
         assert_eq!(end_user["relationshipName"], "MessagingEndUser");
 
         // The platform event: Salesforce's standard fields and the CCD's custom fields.
-        let (status, describe) = rest.get(&format!("{V}/sobjects/byoc_outbound__e/describe")).await;
+        let (status, describe) = rest
+            .get(&format!("{V}/sobjects/byoc_outbound__e/describe"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{describe}");
         assert_eq!(describe["name"], "Byoc_Outbound__e");
         let names: Vec<&str> = describe["fields"]
@@ -424,7 +464,9 @@ async fn describe_global_describe_and_records() {
 
         // A record by id, 15 or 18 characters; ?fields=.
         let org = server.admin().org().await.expect("org");
-        let (status, record) = rest.get(&format!("{V}/sobjects/Organization/{}", org.id)).await;
+        let (status, record) = rest
+            .get(&format!("{V}/sobjects/Organization/{}", org.id))
+            .await;
         assert_eq!(status, StatusCode::OK, "{record}");
         assert_eq!(record["Id"], org.id18);
         assert_eq!(record["Name"], org.name);
@@ -435,7 +477,10 @@ async fn describe_global_describe_and_records() {
         let users = server.admin().users().await.expect("users");
         let u = &users[0];
         let (status, record) = rest
-            .get(&format!("{V}/sobjects/User/{}?fields=Username,Email", u.id18))
+            .get(&format!(
+                "{V}/sobjects/User/{}?fields=Username,Email",
+                u.id18
+            ))
             .await;
         assert_eq!(status, StatusCode::OK, "{record}");
         assert_eq!(record["Username"], u.username);
@@ -445,9 +490,14 @@ async fn describe_global_describe_and_records() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         error(&body, "INVALID_FIELD");
-        let (status, body) = rest.get(&format!("{V}/sobjects/User/005000000000zzz")).await;
+        let (status, body) = rest
+            .get(&format!("{V}/sobjects/User/005000000000zzz"))
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert_eq!(error(&body, "NOT_FOUND"), "The requested resource does not exist");
+        assert_eq!(
+            error(&body, "NOT_FOUND"),
+            "The requested resource does not exist"
+        );
         let (status, body) = rest.get(&format!("{V}/sobjects/User/not-an-id")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(error(&body, "NOT_FOUND").contains("not-an-id"));
@@ -460,7 +510,9 @@ async fn describe_global_describe_and_records() {
 async fn a_platform_event_published_through_rest_reaches_a_subscriber() {
     for server in servers().await {
         let rest = Rest::admin(&server);
-        let (_, describe) = rest.get(&format!("{V}/sobjects/Byoc_Outbound__e/describe")).await;
+        let (_, describe) = rest
+            .get(&format!("{V}/sobjects/Byoc_Outbound__e/describe"))
+            .await;
         let field = describe["fields"]
             .as_array()
             .expect("fields")
@@ -552,7 +604,10 @@ async fn a_standard_user_sees_no_setup_objects() {
             .iter()
             .map(|o| o["name"].as_str().expect("name"))
             .collect();
-        assert!(names.contains(&"User") && names.contains(&"Organization"), "{names:?}");
+        assert!(
+            names.contains(&"User") && names.contains(&"Organization"),
+            "{names:?}"
+        );
         for hidden in [
             "SetupAuditTrail",
             "LoginHistory",
