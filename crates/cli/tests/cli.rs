@@ -1645,6 +1645,7 @@ async fn doctor_passes_on_the_sample_and_names_the_one_broken_step() {
             app_managed_by: None,
             routing_owner: None,
             consent_owner: None,
+            conversation_channel_definition: None,
         })
         .await
         .unwrap();

@@ -533,6 +533,7 @@ mod tests {
             channel_address_identifier: "addr".into(),
             is_active: true,
             conversation_channel_definition: Some(ConversationChannelDefinition {
+                id: "0Yd000000000001".into(),
                 developer_name: "Chan_CCD".into(),
                 master_label: "Chan CCD".into(),
                 custom_platform_event: "Byoc_Outbound__e".into(),
@@ -549,6 +550,8 @@ mod tests {
                     name: app.name.clone(),
                     api_name: app.api_name.clone(),
                 }),
+                created_at: 0,
+                last_modified_at: 0,
             }),
             created_at: 0,
         }

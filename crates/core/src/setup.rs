@@ -25,6 +25,8 @@ use crate::permissions::{find_profile, normalize_object_permissions, Actor, Setu
 use crate::scopes;
 use crate::SetupError;
 
+pub mod ccd;
+
 /// Setup audit-trail sections, as *View Setup Audit Trail* names them.
 pub mod section {
     pub const USERS: &str = "Manage Users";
@@ -1095,9 +1097,13 @@ fn app_ref(app: &App) -> AppRef {
 
 // ---- messaging channels and CCDs ------------------------------------------------------------
 
+/// Create a messaging channel. A BYOC channel gets a new CCD, or, with `existing` (the
+/// standalone CCD that `input.conversation_channel_definition` names, loaded by the caller), is
+/// built on that one: the CCD keeps its id and fields and moves into the channel.
 pub fn create_channel(
     actor: &Actor,
     input: &NewChannel,
+    existing: Option<&ConversationChannelDefinition>,
     id: String,
     now: i64,
 ) -> Result<Outcome<MessagingChannel>, SetupError> {
@@ -1136,7 +1142,22 @@ pub fn create_channel(
     if !channel_type.is_byoc() && input.app_managed_by.is_some() {
         return Err(SetupError::invalid("appManagedBy", format!("{} channels have no Conversation Channel Definition, so no app to manage; only BYOC channels do.", channel_type.label())));
     }
+    if input.conversation_channel_definition.is_some() {
+        if !channel_type.is_byoc() {
+            return Err(SetupError::invalid("conversationChannelDefinition", format!("{} channels have no Conversation Channel Definition; only BYOC channels are built on one.", channel_type.label())));
+        }
+        if input.app_managed_by.is_some()
+            || input.routing_owner.is_some()
+            || input.consent_owner.is_some()
+        {
+            return Err(SetupError::invalid("conversationChannelDefinition", "A channel built on an existing Conversation Channel Definition takes its app type and owners from it: leave out the app-managed-by, routing-owner and consent-owner options, or change the CCD."));
+        }
+    }
+    let ccd_id = byoc_proto::setup::ccd_id_for_channel(&id);
     let ccd = channel_type.is_byoc().then(|| {
+        if let Some(existing) = existing {
+            return existing.clone();
+        }
         let partner_routed = channel_type == ChannelType::ByocCcaas;
         let default_owner = if partner_routed {
             Owner::Partner
@@ -1155,6 +1176,9 @@ pub fn create_channel(
             consent_owner: input.consent_owner.unwrap_or(default_owner),
             connected_app_type: input.app_managed_by.unwrap_or(AppManagedBy::Customer),
             linked_app: None,
+            id: ccd_id,
+            created_at: now,
+            last_modified_at: now,
         }
     });
     let channel = MessagingChannel {

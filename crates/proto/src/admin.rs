@@ -201,7 +201,7 @@ pub struct MigrateConnectedApp {
     pub from_connected_app: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewChannel {
     pub name: String,
@@ -215,6 +215,10 @@ pub struct NewChannel {
     pub routing_owner: Option<Owner>,
     #[serde(default)]
     pub consent_owner: Option<Owner>,
+    /// Build the channel on this existing Conversation Channel Definition (developer name; one
+    /// created through the Tooling API and used by no channel yet) instead of creating one.
+    #[serde(default)]
+    pub conversation_channel_definition: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

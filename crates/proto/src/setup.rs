@@ -368,10 +368,28 @@ pub struct AppRef {
     pub api_name: String,
 }
 
-/// Conversation Channel Definition: ties a BYOC channel to its platform event and app.
+/// The key prefix of `ConversationChannelDefinition` record ids (byoc's choice; docs/fidelity.md).
+pub const CCD_KEY_PREFIX: &str = "0Yd";
+
+/// The id a CCD stored before CCDs had ids gets: its channel's id with the CCD key prefix, so
+/// it is the same on every read and every instance.
+pub fn ccd_id_for_channel(channel_id: &str) -> String {
+    format!(
+        "{CCD_KEY_PREFIX}{}",
+        channel_id.get(3..).unwrap_or(channel_id)
+    )
+}
+
+/// Conversation Channel Definition: ties a BYOC channel to its platform event and app. It lives
+/// inside its channel's record once a channel uses it, and as a record of its own (created
+/// through the Tooling API) before that.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationChannelDefinition {
+    /// 15-character record id, `0Yd...`. Empty only in bodies stored before CCDs had ids;
+    /// [`MessagingChannel`] fills those in as it is read.
+    #[serde(default)]
+    pub id: String,
     pub developer_name: String,
     pub master_label: String,
     /// e.g. `Byoc_Outbound__e`.
@@ -385,10 +403,16 @@ pub struct ConversationChannelDefinition {
     pub connected_app_type: AppManagedBy,
     /// The ECA or connected app linked to this CCD.
     pub linked_app: Option<AppRef>,
+    /// `CreatedDate` / `LastModifiedDate` (0 in bodies stored before CCDs had them: the
+    /// channel's creation time is used then).
+    #[serde(default)]
+    pub created_at: EpochMillis,
+    #[serde(default)]
+    pub last_modified_at: EpochMillis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "StoredMessagingChannel")]
 pub struct MessagingChannel {
     /// 15-character id, `0Mj...`.
     pub id: String,
@@ -400,6 +424,48 @@ pub struct MessagingChannel {
     pub is_active: bool,
     pub conversation_channel_definition: Option<ConversationChannelDefinition>,
     pub created_at: EpochMillis,
+}
+
+/// [`MessagingChannel`] as stored: a CCD stored before CCDs had ids and dates gets them here
+/// (deterministic from the channel), so every reader sees one id for it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredMessagingChannel {
+    id: String,
+    name: String,
+    developer_name: String,
+    channel_type: ChannelType,
+    channel_address_identifier: String,
+    is_active: bool,
+    conversation_channel_definition: Option<ConversationChannelDefinition>,
+    created_at: EpochMillis,
+}
+
+impl From<StoredMessagingChannel> for MessagingChannel {
+    fn from(c: StoredMessagingChannel) -> MessagingChannel {
+        let mut ccd = c.conversation_channel_definition;
+        if let Some(d) = ccd.as_mut() {
+            if d.id.is_empty() {
+                d.id = ccd_id_for_channel(&c.id);
+            }
+            if d.created_at == 0 {
+                d.created_at = c.created_at;
+            }
+            if d.last_modified_at == 0 {
+                d.last_modified_at = d.created_at;
+            }
+        }
+        MessagingChannel {
+            id: c.id,
+            name: c.name,
+            developer_name: c.developer_name,
+            channel_type: c.channel_type,
+            channel_address_identifier: c.channel_address_identifier,
+            is_active: c.is_active,
+            conversation_channel_definition: ccd,
+            created_at: c.created_at,
+        }
+    }
 }
 
 /// One change of a field, old → new, in the setup audit trail.
@@ -423,4 +489,32 @@ pub struct AuditEntry {
     /// What happened, in words, e.g. `Created External Client App Acme`.
     pub action: String,
     pub changes: Vec<FieldChange>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A channel stored before CCDs had ids loads with one derived from the channel's id (the
+    /// same on every read), and its dates from the channel's.
+    #[test]
+    fn a_ccd_stored_without_an_id_gets_one_from_its_channel() {
+        let body = r#"{"id":"0MjAb0000000xyz","name":"Old","developerName":"Old",
+            "channelType":"ByocMessaging","channelAddressIdentifier":"addr","isActive":true,
+            "conversationChannelDefinition":{"developerName":"Old_CCD","masterLabel":"Old CCD",
+            "customPlatformEvent":"Byoc_Outbound__e","customEventPayloadField":"Payload__c",
+            "customEventTypeField":"EventType__c",
+            "customEventChannelAddressIdField":"ChannelAddressIdentifier__c",
+            "customEventRecipientField":"Recipient__c","routingOwner":"Salesforce",
+            "consentOwner":"Salesforce","connectedAppType":"Customer","linkedApp":null},
+            "createdAt":42}"#;
+        let c: MessagingChannel = serde_json::from_str(body).unwrap();
+        let ccd = c.conversation_channel_definition.as_ref().unwrap();
+        assert_eq!(ccd.id, "0YdAb0000000xyz");
+        assert_eq!((ccd.created_at, ccd.last_modified_at), (42, 42));
+        // Written back and read again, it is the same record.
+        let again: MessagingChannel =
+            serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(again, c);
+    }
 }

@@ -246,6 +246,7 @@ pub async fn seed_sample(
         app_managed_by: Some(AppManagedBy::Customer),
         routing_owner: None,
         consent_owner: None,
+        conversation_channel_definition: None,
     };
     let created = setup.create_channel(&actor, &channel).await?;
     let ccd = created

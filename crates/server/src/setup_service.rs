@@ -113,7 +113,20 @@ pub fn no_ccd(channel: &MessagingChannel) -> ServiceError {
 pub const REVOCATION_MARGIN_MILLIS: i64 = 2_000;
 
 /// The key prefix of `ConversationChannelDefinition` record ids (byoc's choice; docs/fidelity.md).
-pub const CCD_KEY_PREFIX: &str = "0Yd";
+pub use byoc_proto::setup::CCD_KEY_PREFIX;
+
+/// The 15-character form of a record id given as 15 or 18 characters (the 18-character form's
+/// checksum must match, as Salesforce checks it); `None` for anything else.
+pub fn id15(id: &str) -> Option<String> {
+    match id.len() {
+        15 => ids::to_18(id).map(|_| id.to_string()),
+        18 => {
+            let head = id.get(..15)?;
+            (ids::to_18(head)?.eq_ignore_ascii_case(id)).then(|| head.to_string())
+        }
+        _ => None,
+    }
+}
 
 /// A Conversation Channel Definition as a record: its id, its fields, its channel if any.
 #[derive(Debug, Clone)]
@@ -678,9 +691,16 @@ impl SetupService {
         actor: &Actor,
         input: &NewChannel,
     ) -> Result<Outcome<MessagingChannel>> {
+        // A channel built on a standalone CCD takes it over: the CCD record moves into the
+        // channel's record (keeping its id) in the same transaction.
+        let existing = match &input.conversation_channel_definition {
+            Some(name) => Some(self.unused_ccd(name).await?),
+            None => None,
+        };
         let out = setup::create_channel(
             actor,
             input,
+            existing.as_ref(),
             random_id(ids::prefix::MESSAGING_CHANNEL),
             self.now(),
         )?;
@@ -703,23 +723,46 @@ impl SetupService {
             ))
             .into());
         }
-        if let Some(ccd) = &c.conversation_channel_definition {
-            if self
-                .store
-                .channel_by_ccd(&ccd.developer_name)
-                .await?
-                .is_some()
-            {
-                return Err(SetupError::Duplicate(format!(
-                    "A Conversation Channel Definition named {} already exists.",
-                    ccd.developer_name
-                ))
-                .into());
-            }
+        let mut change = ChangeSet::new().insert(&out.record);
+        match (&existing, &c.conversation_channel_definition) {
+            (Some(standalone), _) => change = change.delete(standalone),
+            (None, Some(ccd)) => self.check_ccd_name_free(&ccd.developer_name).await?,
+            (None, None) => {}
         }
-        self.commit(&out, ChangeSet::new().insert(&out.record))
-            .await?;
+        self.commit(&out, change).await?;
         Ok(out)
+    }
+
+    /// The standalone CCD a new channel is to be built on: it exists and no channel uses it.
+    async fn unused_ccd(&self, developer_name: &str) -> Result<ConversationChannelDefinition> {
+        if let Some(ccd) = self.store.standalone_ccd(developer_name.trim()).await? {
+            return Ok(ccd);
+        }
+        if let Some(c) = self.store.channel_by_ccd(developer_name.trim()).await? {
+            return Err(SetupError::NotAllowed(format!(
+                "The messaging channel {} already uses the Conversation Channel Definition {developer_name}: a Conversation Channel Definition serves one channel. Create another one (POST /services/data/vXX.X/tooling/sobjects/ConversationChannelDefinition).",
+                c.name
+            ))
+            .into());
+        }
+        Err(SetupError::NotFound {
+            kind: "Conversation Channel Definition",
+            name: developer_name.into(),
+        }
+        .into())
+    }
+
+    /// Refuse a CCD developer name another CCD (standalone or a channel's) has.
+    async fn check_ccd_name_free(&self, developer_name: &str) -> Result<()> {
+        if self.store.channel_by_ccd(developer_name).await?.is_some()
+            || self.store.standalone_ccd(developer_name).await?.is_some()
+        {
+            return Err(SetupError::Duplicate(format!(
+                "A Conversation Channel Definition named {developer_name} already exists."
+            ))
+            .into());
+        }
+        Ok(())
     }
 
     /// The channel of a CCD developer name; a channel name also resolves, so that asking for the
@@ -739,13 +782,10 @@ impl SetupService {
     }
 
     /// Every Conversation Channel Definition with its record id and the channel it belongs to
-    /// (`None` for a CCD created through the Tooling API and not yet used by a channel). What the
-    /// REST API's `ConversationChannelDefinition` object and the Tooling API read.
-    ///
-    /// (Skeleton: the tooling helper gives CCDs stored ids and standalone records; until then
-    /// the id is the channel's id with the CCD prefix.)
+    /// (`None` for a CCD created through the Tooling API and not yet used by a channel), oldest
+    /// first. What the REST API's `ConversationChannelDefinition` object and the Tooling API read.
     pub async fn ccd_records(&self) -> Result<Vec<CcdRecord>> {
-        Ok(self
+        let mut records: Vec<CcdRecord> = self
             .store
             .channels()
             .await?
@@ -753,15 +793,142 @@ impl SetupService {
             .filter_map(|channel| {
                 let ccd = channel.conversation_channel_definition.clone()?;
                 Some(CcdRecord {
-                    id: format!("{}{}", CCD_KEY_PREFIX, &channel.id[3..]),
+                    id: ccd.id.clone(),
                     ccd,
                     channel: Some(channel),
                 })
             })
-            .collect())
+            .collect();
+        records.extend(
+            self.store
+                .standalone_ccds()
+                .await?
+                .into_iter()
+                .map(|ccd| CcdRecord {
+                    id: ccd.id.clone(),
+                    ccd,
+                    channel: None,
+                }),
+        );
+        records.sort_by(|a, b| (a.ccd.created_at, &a.id).cmp(&(b.ccd.created_at, &b.id)));
+        Ok(records)
+    }
+
+    /// One CCD record by its 15- or 18-character id.
+    pub async fn ccd_record(&self, id: &str) -> Result<CcdRecord> {
+        let id15 = id15(id.trim());
+        if let Some(id15) = id15 {
+            if let Some(ccd) = self.store.standalone_ccd_by_id(&id15).await? {
+                return Ok(CcdRecord {
+                    id: ccd.id.clone(),
+                    ccd,
+                    channel: None,
+                });
+            }
+            if let Some(r) = self.ccd_records().await?.into_iter().find(|r| r.id == id15) {
+                return Ok(r);
+            }
+        }
+        Err(SetupError::NotFound {
+            kind: "Conversation Channel Definition",
+            name: id.into(),
+        }
+        .into())
+    }
+
+    /// A new CCD that no channel uses yet (what the Tooling API's create makes).
+    pub async fn create_ccd(
+        &self,
+        actor: &Actor,
+        input: &setup::ccd::CcdInput,
+    ) -> Result<Outcome<CcdRecord>> {
+        let out = setup::ccd::create_ccd(actor, input, random_id(CCD_KEY_PREFIX), self.now())?;
+        self.check_ccd_name_free(&out.record.developer_name).await?;
+        self.commit(&out, ChangeSet::new().insert(&out.record))
+            .await?;
+        Ok(Outcome {
+            record: CcdRecord {
+                id: out.record.id.clone(),
+                ccd: out.record,
+                channel: None,
+            },
+            audit: out.audit,
+            warnings: out.warnings,
+        })
+    }
+
+    /// Change a CCD's fields, wherever it lives (its own record, or its channel's).
+    pub async fn update_ccd(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: &setup::ccd::CcdInput,
+    ) -> Result<Outcome<CcdRecord>> {
+        let record = self.ccd_record(id).await?;
+        let used_by = record.channel.as_ref().map(|c| c.name.as_str());
+        let out = setup::ccd::update_ccd(actor, &record.ccd, input, used_by, self.now())?;
+        let new = out.record.clone();
+        if out.audit.is_empty() {
+            return Ok(Outcome {
+                record,
+                audit: Vec::new(),
+                warnings: Vec::new(),
+            });
+        }
+        if !new
+            .developer_name
+            .eq_ignore_ascii_case(&record.ccd.developer_name)
+        {
+            self.check_ccd_name_free(&new.developer_name).await?;
+        }
+        let (change, channel) = match &record.channel {
+            Some(channel) => {
+                let mut updated = channel.clone();
+                updated.conversation_channel_definition = Some(new.clone());
+                (
+                    ChangeSet::new().update_from(channel, &updated),
+                    Some(updated),
+                )
+            }
+            None => (ChangeSet::new().update_from(&record.ccd, &new), None),
+        };
+        self.commit(&out, change).await?;
+        Ok(Outcome {
+            record: CcdRecord {
+                id: new.id.clone(),
+                ccd: new,
+                channel,
+            },
+            audit: out.audit,
+            warnings: out.warnings,
+        })
+    }
+
+    /// Delete a CCD no channel uses; one a channel uses is refused, naming the channel.
+    pub async fn delete_ccd(&self, actor: &Actor, id: &str) -> Result<Outcome<CcdRecord>> {
+        let record = self.ccd_record(id).await?;
+        actor.authorize(byoc_core::SetupAction::ManageMessagingChannels)?;
+        if let Some(channel) = &record.channel {
+            return Err(SetupError::NotAllowed(format!(
+                "The Conversation Channel Definition {} is used by the messaging channel {}; it can't be deleted while a channel uses it.",
+                record.ccd.developer_name, channel.name
+            ))
+            .into());
+        }
+        let out = setup::ccd::delete_ccd(actor, &record.ccd, self.now())?;
+        self.commit(&out, ChangeSet::new().delete(&record.ccd))
+            .await?;
+        Ok(Outcome {
+            record,
+            audit: out.audit,
+            warnings: out.warnings,
+        })
     }
 
     pub async fn ccd(&self, developer_name: &str) -> Result<ConversationChannelDefinition> {
+        if let Some(ccd) = self.store.standalone_ccd(developer_name).await? {
+            return Ok(ccd);
+        }
         let channel = self.channel_for_ccd(developer_name).await?;
         match channel.conversation_channel_definition {
             Some(ccd) => Ok(ccd),
@@ -769,6 +936,8 @@ impl SetupService {
         }
     }
 
+    /// Link the customer's app to a CCD (*Modify Conversation Channel Definition*, which Setup
+    /// offers on the channel's page: a CCD no channel uses yet is refused, saying so).
     pub async fn link_ccd(
         &self,
         actor: &Actor,
@@ -776,19 +945,30 @@ impl SetupService {
         input: &LinkApp,
     ) -> Result<Outcome<MessagingChannel>> {
         actor.authorize(byoc_core::SetupAction::ManageMessagingChannels)?;
+        if let Some(ccd) = self.store.standalone_ccd(developer_name).await? {
+            return Err(SetupError::NotAllowed(format!(
+                "The Conversation Channel Definition {0} has no messaging channel yet, and Setup links an app on the channel's page: create the channel first (byoc setup channel create --name NAME --type byoc-messaging --address ADDR --ccd {0}), then link the app.",
+                ccd.developer_name
+            ))
+            .into());
+        }
         let channel = self.channel_for_ccd(developer_name).await?;
-        let app = self
-            .store
-            .any_app(&input.app)
-            .await?
-            .ok_or_else(|| SetupError::NotFound {
-                kind: "External Client App or connected app",
-                name: input.app.clone(),
-            })?;
+        let app = self.app_to_link(&input.app).await?;
         let out = setup::link_ccd(actor, &channel, &app, self.now())?;
         self.commit(&out, ChangeSet::new().update_from(&channel, &out.record))
             .await?;
         Ok(out)
+    }
+
+    async fn app_to_link(&self, name: &str) -> Result<App> {
+        Ok(self
+            .store
+            .any_app(name)
+            .await?
+            .ok_or_else(|| SetupError::NotFound {
+                kind: "External Client App or connected app",
+                name: name.to_string(),
+            })?)
     }
 }
 

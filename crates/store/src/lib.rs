@@ -37,7 +37,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use byoc_proto::setup::{App, AppKind, AuditEntry, MessagingChannel, Org, PermissionSet, User};
+use byoc_proto::setup::{
+    App, AppKind, AuditEntry, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet,
+    User,
+};
 
 pub use records::{Kind, SetupRecord};
 
@@ -418,6 +421,28 @@ impl Store {
 
     pub async fn channels(&self) -> Result<Vec<MessagingChannel>, StoreError> {
         self.all(Kind::Channel).await
+    }
+
+    /// A Conversation Channel Definition no channel uses yet, by developer name.
+    pub async fn standalone_ccd(
+        &self,
+        developer_name: &str,
+    ) -> Result<Option<ConversationChannelDefinition>, StoreError> {
+        self.get(Kind::StandaloneCcd, Lookup::Name(developer_name))
+            .await
+    }
+
+    /// A Conversation Channel Definition no channel uses yet, by its 15-character id.
+    pub async fn standalone_ccd_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<ConversationChannelDefinition>, StoreError> {
+        self.get(Kind::StandaloneCcd, Lookup::Id(id)).await
+    }
+
+    /// Every Conversation Channel Definition no channel uses yet.
+    pub async fn standalone_ccds(&self) -> Result<Vec<ConversationChannelDefinition>, StoreError> {
+        self.all(Kind::StandaloneCcd).await
     }
 
     /// The username an admin credential (by its SHA-256 hex digest) acts as.

@@ -1,6 +1,8 @@
 //! Which keys each setup record is stored and found under.
 
-use byoc_proto::setup::{App, AppKind, MessagingChannel, Org, PermissionSet, User};
+use byoc_proto::setup::{
+    App, AppKind, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet, User,
+};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::{RawRecord, StoreError};
@@ -18,10 +20,13 @@ pub enum Kind {
     ConnectedApp,
     Channel,
     AdminCredential,
+    /// A Conversation Channel Definition no channel uses yet (created through the Tooling API);
+    /// a channel's CCD lives in the channel's record.
+    StandaloneCcd,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Org,
         Kind::User,
         Kind::PermissionSet,
@@ -29,6 +34,7 @@ impl Kind {
         Kind::ConnectedApp,
         Kind::Channel,
         Kind::AdminCredential,
+        Kind::StandaloneCcd,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +46,7 @@ impl Kind {
             Kind::ConnectedApp => "connected_app",
             Kind::Channel => "messaging_channel",
             Kind::AdminCredential => "admin_credential",
+            Kind::StandaloneCcd => "conversation_channel_definition",
         }
     }
 
@@ -64,6 +71,7 @@ impl Kind {
             Kind::ConnectedApp => "connected app",
             Kind::Channel => "messaging channel",
             Kind::AdminCredential => "admin credential",
+            Kind::StandaloneCcd => "Conversation Channel Definition",
         }
     }
 }
@@ -205,6 +213,25 @@ impl SetupRecord for MessagingChannel {
     }
     fn updated_at(&self) -> i64 {
         self.created_at
+    }
+}
+
+impl SetupRecord for ConversationChannelDefinition {
+    fn kind(&self) -> Kind {
+        Kind::StandaloneCcd
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn keys(&self) -> Keys {
+        Keys {
+            name: self.developer_name.clone(),
+            alt: None,
+            lookup: None,
+        }
+    }
+    fn updated_at(&self) -> i64 {
+        self.last_modified_at
     }
 }
 

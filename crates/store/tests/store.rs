@@ -205,6 +205,7 @@ async fn suite(store: Store) {
         channel_address_identifier: "addr-1".into(),
         is_active: true,
         conversation_channel_definition: Some(ConversationChannelDefinition {
+            id: "0Yd000000000001".into(),
             developer_name: "Sample_CCD".into(),
             master_label: "Sample CCD".into(),
             custom_platform_event: "Byoc_Outbound__e".into(),
@@ -216,6 +217,8 @@ async fn suite(store: Store) {
             consent_owner: Owner::Salesforce,
             connected_app_type: AppManagedBy::Customer,
             linked_app: None,
+            created_at: 1,
+            last_modified_at: 1,
         }),
         created_at: 1,
     };

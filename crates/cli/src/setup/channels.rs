@@ -46,6 +46,10 @@ pub struct ChannelCreateArgs {
     /// Who owns consent [default: salesforce for byoc-messaging, partner for byoc-ccaas]
     #[arg(long, value_enum, value_name = "OWNER")]
     pub consent_owner: Option<OwnerArg>,
+    /// Build the channel on this existing CCD (developer name; one created through the Tooling
+    /// API that no channel uses yet) instead of creating one; it brings its app type and owners
+    #[arg(long, value_name = "DEVNAME", conflicts_with_all = ["app_managed_by", "routing_owner", "consent_owner"])]
+    pub ccd: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +126,7 @@ pub async fn channel(ctx: &Context, command: ChannelCommand) -> Result<Output, C
                     app_managed_by: args.app_managed_by.map(AppManagedBy::from),
                     routing_owner: args.routing_owner.map(Owner::from),
                     consent_owner: args.consent_owner.map(Owner::from),
+                    conversation_channel_definition: args.ccd,
                 })
                 .await?;
             let ch = &saved.record;

@@ -249,6 +249,7 @@ async fn create(State(state): State<ConsoleState>, form: PostedForm) -> Response
         },
         routing_owner: parse_owner(&f.routing_owner).filter(|_| is_byoc),
         consent_owner: parse_owner(&f.consent_owner).filter(|_| is_byoc),
+        conversation_channel_definition: None,
     };
     match state
         .setup

@@ -95,6 +95,7 @@ async fn messaging_settings(server: TestServer) {
             app_managed_by: None,
             routing_owner: None,
             consent_owner: None,
+            conversation_channel_definition: None,
         })
         .await
         .unwrap_err();
@@ -176,6 +177,7 @@ async fn messaging_settings(server: TestServer) {
         app_managed_by: Some(AppManagedBy::Partner),
         routing_owner: None,
         consent_owner: None,
+        conversation_channel_definition: None,
     })
     .await
     .unwrap();
@@ -223,6 +225,7 @@ async fn messaging_settings(server: TestServer) {
         app_managed_by: None,
         routing_owner: None,
         consent_owner: None,
+        conversation_channel_definition: None,
     })
     .await
     .unwrap();
@@ -532,6 +535,7 @@ async fn checklist(server: TestServer) {
         app_managed_by: None,
         routing_owner: None,
         consent_owner: None,
+        conversation_channel_definition: None,
     })
     .await
     .unwrap();
@@ -662,6 +666,7 @@ async fn pages_refuse_what_the_api_refuses_with_its_message() {
             app_managed_by: None,
             routing_owner: None,
             consent_owner: None,
+            conversation_channel_definition: None,
         })
         .await
         .unwrap_err();

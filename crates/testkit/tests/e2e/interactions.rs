@@ -572,6 +572,7 @@ async fn consent_and_history_on_a_partner_owned_ccaas_channel() {
                 app_managed_by: None,
                 routing_owner: Some(Owner::Partner),
                 consent_owner: Some(Owner::Partner),
+                conversation_channel_definition: None,
             })
             .await
             .expect("channel");
@@ -797,6 +798,7 @@ async fn every_step_of_the_authorization_chain_refuses_with_its_code() {
                 app_managed_by: None,
                 routing_owner: None,
                 consent_owner: None,
+                conversation_channel_definition: None,
             })
             .await
             .expect("channel");

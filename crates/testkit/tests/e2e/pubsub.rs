@@ -1059,6 +1059,7 @@ async fn routing_requests_are_published_for_partner_routed_channels_only() {
                 app_managed_by: None,
                 routing_owner: None,
                 consent_owner: None,
+                conversation_channel_definition: None,
             })
             .await
             .expect("channel");

@@ -968,6 +968,7 @@ async fn channels_ccds_and_migration() {
             app_managed_by: by,
             routing_owner: None,
             consent_owner: None,
+            conversation_channel_definition: None,
         };
         // Every type of DESIGN.md §3 is accepted; BYOC ones get a CCD.
         for (i, ty) in [
@@ -1356,6 +1357,7 @@ async fn control_characters_and_overlong_names_are_refused_on_every_backend() {
                     app_managed_by: None,
                     routing_owner: None,
                     consent_owner: None,
+                    conversation_channel_definition: None,
                 })
                 .await,
             400,
