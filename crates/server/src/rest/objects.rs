@@ -1100,3 +1100,34 @@ async fn permission_sets(state: &RestState) -> Result<Vec<PermissionSet>, ApiErr
         .await
         .map_err(store_error)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_stable_valid_and_18_characters() {
+        let a = seq_id(CONVERSATION_ENTRY, 12345);
+        assert_eq!(a, seq_id(CONVERSATION_ENTRY, 12345));
+        assert_ne!(a, seq_id(CONVERSATION_ENTRY, 12346));
+        assert!(a.starts_with("0XZ") && ids::is_valid_id(&a), "{a}");
+        let b = derived_id(PERMISSION_SET_ASSIGNMENT, &["005x", "0PSy"]);
+        assert_eq!(b, derived_id(PERMISSION_SET_ASSIGNMENT, &["005x", "0PSy"]));
+        assert_ne!(b, derived_id(PERMISSION_SET_ASSIGNMENT, &["005x0", "PSy"]));
+        assert!(ids::is_valid_id(&b), "{b}");
+    }
+
+    #[test]
+    fn every_object_has_an_id_field_and_unique_field_names() {
+        for (_, o) in standard_objects() {
+            assert_eq!(o.fields[0].name, "Id", "{}", o.name);
+            let mut names: Vec<_> = o.fields.iter().map(|f| f.name.to_lowercase()).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), o.fields.len(), "{}", o.name);
+            for f in o.fields.iter().filter(|f| f.relationship_name.is_some()) {
+                assert_eq!(f.field_type, FieldType::Reference, "{}.{}", o.name, f.name);
+            }
+        }
+    }
+}

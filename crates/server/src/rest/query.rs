@@ -36,6 +36,9 @@ struct Cursor {
     records: Arc<Vec<OutputRecord>>,
     /// The version and API the cursor was opened under (its URLs stay under them).
     base: String,
+    /// The user who ran the query: only they may read on (as in Salesforce, a locator is
+    /// bound to its session's user).
+    owner: String,
     used: Instant,
 }
 
@@ -47,7 +50,7 @@ pub struct Cursors {
 }
 
 impl Cursors {
-    fn open(&self, records: Arc<Vec<OutputRecord>>, base: String) -> String {
+    fn open(&self, records: Arc<Vec<OutputRecord>>, base: String, owner: &str) -> String {
         let entropy: [u8; 12] = rand::random();
         let id = super::objects::id18(&byoc_core::ids::new_id("01g", &entropy));
         let now = Instant::now();
@@ -68,6 +71,7 @@ impl Cursors {
                 Cursor {
                     records,
                     base,
+                    owner: owner.to_string(),
                     used: now,
                 },
             );
@@ -75,10 +79,13 @@ impl Cursors {
         id
     }
 
-    fn get(&self, id: &str) -> Option<(Arc<Vec<OutputRecord>>, String)> {
+    fn get(&self, id: &str, owner: &str) -> Option<(Arc<Vec<OutputRecord>>, String)> {
         let mut map = self.inner.lock().ok()?;
         let now = Instant::now();
         let cursor = map.get_mut(id)?;
+        if cursor.owner != owner {
+            return None;
+        }
         if now.duration_since(cursor.used) >= CURSOR_TTL {
             map.remove(id);
             return None;
@@ -255,7 +262,9 @@ async fn run(
         .into_response());
     }
     let records = Arc::new(records);
-    let id = state.cursors.open(records.clone(), base.clone());
+    let id = state
+        .cursors
+        .open(records.clone(), base.clone(), &actor.user.id);
     Ok(Json(page(&records, &base, &id, 0, batch)).into_response())
 }
 
@@ -290,7 +299,7 @@ fn page<'a>(
 
 /// `GET …/query/01g…-2000`: the next batch of an open cursor.
 async fn next_query(
-    RestCaller(_actor): RestCaller,
+    RestCaller(actor): RestCaller,
     State(state): State<RestState>,
     Path((version, locator)): Path<(String, String)>,
     headers: HeaderMap,
@@ -298,9 +307,47 @@ async fn next_query(
     check_version(&version)?;
     let (id, start) = locator.split_once('-').ok_or_else(invalid_locator)?;
     let start: usize = start.parse().map_err(|_| invalid_locator())?;
-    let (records, base) = state.cursors.get(id).ok_or_else(invalid_locator)?;
+    let (records, base) = state
+        .cursors
+        .get(id, &actor.user.id)
+        .ok_or_else(invalid_locator)?;
     if start >= records.len() {
         return Err(invalid_locator());
     }
     Ok(Json(page(&records, &base, id, start, batch_size(&headers))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("sforce-query-options", v.parse().expect("header"));
+        h
+    }
+
+    #[test]
+    fn batch_sizes_are_clamped_as_salesforce_does() {
+        assert_eq!(batch_size(&HeaderMap::new()), 2000);
+        assert_eq!(batch_size(&headers("batchSize=500")), 500);
+        assert_eq!(batch_size(&headers("batchsize=5")), 200);
+        assert_eq!(batch_size(&headers("batchSize=90000")), 2000);
+        assert_eq!(batch_size(&headers("batchSize=nope")), 2000);
+    }
+
+    #[test]
+    fn a_cursor_is_its_owners_only_and_bounded() {
+        let cursors = Cursors::default();
+        let id = cursors.open(Arc::new(vec![]), "/b".into(), "005A");
+        assert_eq!(id.len(), 18);
+        assert!(id.starts_with("01g"));
+        assert!(cursors.get(&id, "005A").is_some());
+        assert!(cursors.get(&id, "005B").is_none());
+        for _ in 0..MAX_CURSORS + 5 {
+            cursors.open(Arc::new(vec![]), "/b".into(), "005A");
+        }
+        assert_eq!(cursors.inner.lock().expect("lock").len(), MAX_CURSORS);
+        assert!(cursors.get(&id, "005A").is_none(), "the oldest went first");
+    }
 }

@@ -359,6 +359,21 @@ async fn paging_follows_next_records_url() {
         assert_eq!(status, StatusCode::OK, "{page}");
         let total = page["totalSize"].as_u64().expect("total") as usize;
         assert!(total > 205, "{total}");
+        // A locator belongs to the user who ran the query.
+        admin
+            .create_user(&NewUser {
+                username: "other@rest.example".into(),
+                email: None,
+                profile: "System Administrator".into(),
+                permission_sets: vec![],
+                is_active: true,
+            })
+            .await
+            .expect("user");
+        let next = page["nextRecordsUrl"].as_str().expect("nextRecordsUrl");
+        let (status, body) = Rest::as_user(&server, "other@rest.example").get(next).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        error(&body, "INVALID_QUERY_LOCATOR");
         let mut ids = HashSet::new();
         let mut pages = 1;
         loop {
