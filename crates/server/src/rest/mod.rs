@@ -68,9 +68,10 @@ pub fn router(state: RestState) -> Router {
         .route("/services/data/{version}/limits/", only_get(limits))
         .merge(query::router())
         .merge(sobjects::router())
-        .with_state(state.clone())
-        .layer(axum::middleware::from_fn(limit_info));
+        .with_state(state.clone());
+    // The header layer goes on last so the Tooling API's routes carry it too.
     own.merge(tooling::router(state))
+        .layer(axum::middleware::from_fn(limit_info))
 }
 
 /// Add `Sforce-Limit-Info: api-usage=N/15000` to every authenticated answer (all but the

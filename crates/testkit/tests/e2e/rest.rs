@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)] // tests read the wall clock
 //! Salesforce's REST API (`/services/data`) over real HTTP, as curl or a stock client calls it:
 //! versions and resources, credential refusals, SOQL on every object byoc serves (relationship
 //! fields, paging with `nextRecordsUrl`, error shapes), describe global, describe, a record by
@@ -667,5 +668,79 @@ async fn a_standard_user_sees_no_setup_objects() {
         agent.ok("SELECT Id FROM ConversationEntry").await;
         let (status, _) = agent.query("query", "SELECT Id FROM LoginHistory").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+}
+
+/// 10,000 conversation entries: every one comes back through the pages, and the time of the
+/// first page and of the whole walk is printed (docs/benchmarks.md "SOQL" has the measured
+/// figures; a timed test would only be flaky).
+#[tokio::test]
+async fn ten_thousand_conversation_entries_page_through() {
+    use byoc_store::conversations::{EntryRecord, EntryTarget, SessionChoice, WriteOp};
+    for server in servers().await {
+        let partner = Partner::new(&server).await;
+        let conversation = inbound_message(&server, &partner.token, "bulk-end-user").await;
+        let now = chrono::Utc::now().timestamp_millis();
+        let entries: Vec<EntryRecord> = (0..10_000)
+            .map(|i| EntryRecord {
+                entry_id: format!("bulk-{i:05}"),
+                entry_type: "Message".into(),
+                sender_app_type: "Custom".into(),
+                sender_subject: "bulk-end-user".into(),
+                sender_role: "EndUser".into(),
+                client_timestamp: now + i,
+                text: Some(format!("message {i}")),
+                message_type: Some("StaticContentMessage".into()),
+                format_type: Some("Text".into()),
+                acknowledged_entry_id: None,
+                source: "interactions".into(),
+                payload: "{}".into(),
+                attachment: None,
+            })
+            .collect();
+        let store = server.store().expect("store");
+        store
+            .repo()
+            .write_batch(&[WriteOp::Append {
+                target: EntryTarget::Conversation(conversation),
+                session: SessionChoice::Current {
+                    new_session_id: "0Mw000000bulk01".into(),
+                },
+                entries,
+                now,
+            }])
+            .await
+            .expect("10,000 entries");
+
+        let rest = Rest::admin(&server);
+        let started = std::time::Instant::now();
+        let mut page = rest
+            .ok("SELECT Id, Message, Conversation.Status FROM ConversationEntry WHERE ActorType = 'EndUser' ORDER BY Seq")
+            .await;
+        let first = started.elapsed();
+        let total = page["totalSize"].as_u64().expect("total") as usize;
+        assert!(total > 10_000, "{total}");
+        let mut seen = 0;
+        loop {
+            let records = page["records"].as_array().expect("records");
+            assert!(records.len() <= 2000);
+            seen += records.len();
+            if page["done"] == true {
+                break;
+            }
+            let (status, body) = rest
+                .get(page["nextRecordsUrl"].as_str().expect("next"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            page = body;
+        }
+        assert_eq!(seen, total);
+        let count = rest.ok("SELECT COUNT() FROM ConversationEntry").await;
+        assert_eq!(count["totalSize"], total);
+        eprintln!(
+            "{}: {total} ConversationEntry rows: first page {first:?}, all pages {:?}",
+            server.backend(),
+            started.elapsed()
+        );
     }
 }
