@@ -98,6 +98,14 @@ pub fn check_version(segment: &str) -> Result<&'static str, ApiError> {
         .ok_or_else(not_found)
 }
 
+/// The query string's parameters, URL-decoded with `+` as a space. Never refuses: a malformed
+/// escape is kept as text, so a bad `q` reaches the SOQL parser and gets its error.
+pub fn params(raw: Option<String>) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 /// Salesforce's 404 for an unknown resource.
 pub fn not_found() -> ApiError {
     ApiError::new(

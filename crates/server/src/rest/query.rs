@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -156,10 +156,19 @@ async fn query(
     caller: RestCaller,
     State(state): State<RestState>,
     Path(version): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    run(caller, state, version, params, headers, Api::Data, "query").await
+    run(
+        caller,
+        state,
+        version,
+        super::params(raw),
+        headers,
+        Api::Data,
+        "query",
+    )
+    .await
 }
 
 /// `queryAll` also returns deleted and archived records; byoc keeps none, so it is `query`.
@@ -167,14 +176,14 @@ async fn query_all(
     caller: RestCaller,
     State(state): State<RestState>,
     Path(version): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     run(
         caller,
         state,
         version,
-        params,
+        super::params(raw),
         headers,
         Api::Data,
         "queryAll",
@@ -186,14 +195,14 @@ async fn tooling_query(
     caller: RestCaller,
     State(state): State<RestState>,
     Path(version): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     run(
         caller,
         state,
         version,
-        params,
+        super::params(raw),
         headers,
         Api::Tooling,
         "tooling/query",

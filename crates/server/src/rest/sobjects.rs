@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -199,9 +199,10 @@ async fn record(
     RestCaller(actor): RestCaller,
     State(state): State<RestState>,
     Path((version, sobject, id)): Path<(String, String, String)>,
-    Query(params): Query<BTreeMap<String, String>>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let v = check_version(&version)?;
+    let params = super::params(raw);
     let o = visible(&state, &actor, &sobject).await?;
     if !o.queryable {
         return Err(not_found());

@@ -291,6 +291,12 @@ async fn malformed_queries_get_salesforce_errors() {
             .get(&format!("{V}/query?q=SELECT+Id,+Username+FROM+User"))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        // A broken escape is text for the parser, never a plain-text rejection.
+        let (status, body) = rest
+            .get(&format!("{V}/query?q=SELECT+Id+FROM+User%ZZ"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        error(&body, "MALFORMED_QUERY");
         let (status, body) = rest.get(&format!("{V}/query")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(
