@@ -339,6 +339,21 @@ impl AdminClient {
             .await
     }
 
+    /// `POST /admin/v1/{external-client-apps|connected-apps}/{name}/consumer-details`: the
+    /// consumer key and secret (Setup's *Consumer Key and Secret*; audited).
+    pub async fn consumer_details(
+        &self,
+        kind: byoc_proto::setup::AppKind,
+        name: &str,
+    ) -> Result<byoc_proto::admin::ConsumerDetails, ClientError> {
+        let collection = match kind {
+            byoc_proto::setup::AppKind::ExternalClientApp => "external-client-apps",
+            byoc_proto::setup::AppKind::ConnectedApp => "connected-apps",
+        };
+        self.send::<(), _>(Method::POST, &[collection, name, "consumer-details"], None)
+            .await
+    }
+
     /// `PATCH /admin/v1/external-client-apps/{name}/policies`
     pub async fn update_external_client_app_policies(
         &self,

@@ -71,6 +71,10 @@ pub enum OAuthError {
     NotAdminApproved,
     /// The app lacks the `refresh_token` scope.
     RefreshTokenScopeRequired,
+    /// Client credentials: the flow is off or the app names no run-as user.
+    NoClientCredentialsUser,
+    /// Client credentials: none of the app's scopes is one the flow grants.
+    NoValidScopes,
 }
 
 impl OAuthError {
@@ -85,7 +89,9 @@ impl OAuthError {
             | OAuthError::Expired
             | OAuthError::UnknownUser
             | OAuthError::InactiveUser
-            | OAuthError::NotApproved => "invalid_grant",
+            | OAuthError::NotApproved
+            | OAuthError::NoClientCredentialsUser
+            | OAuthError::NoValidScopes => "invalid_grant",
             OAuthError::InvalidClientId => "invalid_client_id",
             OAuthError::InvalidClientCredentials => "invalid_client",
             OAuthError::NotAdminApproved => "invalid_app_access",
@@ -108,6 +114,8 @@ impl OAuthError {
             OAuthError::RefreshTokenScopeRequired => {
                 "refresh_token scope is required and the connected app should be installed and preauthorized."
             }
+            OAuthError::NoClientCredentialsUser => "no client credentials user enabled",
+            OAuthError::NoValidScopes => "no valid scopes defined",
         }
     }
 }
@@ -367,19 +375,212 @@ pub fn parse_assertion(jwt: &str) -> Result<Assertion, AssertionError> {
     })
 }
 
-/// Check `grant_type`. Missing or different → `unsupported_grant_type`.
-pub fn check_grant_type(grant_type: Option<&str>) -> Result<(), GrantRefusal> {
+/// The grants the token endpoint serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523).
+    JwtBearer,
+    /// `client_credentials`: the app's consumer key and secret, as its run-as user.
+    ClientCredentials,
+    /// `password`: the username-password flow (consumer key and secret, username, password).
+    Password,
+}
+
+const SERVED_GRANTS: &str =
+    "urn:ietf:params:oauth:grant-type:jwt-bearer, client_credentials or password";
+
+/// Read `grant_type`. Missing or another → `unsupported_grant_type`.
+pub fn grant_type(grant_type: Option<&str>) -> Result<GrantType, GrantRefusal> {
     match grant_type {
-        Some(g) if g == byoc_proto::oauth::JWT_BEARER_GRANT_TYPE => Ok(()),
+        Some(g) if g == byoc_proto::oauth::JWT_BEARER_GRANT_TYPE => Ok(GrantType::JwtBearer),
+        Some("client_credentials") => Ok(GrantType::ClientCredentials),
+        Some("password") => Ok(GrantType::Password),
         Some(_) => Err(GrantRefusal::new(
             OAuthError::UnsupportedGrantType,
-            "byoc serves the JWT Bearer flow only; send grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer",
+            format!("byoc serves the grant types {SERVED_GRANTS} (no authorization code, refresh token or device flow: it has no interactive login)"),
         )),
         None => Err(GrantRefusal::new(
             OAuthError::UnsupportedGrantType,
-            "the request has no grant_type; send grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer as a form parameter",
+            format!("the request has no grant_type; send grant_type as a form parameter ({SERVED_GRANTS})"),
         )),
     }
+}
+
+/// Check that `grant_type` is the JWT Bearer grant. Missing or different → `unsupported_grant_type`.
+pub fn check_grant_type(grant_type: Option<&str>) -> Result<(), GrantRefusal> {
+    match self::grant_type(grant_type)? {
+        GrantType::JwtBearer => Ok(()),
+        _ => Err(GrantRefusal::new(
+            OAuthError::UnsupportedGrantType,
+            "expected the JWT Bearer grant",
+        )),
+    }
+}
+
+/// Compare a presented consumer secret with the stored one in constant time (the length of the
+/// stored secret may leak; its content does not).
+pub fn secret_matches(stored: Option<&str>, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    match stored {
+        Some(stored) if !stored.is_empty() => {
+            bool::from(stored.as_bytes().ct_eq(presented.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+/// The client of a `client_credentials` or `password` request: an app with OAuth enabled whose
+/// consumer secret is `secret`. Salesforce checks the client before anything else.
+pub fn check_client<'a>(
+    app: Option<&'a App>,
+    client_id: &str,
+    secret: Option<&str>,
+) -> Result<&'a App, GrantRefusal> {
+    let app = match app {
+        Some(app) if app.oauth.is_enabled => app,
+        Some(app) => {
+            return Err(GrantRefusal::new(
+                OAuthError::InvalidClientId,
+                format!("the app {} has OAuth disabled; enable its OAuth settings ({} update {} ...)", app.name, setup_command(app), quoted(&app.name)),
+            ))
+        }
+        None if client_id.is_empty() => {
+            return Err(GrantRefusal::new(
+                OAuthError::InvalidClientId,
+                "the request has no client_id; send the app's consumer key as client_id (form) or as the user of HTTP Basic authentication",
+            ))
+        }
+        None => {
+            return Err(GrantRefusal::new(
+                OAuthError::InvalidClientId,
+                "client_id is not the consumer key of any External Client App or connected app of this org (byoc setup eca list shows them)",
+            ))
+        }
+    };
+    match secret {
+        None | Some("") => Err(GrantRefusal::new(
+            OAuthError::InvalidClientCredentials,
+            format!("the request has no client_secret; send the consumer secret of {} (form or HTTP Basic; byoc setup eca secret {} prints it)", app.name, quoted(&app.name)),
+        )),
+        Some(s) if secret_matches(app.oauth.consumer_secret.as_deref(), s) => Ok(app),
+        Some(_) => Err(GrantRefusal::new(
+            OAuthError::InvalidClientCredentials,
+            format!("client_secret is not the consumer secret of {} (byoc setup eca secret {} prints it)", app.name, quoted(&app.name)),
+        )),
+    }
+}
+
+/// Scopes the client credentials flow never grants (Salesforce drops them, Winter '26).
+const NOT_FOR_CLIENT_CREDENTIALS: [&str; 3] = ["full", "refresh_token", "offline_access"];
+
+/// Decide a `client_credentials` grant for a checked client: the flow enabled, a run-as user
+/// named and active, at least one scope the flow grants. `run_as` is the user the app's policy
+/// names, looked up by the caller.
+pub fn decide_client_credentials(
+    app: &App,
+    run_as: Option<&User>,
+    now_millis: i64,
+) -> Result<Grant, GrantRefusal> {
+    if !app.oauth.client_credentials_enabled {
+        return Err(GrantRefusal::new(
+            OAuthError::NoClientCredentialsUser,
+            format!("the client credentials flow is not enabled on {}; enable it and name a run-as user ({} update {} --client-credentials true, then {} policies {} --run-as USERNAME)", app.name, setup_command(app), quoted(&app.name), setup_command(app), quoted(&app.name)),
+        ));
+    }
+    let Some(name) = app.policies.run_as_username.as_deref() else {
+        return Err(GrantRefusal::new(
+            OAuthError::NoClientCredentialsUser,
+            format!("the app {} names no run-as user for the client credentials flow; set one ({} policies {} --run-as USERNAME)", app.name, setup_command(app), quoted(&app.name)),
+        ));
+    };
+    match run_as {
+        Some(u) if u.is_active => {}
+        Some(u) => {
+            return Err(GrantRefusal::new(
+                OAuthError::NoClientCredentialsUser,
+                format!("the run-as user {} of {} is inactive; reactivate it or name another ({} policies {} --run-as USERNAME)", u.username, app.name, setup_command(app), quoted(&app.name)),
+            ))
+        }
+        None => {
+            return Err(GrantRefusal::new(
+                OAuthError::NoClientCredentialsUser,
+                format!("the run-as user {name} of {} no longer exists; name another ({} policies {} --run-as USERNAME)", app.name, setup_command(app), quoted(&app.name)),
+            ))
+        }
+    }
+    let scopes: Vec<String> = app
+        .oauth
+        .scopes
+        .iter()
+        .filter(|s| !NOT_FOR_CLIENT_CREDENTIALS.contains(&s.as_str()))
+        .cloned()
+        .collect();
+    if scopes.is_empty() {
+        return Err(GrantRefusal::new(
+            OAuthError::NoValidScopes,
+            format!("the client credentials flow grants none of the scopes of {} ({}): full, refresh_token and offline_access are never granted; add api or interaction_api ({} update {} --scopes ...)", app.name, app.oauth.scopes.join(", "), setup_command(app), quoted(&app.name)),
+        ));
+    }
+    Ok(lifetime(app, scopes, now_millis))
+}
+
+/// Decide a `password` grant for a checked client and a user whose password matched (the caller
+/// checks the password, which costs a hash): Permitted Users as for every OAuth flow.
+pub fn decide_password(app: &App, user: &User, now_millis: i64) -> Result<Grant, GrantRefusal> {
+    if app.policies.permitted_users == PermittedUsers::AdminApprovedPreAuthorized {
+        check_admin_approved(app, user)?;
+    }
+    Ok(lifetime(app, app.oauth.scopes.clone(), now_millis))
+}
+
+fn lifetime(app: &App, scopes: Vec<String>, now: i64) -> Grant {
+    let minutes = app
+        .policies
+        .session_timeout_minutes
+        .unwrap_or(DEFAULT_SESSION_TIMEOUT_MINUTES);
+    Grant {
+        scopes,
+        issued_at_millis: now,
+        expires_at_millis: now.saturating_add(i64::from(minutes) * 60_000),
+        jti_to_record: None,
+    }
+}
+
+/// Admin-approved: the user's profile or one of their permission sets is assigned to the app.
+fn check_admin_approved(app: &App, user: &User) -> Result<(), GrantRefusal> {
+    let profile_ok = app
+        .policies
+        .profiles
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(&user.profile));
+    let set_ok = app.policies.permission_sets.iter().any(|ps| {
+        user.permission_sets
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(ps))
+    });
+    if profile_ok || set_ok {
+        return Ok(());
+    }
+    let fix = match app.kind {
+        AppKind::ExternalClientApp => format!(
+            "byoc setup eca policies {} --permitted-users admin-approved --profile {}",
+            quoted(&app.name),
+            quoted(&user.profile)
+        ),
+        AppKind::ConnectedApp => format!(
+            "byoc setup connected-app profiles {} --add {}",
+            quoted(&app.name),
+            quoted(&user.profile)
+        ),
+    };
+    Err(GrantRefusal::new(
+        OAuthError::NotAdminApproved,
+        format!(
+            "the app is admin-approved but the user's profile {} and permission sets [{}] are not assigned to it; assign the profile ({fix})",
+            quoted(&user.profile),
+            user.permission_sets.join(", ")
+        ),
+    ))
 }
 
 /// What checking the assertion's signature against the app's certificate found.
@@ -655,32 +856,7 @@ pub fn decide(
                 ),
             ))
         }
-        PermittedUsers::AdminApprovedPreAuthorized => {
-            let profile_ok = app.policies.profiles.iter().any(|p| p.eq_ignore_ascii_case(&user.profile));
-            let set_ok = app
-                .policies
-                .permission_sets
-                .iter()
-                .any(|ps| user.permission_sets.iter().any(|u| u.eq_ignore_ascii_case(ps)));
-            if !profile_ok && !set_ok {
-                let fix = match app.kind {
-                    AppKind::ExternalClientApp => format!(
-                        "byoc setup eca policies {} --permitted-users admin-approved --profile {}",
-                        quoted(&app.name),
-                        quoted(&user.profile)
-                    ),
-                    AppKind::ConnectedApp => format!("byoc setup connected-app profiles {} --add {}", quoted(&app.name), quoted(&user.profile)),
-                };
-                return Err(GrantRefusal::new(
-                    OAuthError::NotAdminApproved,
-                    format!(
-                        "the app is admin-approved but the user's profile {} and permission sets [{}] are not assigned to it; assign the profile ({fix})",
-                        quoted(&user.profile),
-                        user.permission_sets.join(", ")
-                    ),
-                ));
-            }
-        }
+        PermittedUsers::AdminApprovedPreAuthorized => check_admin_approved(app, user)?,
     }
 
     // Scope.

@@ -900,6 +900,11 @@ pub fn set_policies(
         }
         new.policies.session_timeout_minutes = Some(minutes);
     }
+    if let Some(run_as) = &input.run_as_username {
+        // The caller resolved the username to an existing user's (or left it empty).
+        let run_as = run_as.trim();
+        new.policies.run_as_username = (!run_as.is_empty()).then(|| run_as.to_string());
+    }
     new.updated_at = now;
     let audit = audit::changed(
         now,

@@ -168,6 +168,18 @@ pub struct PolicyInput {
     pub ip_relaxation: Option<IpRelaxation>,
     #[serde(default)]
     pub session_timeout_minutes: Option<u32>,
+    /// *Client Credentials Flow › Run As*: a username; an empty string removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_username: Option<String>,
+}
+
+/// `POST /admin/v1/external-client-apps/{name}/consumer-details` (and `connected-apps`):
+/// Setup's *Consumer Key and Secret*, recorded in the setup audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerDetails {
+    pub consumer_key: String,
+    pub consumer_secret: String,
 }
 
 /// `POST /admin/v1/permission-sets/{name}/assignments`: Setup's *Manage Assignments* on a

@@ -251,6 +251,9 @@ pub struct AppPolicies {
     pub ip_relaxation: IpRelaxation,
     /// Access token lifetime in minutes; `None` means the org default (120 minutes).
     pub session_timeout_minutes: Option<u32>,
+    /// *Client Credentials Flow › Run As*: the user the client credentials flow's tokens act as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_username: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -377,6 +377,10 @@ pub fn router(state: AdminState) -> Router {
             patch(app_policies::<ExternalClientApps>),
         )
         .route(
+            "/admin/v1/external-client-apps/{name}/consumer-details",
+            post(consumer_details::<ExternalClientApps>),
+        )
+        .route(
             "/admin/v1/connected-apps",
             get(list_apps::<ConnectedApps>).post(create_app::<ConnectedApps>),
         )
@@ -389,6 +393,10 @@ pub fn router(state: AdminState) -> Router {
         .route(
             "/admin/v1/connected-apps/{name}/policies",
             patch(app_policies::<ConnectedApps>),
+        )
+        .route(
+            "/admin/v1/connected-apps/{name}/consumer-details",
+            post(consumer_details::<ConnectedApps>),
         )
         .route(
             "/admin/v1/connected-apps/{name}/assignments",
@@ -658,6 +666,21 @@ async fn app_policies<K: AppCollection>(
         StatusCode::OK,
         s.setup.set_policies(&a, K::KIND, &name, &input).await?,
     ))
+}
+
+/// Setup's *Consumer Key and Secret*: the one way to read a consumer secret after creation
+/// (audited, as the console's reveal button).
+async fn consumer_details<K: AppCollection>(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let app = s.setup.reveal_consumer_details(&a, K::KIND, &name).await?;
+    Ok(Json(byoc_proto::admin::ConsumerDetails {
+        consumer_key: app.oauth.consumer_key,
+        consumer_secret: app.oauth.consumer_secret.unwrap_or_default(),
+    })
+    .into_response())
 }
 
 async fn ca_assignments(

@@ -583,7 +583,23 @@ impl SetupService {
     ) -> Result<Outcome<App>> {
         let app = self.app(kind, name).await?;
         let sets = self.store.permission_sets().await?;
-        let out = setup::set_policies(actor, &app, input, &sets, self.now())?;
+        // The run-as user must exist; it is stored as the user's own username.
+        let mut input = input.clone();
+        if let Some(run_as) = input.run_as_username.as_deref().map(str::trim) {
+            if !run_as.is_empty() {
+                let user = self.user(run_as).await.map_err(|e| match e {
+                    ServiceError::Setup(SetupError::NotFound { .. }) => {
+                        ServiceError::Setup(SetupError::invalid(
+                            "runAsUsername",
+                            format!("No user with the username {run_as} exists."),
+                        ))
+                    }
+                    e => e,
+                })?;
+                input.run_as_username = Some(user.username);
+            }
+        }
+        let out = setup::set_policies(actor, &app, &input, &sets, self.now())?;
         self.commit(&out, ChangeSet::new().update_from(&app, &out.record))
             .await?;
         Ok(out)

@@ -24,8 +24,10 @@ pub enum EcaCommand {
     List,
     /// Delete an External Client App (refused while a CCD still links it)
     Delete(AppName),
+    /// Print the consumer key and secret (Setup's *Consumer Key and Secret*; audited)
+    Secret(AppName),
     /// Change OAuth policies: Permitted Users, assigned profiles and permission sets, session
-    /// timeout
+    /// timeout, the client credentials flow's run-as user
     Policies(PolicyArgs),
     /// Migrate a connected app to a new local External Client App; the connected app becomes
     /// read-only
@@ -43,6 +45,8 @@ pub enum ConnectedAppCommand {
     Show(AppName),
     /// List connected apps with their consumer keys
     List,
+    /// Print the consumer key and secret (Setup's *Manage Consumer Details*; audited)
+    Secret(AppName),
     /// Change OAuth policies (Permitted Users, session timeout, ...)
     Policies(PolicyArgs),
     /// Manage Profiles / Manage Permission Sets: who is pre-authorized when admin-approved
@@ -93,6 +97,9 @@ pub struct EcaCreateArgs {
     /// Enable JWT Bearer Flow (needs --certificate)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub jwt_bearer: Option<bool>,
+    /// Enable Client Credentials Flow (then name its run-as user: policies --run-as USERNAME)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub client_credentials: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +148,9 @@ pub struct EcaUpdateArgs {
     /// Enable (true) or disable (false) JWT Bearer Flow
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub jwt_bearer: Option<bool>,
+    /// Enable (true) or disable (false) Client Credentials Flow
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub client_credentials: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +182,9 @@ pub struct PolicyArgs {
     /// Session timeout: access token lifetime in minutes (the org default is 120)
     #[arg(long, value_name = "MINUTES", group = "policy", value_parser = clap::value_parser!(u32).range(1..))]
     pub session_timeout: Option<u32>,
+    /// Client Credentials Flow › Run As: the user its access tokens act as ('' removes it)
+    #[arg(long, value_name = "USERNAME", group = "policy")]
+    pub run_as: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -249,6 +262,7 @@ pub async fn eca(ctx: &Context, command: EcaCommand) -> Result<Output, CliError>
         EcaCommand::Create(args) => {
             let mut input = create_input(args.app)?;
             input.jwt_bearer_enabled = args.jwt_bearer;
+            input.client_credentials_enabled = args.client_credentials;
             let saved = client.create_external_client_app(&input).await?;
             created(&saved)
         }
@@ -257,7 +271,10 @@ pub async fn eca(ctx: &Context, command: EcaCommand) -> Result<Output, CliError>
             if args.jwt_bearer.is_some() {
                 input.jwt_bearer_enabled = args.jwt_bearer;
             }
-            ensure_changes(&input, "--jwt-bearer, ")?;
+            if args.client_credentials.is_some() {
+                input.client_credentials_enabled = args.client_credentials;
+            }
+            ensure_changes(&input, "--jwt-bearer, --client-credentials, ")?;
             let saved = client
                 .update_external_client_app(&name, &input)
                 .await
@@ -283,6 +300,7 @@ pub async fn eca(ctx: &Context, command: EcaCommand) -> Result<Output, CliError>
             let json = serde_json::json!({ "deleted": { "kind": kind, "name": name } });
             Output::new(&json, format!("Deleted External Client App {name}.\n"))
         }
+        EcaCommand::Secret(AppName { name }) => secret(&client, kind, &name).await,
         EcaCommand::Policies(args) => {
             let (name, input) = policy_input(args);
             let saved = client
@@ -341,6 +359,7 @@ pub async fn connected_app(
             let apps = client.connected_apps().await?;
             Output::new(&apps, apps_table(&apps))
         }
+        ConnectedAppCommand::Secret(AppName { name }) => secret(&client, kind, &name).await,
         ConnectedAppCommand::Policies(args) => {
             let (name, input) = policy_input(args);
             let saved = client
@@ -431,6 +450,22 @@ fn ensure_changes(input: &AppInput, extra_flags: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+async fn secret(
+    client: &byoc_client::AdminClient,
+    kind: AppKind,
+    name: &str,
+) -> Result<Output, CliError> {
+    let details = client
+        .consumer_details(kind, name)
+        .await
+        .map_err(|e| not_found(e, kind, name))?;
+    let text = format!(
+        "Consumer Key: {}\nConsumer Secret: {}\n",
+        details.consumer_key, details.consumer_secret
+    );
+    Output::new(&details, text)
+}
+
 fn policy_input(args: PolicyArgs) -> (String, PolicyInput) {
     let input = PolicyInput {
         permitted_users: args.permitted_users.map(PermittedUsers::from),
@@ -438,6 +473,7 @@ fn policy_input(args: PolicyArgs) -> (String, PolicyInput) {
         permission_sets: args.permission_sets.map(non_empty),
         ip_relaxation: args.ip_relaxation.map(IpRelaxation::from),
         session_timeout_minutes: args.session_timeout,
+        run_as_username: args.run_as,
     };
     (args.app, input)
 }
@@ -493,7 +529,12 @@ fn created(saved: &Saved<App>) -> Result<Output, CliError> {
     );
     if let Some(secret) = &app.oauth.consumer_secret {
         text.push_str(&format!(
-            "Consumer Secret: {secret}\n  (shown only now; the JWT Bearer flow does not use it)\n"
+            "Consumer Secret: {secret}\n  (for the client credentials and username-password flows; \
+             byoc setup {} secret NAME prints it again)\n",
+            match app.kind {
+                AppKind::ExternalClientApp => "eca",
+                AppKind::ConnectedApp => "connected-app",
+            }
         ));
     }
     if app.policies.permitted_users == PermittedUsers::AllSelfAuthorized {
@@ -658,6 +699,13 @@ pub fn app_text(app: &App) -> String {
                     Some(minutes) => format!("{minutes} minutes"),
                     None => "org default (120 minutes)".to_string(),
                 },
+            ),
+            (
+                "Client Credentials Run As",
+                policies
+                    .run_as_username
+                    .clone()
+                    .unwrap_or_else(|| "(none)".to_string()),
             ),
         ],
     ));

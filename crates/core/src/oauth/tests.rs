@@ -71,6 +71,7 @@ fn app() -> App {
             permission_sets: vec![],
             ip_relaxation: IpRelaxation::Enforce,
             session_timeout_minutes: None,
+            run_as_username: None,
         },
         read_only_reason: None,
         created_at: 0,

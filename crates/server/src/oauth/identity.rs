@@ -351,11 +351,11 @@ pub async fn openid_configuration(State(state): State<OAuthState>) -> Response {
         "response_types_supported": [],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        // The JWT Bearer grant authenticates the client by the assertion's signature, not by a
-        // client authentication method at the token endpoint.
-        "token_endpoint_auth_methods_supported": ["none"],
+        // The JWT Bearer grant authenticates the client by the assertion's signature; the client
+        // credentials and username-password grants by the consumer secret (form or Basic).
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "grant_types_supported": [byoc_proto::oauth::JWT_BEARER_GRANT_TYPE],
+        "grant_types_supported": [byoc_proto::oauth::JWT_BEARER_GRANT_TYPE, "client_credentials", "password"],
         "claims_supported": ["active", "email", "email_verified", "is_app_installed", "language", "locale", "name", "nickname", "organization_id", "preferred_username", "sub", "user_id", "user_type", "utc_offset", "zoneinfo"]
     }))
 }

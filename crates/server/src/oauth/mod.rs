@@ -13,6 +13,7 @@
 //! [`start`] builds the state and spawns the background tasks; [`router`] serves it.
 
 pub mod background;
+pub(crate) mod credentials;
 pub mod directory;
 pub mod history;
 pub mod identity;

@@ -1,6 +1,7 @@
 //! `POST /services/oauth2/token`: the OAuth 2.0 JWT Bearer flow
 //! ([RFC 7523](https://www.rfc-editor.org/rfc/rfc7523),
-//! <https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_jwt_flow.htm>).
+//! <https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_jwt_flow.htm>), and
+//! the client credentials and username-password flows ([`credentials`](super::credentials)).
 //!
 //! Order: repeated parameters → `grant_type` → parse the assertion → the domain decision
 //! (client, signature, audience, expiry, user, policy, scope) → strict `jti` → mint. Every
@@ -13,7 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use byoc_core::oauth::{self, GrantRefusal, GrantRequest, OAuthError};
+use byoc_core::oauth::{self, GrantRefusal, GrantRequest, GrantType, OAuthError};
 use byoc_proto::oauth::{LoginHistoryEntry, LoginStatus, TokenResponse};
 use byoc_proto::setup::{App, User};
 
@@ -24,12 +25,12 @@ use super::{form_params, json_body, oauth_error, param, store_failure, Inner, OA
 /// Request bodies beyond this are refused (an assertion is at most 16 KiB).
 const MAX_BODY_BYTES: usize = super::MAX_FORM_BYTES;
 
-struct Attempt {
-    username: String,
-    consumer_key: Option<String>,
-    app: Option<std::sync::Arc<App>>,
-    user: Option<std::sync::Arc<User>>,
-    source_ip: Option<String>,
+pub(crate) struct Attempt {
+    pub(crate) username: String,
+    pub(crate) consumer_key: Option<String>,
+    pub(crate) app: Option<std::sync::Arc<App>>,
+    pub(crate) user: Option<std::sync::Arc<User>>,
+    pub(crate) source_ip: Option<String>,
 }
 
 impl Attempt {
@@ -61,7 +62,7 @@ pub(crate) fn source_ip(headers: &HeaderMap) -> Option<String> {
     (!first.is_empty() && first.len() <= 64).then(|| first.to_string())
 }
 
-fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
@@ -75,7 +76,7 @@ pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bo
         user: None,
         source_ip: source_ip(&headers),
     };
-    let outcome = grant(s, body, now, &mut attempt).await;
+    let outcome = grant(s, body, &headers, now, &mut attempt).await;
     let mut response = match outcome {
         Ok(response) => {
             s.history.record(attempt.entry(now, None)).await;
@@ -101,7 +102,7 @@ pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bo
     response
 }
 
-enum Refused {
+pub(crate) enum Refused {
     Grant(GrantRefusal),
     /// A failure of byoc itself (store down), already rendered.
     Internal(Response),
@@ -116,6 +117,7 @@ impl From<GrantRefusal> for Refused {
 async fn grant(
     s: &Inner,
     body: Body,
+    headers: &HeaderMap,
     now: i64,
     attempt: &mut Attempt,
 ) -> Result<Response, Refused> {
@@ -133,7 +135,15 @@ async fn grant(
         let shown: String = name.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
         GrantRefusal::new(OAuthError::DuplicateParameter, format!("the parameter {shown:?} appears more than once; send each parameter once (RFC 6749 section 3.2)"))
     })?;
-    oauth::check_grant_type(param(&params, "grant_type"))?;
+    match oauth::grant_type(param(&params, "grant_type"))? {
+        GrantType::JwtBearer => {}
+        GrantType::ClientCredentials => {
+            return super::credentials::client_credentials(s, &params, headers, now, attempt).await
+        }
+        GrantType::Password => {
+            return super::credentials::password(s, &params, headers, now, attempt).await
+        }
+    }
 
     let assertion = match oauth::parse_assertion(param(&params, "assertion").unwrap_or("")) {
         Ok(a) => a,
@@ -201,6 +211,19 @@ async fn grant(
         }
     }
 
+    success(s, &app, &user, &granted)
+}
+
+// The refusal is rare and cheap to move compared with the request (clippy's size lint).
+#[allow(clippy::result_large_err)]
+/// The token response of every flow: the access token of `user` through `app` with the granted
+/// scopes, `Cache-Control: no-store`, no refresh token.
+pub(crate) fn success(
+    s: &Inner,
+    app: &App,
+    user: &User,
+    granted: &oauth::Grant,
+) -> Result<Response, Refused> {
     let mut token_id = [0u8; 16];
     aws_lc_rs::rand::fill(&mut token_id)
         .map_err(|_| Refused::Internal(StatusCode::INTERNAL_SERVER_ERROR.into_response()))?;
@@ -219,7 +242,7 @@ async fn grant(
         tracing::error!(error = %e, "minting an access token failed");
         Refused::Internal(StatusCode::INTERNAL_SERVER_ERROR.into_response())
     })?;
-    let id = identity_url(s, &user);
+    let id = identity_url(s, user);
     let issued_at = granted.issued_at_millis.to_string();
     let response = TokenResponse {
         access_token,

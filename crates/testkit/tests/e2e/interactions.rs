@@ -96,6 +96,7 @@ async fn app(server: &TestServer, name: &str, scopes: &[&str]) -> (String, Strin
                 permission_sets: None,
                 ip_relaxation: None,
                 session_timeout_minutes: None,
+                run_as_username: None,
             },
         )
         .await

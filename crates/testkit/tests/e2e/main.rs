@@ -3,6 +3,7 @@
 //!
 //! - `setup`: the org, users, permissions, apps, channels and CCDs through the admin API.
 //! - `oauth`: the JWT Bearer token endpoint, access tokens, identity endpoints, login history.
+//! - `grants`: the client credentials and username-password flows, consumer secrets, run-as users.
 //! - `interactions`: every Interaction API operation and its authorization chain.
 //! - `pubsub`: platform events over the Pub/Sub API, replay, flow control, the echo agent.
 //! - `platform_events`: Pub/Sub at a glance (Setup > Platform Events): topics, stored events,
@@ -25,6 +26,7 @@ mod console_auth;
 mod console_org;
 mod console_people;
 mod console_review;
+mod grants;
 mod inspector;
 mod interactions;
 mod live;

@@ -452,7 +452,7 @@ async fn every_error_row_and_seed_misconfiguration() {
     let good = p.claims();
 
     // grant_type.
-    let body = format!("grant_type=password&assertion={}", p.sign(&good));
+    let body = format!("grant_type=authorization_code&assertion={}", p.sign(&good));
     p.post_raw(body)
         .await
         .refused("unsupported_grant_type", "grant type not supported");
@@ -1247,7 +1247,7 @@ async fn openid_configuration_advertises_only_what_byoc_serves() {
     assert_eq!(oidc["response_types_supported"], json!([]), "{oidc}");
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
-        json!(["none"])
+        json!(["none", "client_secret_post", "client_secret_basic"])
     );
     server.stop().await.unwrap();
 }
