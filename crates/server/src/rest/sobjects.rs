@@ -183,7 +183,13 @@ async fn describe(
 ) -> Result<Response, ApiError> {
     let v = check_version(&version)?;
     let o = visible(&state, &actor, &sobject).await?;
-    let mut body = summary(&format!("/services/data/v{v}"), &o);
+    Ok(Json(describe_json(&format!("/services/data/v{v}"), &o)).into_response())
+}
+
+/// An object's describe under `base` (`/services/data/vXX.X`, or `…/tooling` for the Tooling
+/// API's describe of the same object).
+pub(crate) fn describe_json(base: &str, o: &ObjectDef) -> Json_ {
+    let mut body = summary(base, o);
     body.insert(
         "fields".into(),
         o.fields.iter().map(field_json).collect::<Vec<_>>().into(),
@@ -191,7 +197,12 @@ async fn describe(
     body.insert("childRelationships".into(), json!([]));
     body.insert("recordTypeInfos".into(), json!([]));
     body.insert("supportedScopes".into(), json!([]));
-    Ok(Json(body).into_response())
+    Json_::Object(body)
+}
+
+/// An object's `objectDescribe` (the head of its describe) under `base`.
+pub(crate) fn summary_json(base: &str, o: &ObjectDef) -> Json_ {
+    Json_::Object(summary(base, o))
 }
 
 /// `GET /sobjects/{Type}/{Id}[?fields=a,b]`: every field of the record (or those named).

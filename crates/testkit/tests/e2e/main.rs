@@ -16,6 +16,7 @@
 //!   publishing a platform event, who sees which object.
 //! - `live`: the console's live feed (SSE), resume by event id, across instances on PostgreSQL.
 //! - `soap`: the SOAP API's `login`, its faults, and its session id on the other APIs.
+//! - `tooling`: the Tooling API's ConversationChannelDefinition, and a channel built on one.
 
 mod authz;
 mod connections;
@@ -36,3 +37,4 @@ mod pubsub;
 mod rest;
 mod setup;
 mod soap;
+mod tooling;
