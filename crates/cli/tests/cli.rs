@@ -10,6 +10,8 @@ use serde_json::Value;
 
 const BYOC: &str = env!("CARGO_BIN_EXE_byoc");
 
+#[path = "cli/ccd.rs"]
+mod ccd;
 #[path = "cli/crash.rs"]
 mod crash;
 #[path = "cli/query.rs"]

@@ -1,0 +1,129 @@
+//! `byoc setup channel create --ccd DEVNAME`: a BYOC channel built on a Conversation Channel
+//! Definition created through the Tooling API, then linked and shown as any channel's CCD.
+
+use byoc_testkit::TestServer;
+use serde_json::json;
+
+use super::{byoc, fails, json, ok};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_is_built_on_a_ccd_created_through_the_tooling_api() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    let org = server.org();
+    let created = reqwest::Client::new()
+        .post(format!(
+            "{}/services/data/v68.0/tooling/sobjects/ConversationChannelDefinition",
+            org.login_url.trim_end_matches('/')
+        ))
+        .bearer_auth(&org.admin_token)
+        .json(&json!({
+            "FullName": "Cli_Chat",
+            "Metadata": {
+                "masterLabel": "CLI Chat",
+                "customPlatformEvent": "Cli_Outbound__e",
+                "customEventPayloadField": "Payload__c",
+                "customEventTypeField": "EventType__c",
+                "connectedAppType": "Customer"
+            }
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    // Before a channel exists, `ccd show` reads it and `ccd set` says to create the channel.
+    let shown = ok(&byoc(data, &["setup", "ccd", "show", "Cli_Chat"]).await);
+    assert!(shown.contains("Cli_Outbound__e"), "{shown}");
+    let app = json(&ok(&byoc(
+        data,
+        &["--output", "json", "setup", "eca", "list"],
+    )
+    .await))[0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let err = fails(
+        &byoc(data, &["setup", "ccd", "set", "Cli_Chat", "--app", &app]).await,
+        1,
+    );
+    assert!(err.contains("--ccd Cli_Chat"), "{err}");
+    // Owners come from the CCD: the options are usage errors with --ccd.
+    fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "channel",
+                "create",
+                "--name",
+                "CLI Chat",
+                "--type",
+                "byoc-messaging",
+                "--address",
+                "cli-1",
+                "--ccd",
+                "Cli_Chat",
+                "--routing-owner",
+                "partner",
+            ],
+        )
+        .await,
+        2,
+    );
+
+    let out = ok(&byoc(
+        data,
+        &[
+            "setup",
+            "channel",
+            "create",
+            "--name",
+            "CLI Chat",
+            "--type",
+            "byoc-messaging",
+            "--address",
+            "cli-1",
+            "--ccd",
+            "Cli_Chat",
+        ],
+    )
+    .await);
+    assert!(
+        out.contains("Conversation Channel Definition: Cli_Chat"),
+        "{out}"
+    );
+    let channel = json(&ok(&byoc(
+        data,
+        &["--output", "json", "setup", "channel", "show", "CLI Chat"],
+    )
+    .await));
+    let ccd = &channel["conversationChannelDefinition"];
+    assert_eq!(ccd["customPlatformEvent"], "Cli_Outbound__e");
+    assert!(ccd["id"].as_str().unwrap().starts_with("0Yd"));
+    ok(&byoc(data, &["setup", "ccd", "set", "Cli_Chat", "--app", &app]).await);
+
+    // One channel per CCD.
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "setup",
+                "channel",
+                "create",
+                "--name",
+                "CLI Chat 2",
+                "--type",
+                "byoc-messaging",
+                "--address",
+                "cli-2",
+                "--ccd",
+                "Cli_Chat",
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(err.contains("already uses"), "{err}");
+    server.stop().await.unwrap();
+}
