@@ -255,6 +255,61 @@ async fn a_partner_setup_from_scratch() {
     let text = ok(&out);
     assert!(text.contains("Consumer Key: 3MVG9"), "{text}");
     assert!(text.contains("Consumer Secret: "), "{text}");
+    let secret_line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Consumer Secret: "))
+            .map(str::to_string)
+            .unwrap()
+    };
+    let created_secret = secret_line(&text);
+
+    // The secret reads back later (audited), and the client credentials flow gets its run-as user.
+    let out = byoc(data, &["setup", "eca", "secret", "Acme Connector"]).await;
+    assert_eq!(secret_line(&ok(&out)), created_secret);
+    let out = byoc(
+        data,
+        &[
+            "setup",
+            "eca",
+            "update",
+            "Acme Connector",
+            "--client-credentials",
+        ],
+    )
+    .await;
+    assert!(ok(&out).contains("Enable Client Credentials Flow"));
+    let out = byoc(
+        data,
+        &[
+            "setup",
+            "eca",
+            "policies",
+            "Acme Connector",
+            "--run-as",
+            "nobody@acme.example",
+        ],
+    )
+    .await;
+    assert!(fails(&out, 1).contains("nobody@acme.example"));
+    let admin = server.org().admin_username.clone();
+    let out = byoc(
+        data,
+        &[
+            "setup",
+            "eca",
+            "policies",
+            "Acme Connector",
+            "--run-as",
+            &admin,
+        ],
+    )
+    .await;
+    let text = ok(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("Run As:") && l.ends_with(&admin)),
+        "{text}"
+    );
 
     let out = byoc(
         data,

@@ -701,7 +701,7 @@ pub fn app_text(app: &App) -> String {
                 },
             ),
             (
-                "Client Credentials Run As",
+                "Run As",
                 policies
                     .run_as_username
                     .clone()

@@ -196,7 +196,20 @@ async fn soap_login_answers_salesforces_login_response_and_the_session_works() {
         .unwrap();
     assert!(who.to_string().contains(&org.admin_username), "{who}");
 
-    // …and the enterprise endpoint answers in its own namespace.
+    // …and on the REST API, as `OAuth` and as `Bearer`.
+    for scheme in ["OAuth", "Bearer"] {
+        let r = reqwest::Client::new()
+            .get(format!("{}/services/data/v68.0/", org.instance_url))
+            .header("authorization", format!("{scheme} {session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{scheme}");
+        let resources: serde_json::Value = r.json().await.unwrap();
+        assert!(resources.get("query").is_some(), "{resources}");
+    }
+
+    // The enterprise endpoint answers in its own namespace.
     let enterprise = envelope(&org.admin_username, &password).replace(
         "urn:partner.soap.sforce.com",
         "urn:enterprise.soap.sforce.com",
