@@ -1,7 +1,7 @@
 #![allow(clippy::disallowed_methods)] // tests and tools read the wall clock
 //! `byoc-bench`: byoc's benchmarks, each printing its figure beside the baselines measured in the
 //! same run (DESIGN.md §5, `docs/benchmarks.md`). Subcommands: `tokens` (below), `outbound`
-//! ([`outbound`]), `console` ([`console`]) and `live` ([`live`]).
+//! ([`outbound`]), `console` ([`console`]), `live` ([`live`]) and `soql` ([`soql`]).
 //!
 //! `byoc-bench tokens` starts a real byoc server in this process (loopback ports, a temporary
 //! data dir on SQLite, the default sample setup), then measures, in interleaved rounds:
@@ -25,6 +25,7 @@
 mod console;
 mod live;
 mod outbound;
+mod soql;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -74,6 +75,10 @@ enum Command {
     /// GET /console/live): p50/p99 per N, events lost, and the interactions/s with 0 and N
     /// clients connected
     Live(live::LiveArgs),
+    /// SOQL through the REST API on 10,000 conversation entries (sent through the Interaction
+    /// API): a conversation's newest 20, COUNT(), a LIKE filter and a walk through every page,
+    /// beside the trivial endpoint: req/s, p50/p99, ratios
+    Soql(soql::SoqlArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -122,6 +127,7 @@ fn main() -> anyhow::Result<()> {
         Command::Outbound(args) => outbound::run(&args),
         Command::Console(args) => console::run(&args),
         Command::Live(args) => live::run(&args),
+        Command::Soql(args) => soql::run(&args),
     }
 }
 
@@ -693,6 +699,8 @@ enum Target {
     Get(String),
     /// A page of the console, with the session cookie.
     GetWithCookie(String, String),
+    /// A GET with one more header (e.g. `authorization`).
+    GetWithHeader(String, &'static str, String),
     /// Form bodies, used in turn.
     Post(&'static str, Arc<Vec<Bytes>>),
 }
@@ -710,6 +718,12 @@ impl Target {
                 .uri(path.as_str())
                 .header(header::HOST, host)
                 .header(header::COOKIE, cookie.as_str())
+                .body(Full::new(Bytes::new()))?,
+            Target::GetWithHeader(path, name, value) => Request::builder()
+                .method(Method::GET)
+                .uri(path.as_str())
+                .header(header::HOST, host)
+                .header(*name, value.as_str())
                 .body(Full::new(Bytes::new()))?,
             Target::Post(path, bodies) => {
                 let i = turn.fetch_add(1, Ordering::Relaxed) % bodies.len();
