@@ -1,4 +1,4 @@
-//! `byoc serve`: bind the three listeners, start the org, print where it is, run until SIGINT or
+//! `byoc serve`: bind the listeners, start the org, print where it is, run until SIGINT or
 //! SIGTERM, then shut down cleanly (in-flight requests finish, the store is flushed).
 
 use std::io::{IsTerminal as _, Write as _};
@@ -19,6 +19,12 @@ pub struct ServeArgs {
     /// Interaction API (SCRT) listener (port 0 picks one)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8085")]
     pub scrt_listen: SocketAddr,
+    /// Login/instance host over HTTPS, certificate from the local CA (port 0 picks one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6102")]
+    pub https_listen: SocketAddr,
+    /// Interaction API (SCRT) over HTTPS, certificate from the local CA (port 0 picks one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8086")]
+    pub scrt_https_listen: SocketAddr,
     /// Pub/Sub API listener, gRPC over TLS from the local CA (port 0 picks one)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7443")]
     pub pubsub_listen: SocketAddr,
@@ -47,9 +53,15 @@ pub struct ServeArgs {
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
     init_tracing();
-    let listeners = byoc_server::Listeners::bind(args.listen, args.scrt_listen, args.pubsub_listen)
-        .await
-        .map_err(|e| CliError::new(format!("can't listen: {e:#}")))?;
+    let listeners = byoc_server::Listeners::bind_all(
+        args.listen,
+        args.scrt_listen,
+        args.pubsub_listen,
+        args.https_listen,
+        args.scrt_https_listen,
+    )
+    .await
+    .map_err(|e| CliError::new(format!("can't listen: {e:#}")))?;
     let server = byoc_server::start(
         listeners,
         byoc_server::ServerConfig {
@@ -153,6 +165,13 @@ pub fn ready_text(data_dir: &Path, org: &OrgFile) -> String {
             ("Login / OAuth / admin API", org.login_url.clone()),
             ("Instance", org.instance_url.clone()),
             ("Interaction API (SCRT)", org.scrt_url.clone()),
+            (
+                "HTTPS",
+                format!(
+                    "{} (login, instance), {} (Interaction API); CA: {}",
+                    org.login_url_https, org.scrt_url_https, org.ca_cert
+                ),
+            ),
             (
                 "Pub/Sub API (gRPC, TLS)",
                 format!("{} (CA: {})", org.pubsub_endpoint, org.ca_cert),

@@ -11,9 +11,19 @@ pub struct OrgFile {
     pub login_url: String,
     pub instance_url: String,
     pub scrt_url: String,
+    /// The login URL over HTTPS (certificate from the local CA, [`OrgFile::ca_cert`]); empty in
+    /// an `org.json` written before byoc served HTTPS.
+    #[serde(default)]
+    pub login_url_https: String,
+    /// The instance URL over HTTPS (the login/instance host's HTTPS port).
+    #[serde(default)]
+    pub instance_url_https: String,
+    /// The Interaction API over HTTPS.
+    #[serde(default)]
+    pub scrt_url_https: String,
     /// `host:port` of the Pub/Sub API (gRPC over TLS).
     pub pubsub_endpoint: String,
-    /// Path of the local CA certificate (PEM) that the Pub/Sub TLS certificate chains to.
+    /// Path of the local CA certificate (PEM) that the Pub/Sub and HTTPS certificates chain to.
     pub ca_cert: String,
     pub admin_username: String,
     /// Bearer credential for the admin API, acting as `admin_username`.

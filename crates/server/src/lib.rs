@@ -3,7 +3,8 @@
 //! - [`start`] takes bound [`Listeners`] and a [`ServerConfig`] (by value, so one process can run
 //!   many servers) and returns a [`RunningServer`] once `org.json` holds the real addresses.
 //! - Three hosts: the login/instance host (admin API [`admin_api`], later OAuth and identity), the
-//!   Interaction API host ([`scrt`]), and the Pub/Sub gRPC host over TLS ([`pubsub`]).
+//!   Interaction API host ([`scrt`]), and the Pub/Sub gRPC host over TLS ([`pubsub`]); the first
+//!   two also over HTTPS on ports of their own ([`https`]).
 //! - [`console`]: the web console (Setup's screens) on the login host; [`live`]: its live feed
 //!   (`GET /console/live`, Server-Sent Events across instances).
 //! - [`rest`]: Salesforce's REST API (`/services/data`: versions, SOQL, describe, sObjects, the
@@ -17,6 +18,7 @@ pub mod admin_api;
 pub mod bootstrap;
 pub mod console;
 pub mod datadir;
+pub mod https;
 pub mod inspector;
 pub mod keep_alive;
 pub mod live;
@@ -82,22 +84,45 @@ pub struct ServerConfig {
     pub pubsub: pubsub::PubSubConfig,
 }
 
-/// The three bound sockets. The caller binds them (port 0 picks one), so tests never race for
-/// ports.
+/// The bound sockets. The caller binds them (port 0 picks one), so tests never race for ports.
 pub struct Listeners {
     pub login: TcpListener,
     pub scrt: TcpListener,
     pub pubsub: TcpListener,
+    /// The login/instance host over HTTPS (`--https-listen`).
+    pub login_https: TcpListener,
+    /// The Interaction API host over HTTPS (`--scrt-https-listen`).
+    pub scrt_https: TcpListener,
     /// `[::1]` on the Pub/Sub port when `pubsub` is `127.0.0.1`: gRPC clients given
     /// `localhost:PORT` often try IPv6 first (Node's grpc-js does), and should find byoc there too.
     pub pubsub_ipv6_loopback: Option<TcpListener>,
 }
 
 impl Listeners {
+    /// The plain listeners at these addresses; the HTTPS ones on a free port of the login and
+    /// Interaction API hosts' addresses.
     pub async fn bind(
         login: SocketAddr,
         scrt: SocketAddr,
         pubsub: SocketAddr,
+    ) -> anyhow::Result<Listeners> {
+        Listeners::bind_all(
+            login,
+            scrt,
+            pubsub,
+            SocketAddr::new(login.ip(), 0),
+            SocketAddr::new(scrt.ip(), 0),
+        )
+        .await
+    }
+
+    /// Every listener at the address given.
+    pub async fn bind_all(
+        login: SocketAddr,
+        scrt: SocketAddr,
+        pubsub: SocketAddr,
+        login_https: SocketAddr,
+        scrt_https: SocketAddr,
     ) -> anyhow::Result<Listeners> {
         let bind = |addr: SocketAddr, what: &'static str| async move {
             TcpListener::bind(addr)
@@ -119,6 +144,16 @@ impl Listeners {
             scrt: bind(scrt, "Interaction API host, --scrt-listen").await?,
             pubsub: pubsub_v4,
             pubsub_ipv6_loopback,
+            login_https: bind(
+                login_https,
+                "login and instance host over HTTPS, --https-listen",
+            )
+            .await?,
+            scrt_https: bind(
+                scrt_https,
+                "Interaction API host over HTTPS, --scrt-https-listen",
+            )
+            .await?,
         })
     }
 }
@@ -213,7 +248,10 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     let login_addr = listeners.login.local_addr()?;
     let scrt_addr = listeners.scrt.local_addr()?;
     let pubsub_addr = listeners.pubsub.local_addr()?;
+    let login_https_addr = listeners.login_https.local_addr()?;
+    let scrt_https_addr = listeners.scrt_https.local_addr()?;
     let login_url = format!("http://{}", public_addr(login_addr));
+    let login_url_https = format!("https://{}", public_addr(login_https_addr));
     let org_file = OrgFile {
         org_id: org.id.clone(),
         org_id_18: org.id18.clone(),
@@ -221,6 +259,9 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         login_url: login_url.clone(),
         instance_url: login_url,
         scrt_url: format!("http://{}", public_addr(scrt_addr)),
+        login_url_https: login_url_https.clone(),
+        instance_url_https: login_url_https,
+        scrt_url_https: format!("https://{}", public_addr(scrt_https_addr)),
         pubsub_endpoint: public_addr(pubsub_addr),
         ca_cert: data.path(datadir::CA_CERT).display().to_string(),
         admin_username: admin.username.clone(),
@@ -235,6 +276,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         org: org.clone(),
         login_url: org_file.login_url.clone(),
         instance_url: org_file.instance_url.clone(),
+        login_url_https: Some(org_file.login_url_https.clone()),
         accepted_audiences: config.accepted_audiences.clone(),
         strict: config.strict,
     };
@@ -325,6 +367,38 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             recording.clone(),
             inspector::http::login_host,
         ));
+    let scrt_router = scrt::router(scrt_state).layer(axum::middleware::from_fn_with_state(
+        recording,
+        inspector::http::interaction_host,
+    ));
+    // The same routers over HTTPS; their answers name the https URLs.
+    let https_urls = axum::Extension(PublicUrls {
+        login_url: org_file.login_url_https.clone(),
+        instance_url: org_file.instance_url_https.clone(),
+    });
+    let tls = https::server_config(&ca, &[login_https_addr, scrt_https_addr], clock.as_ref())?;
+    tasks.spawn(serve_https(
+        https::TlsListener::spawn(
+            listeners.login_https,
+            tls.clone(),
+            shutdown.clone(),
+            "login",
+        )?,
+        login_router.clone().layer(https_urls.clone()),
+        shutdown.clone(),
+        "login (HTTPS)",
+    ));
+    tasks.spawn(serve_https(
+        https::TlsListener::spawn(
+            listeners.scrt_https,
+            tls,
+            shutdown.clone(),
+            "Interaction API",
+        )?,
+        scrt_router.clone().layer(https_urls),
+        shutdown.clone(),
+        "Interaction API (HTTPS)",
+    ));
     tasks.spawn(serve_http(
         listeners.login,
         login_router,
@@ -333,10 +407,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     ));
     tasks.spawn(serve_http(
         listeners.scrt,
-        scrt::router(scrt_state).layer(axum::middleware::from_fn_with_state(
-            recording,
-            inspector::http::interaction_host,
-        )),
+        scrt_router,
         shutdown.clone(),
         "Interaction API",
     ));
@@ -353,7 +424,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         true,
     )?;
     bootstrap::write_partner_env(&store, &data, &org_file).await?;
-    tracing::info!(login = %org_file.login_url, scrt = %org_file.scrt_url, pubsub = %org_file.pubsub_endpoint, org = %org_file.org_id, database = store.backend(), "byoc ready");
+    tracing::info!(login = %org_file.login_url, scrt = %org_file.scrt_url, login_https = %org_file.login_url_https, scrt_https = %org_file.scrt_url_https, pubsub = %org_file.pubsub_endpoint, org = %org_file.org_id, database = store.backend(), "byoc ready");
 
     Ok(RunningServer {
         org_file,
@@ -377,6 +448,19 @@ async fn serve_http(
     what: &'static str,
 ) -> anyhow::Result<()> {
     // Outermost, so every route, the fallback and any body-limit layer inside it are covered.
+    let router = router.layer(axum::middleware::from_fn(keep_alive::finish_request_body));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .with_context(|| format!("the {what} host failed"))
+}
+
+async fn serve_https(
+    listener: https::TlsListener,
+    router: Router,
+    shutdown: CancellationToken,
+    what: &'static str,
+) -> anyhow::Result<()> {
     let router = router.layer(axum::middleware::from_fn(keep_alive::finish_request_body));
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -74,7 +74,7 @@ impl TestServer {
             }
         };
         let any = "127.0.0.1:0".parse()?;
-        let listeners = Listeners::bind(any, any, any).await?;
+        let listeners = Listeners::bind_all(any, any, any, any, any).await?;
         let server = byoc_server::start(
             listeners,
             ServerConfig {

@@ -80,6 +80,7 @@ async fn client(
 #[allow(clippy::result_large_err)]
 pub(crate) async fn client_credentials(
     s: &Inner,
+    urls: (&str, &str),
     params: &[(String, String)],
     headers: &HeaderMap,
     now: i64,
@@ -102,12 +103,13 @@ pub(crate) async fn client_credentials(
         )
         .into());
     };
-    success(s, &app, &user, &granted)
+    success(s, urls, &app, &user, &granted)
 }
 
 #[allow(clippy::result_large_err)]
 pub(crate) async fn password(
     s: &Inner,
+    urls: (&str, &str),
     params: &[(String, String)],
     headers: &HeaderMap,
     now: i64,
@@ -153,5 +155,5 @@ pub(crate) async fn password(
         return Err(failure(diagnosis).into());
     };
     let granted = oauth::decide_password(&app, &user, now)?;
-    success(s, &app, &user, &granted)
+    success(s, urls, &app, &user, &granted)
 }

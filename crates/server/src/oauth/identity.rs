@@ -21,11 +21,11 @@ use byoc_proto::setup::User;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::token::identity_url;
+use super::token::identity_url_at;
 use super::tokens::{AccessTokenClaims, TokenError};
 use super::{
     bearer, form_params, json_body, param, plain_oauth_error, read_form, store_failure, FormError,
-    Inner, OAuthState,
+    OAuthState,
 };
 
 const API_VERSION: &str = "v62.0";
@@ -139,6 +139,7 @@ async fn introspection_client(
 
 pub async fn introspect(
     State(state): State<OAuthState>,
+    public: Option<axum::Extension<crate::PublicUrls>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -161,7 +162,7 @@ pub async fn introspect(
     let answer = match checked {
         Some(Ok(c)) => {
             let sub = match s.directory.user(&c.username).await {
-                Ok(Some(user)) => Some(identity_url(s, &user)),
+                Ok(Some(user)) => Some(identity_url_at(s.public_urls(public.as_ref()).0, s, &user)),
                 _ => None,
             };
             IntrospectionResponse {
@@ -230,19 +231,19 @@ fn display_name(user: &User) -> String {
         .to_string()
 }
 
-fn urls(s: &Inner, user: &User) -> IdentityUrls {
-    let base = &s.instance_url;
+fn urls(base: &str, user: &User) -> IdentityUrls {
     IdentityUrls {
         rest: format!("{base}/services/data/{API_VERSION}/"),
         sobjects: format!("{base}/services/data/{API_VERSION}/sobjects/"),
         query: format!("{base}/services/data/{API_VERSION}/query/"),
         profile: format!("{base}/{}", user.id),
-        custom_domain: base.clone(),
+        custom_domain: base.to_string(),
     }
 }
 
 pub async fn userinfo(
     State(state): State<OAuthState>,
+    public: Option<axum::Extension<crate::PublicUrls>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -256,7 +257,7 @@ pub async fn userinfo(
         Err(e) => return store_failure(&e),
     };
     json_body(&UserInfoResponse {
-        sub: identity_url(s, &user),
+        sub: identity_url_at(s.public_urls(public.as_ref()).0, s, &user),
         user_id: user.id.clone(),
         organization_id: s.org.id.clone(),
         preferred_username: user.username.clone(),
@@ -285,6 +286,7 @@ fn same_id(path_id: &str, id15: &str, id18: &str) -> bool {
 
 pub async fn identity(
     State(state): State<OAuthState>,
+    public: Option<axum::Extension<crate::PublicUrls>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     Path((org, user_id)): Path<(String, String)>,
@@ -308,7 +310,7 @@ pub async fn identity(
         Err(e) => return store_failure(&e),
     };
     json_body(&IdentityResponse {
-        id: identity_url(s, &user),
+        id: identity_url_at(s.public_urls(public.as_ref()).0, s, &user),
         asserted_user: user.id == claims.user_id,
         user_id: user.id.clone(),
         organization_id: s.org.id.clone(),
@@ -325,7 +327,7 @@ pub async fn identity(
         language: "en_US".into(),
         locale: "en_US".into(),
         utc_offset: -28_800_000,
-        urls: urls(s, &user),
+        urls: urls(s.public_urls(public.as_ref()).1, &user),
         is_app_installed: true,
     })
 }
@@ -338,8 +340,11 @@ pub async fn keys() -> Response {
 /// interactive login), so no response types; the JWT Bearer grant only; and the claims userinfo
 /// returns. Members OpenID Connect Discovery requires stay, truthfully (`id_token_signing_alg_values_supported`
 /// names the algorithm byoc would sign with; it issues no ID tokens, so `/id/keys` is empty).
-pub async fn openid_configuration(State(state): State<OAuthState>) -> Response {
-    let base = &state.0.login_url;
+pub async fn openid_configuration(
+    State(state): State<OAuthState>,
+    public: Option<axum::Extension<crate::PublicUrls>>,
+) -> Response {
+    let base = state.0.public_urls(public.as_ref()).0;
     json_body(&json!({
         "issuer": base,
         "token_endpoint": format!("{base}/services/oauth2/token"),

@@ -55,6 +55,8 @@ pub struct OAuthConfig {
     /// This server's login URL: the identity URLs' base, and always an accepted audience.
     pub login_url: String,
     pub instance_url: String,
+    /// The login URL over HTTPS, also an accepted audience.
+    pub login_url_https: Option<String>,
     /// Accepted `aud` values besides `login_url`; empty means [`DEFAULT_AUDIENCES`].
     pub accepted_audiences: Vec<String>,
     /// `--strict`: hold partners to RFC 7523's and RFC 8725's recommendations.
@@ -74,6 +76,20 @@ pub(crate) struct Inner {
     pub(crate) tokens: Arc<TokenVerifier>,
     pub(crate) history: history::Recorder,
     pub(crate) setup: SetupService,
+}
+
+impl Inner {
+    /// The login and instance URLs an answer names: the HTTPS listener's when the request came
+    /// through it ([`crate::PublicUrls`]), else the plain ones.
+    pub(crate) fn public_urls<'a>(
+        &'a self,
+        urls: Option<&'a axum::Extension<crate::PublicUrls>>,
+    ) -> (&'a str, &'a str) {
+        match urls {
+            Some(axum::Extension(u)) => (&u.login_url, &u.instance_url),
+            None => (&self.login_url, &self.instance_url),
+        }
+    }
 }
 
 /// Shared by every OAuth request; cheap to clone.
@@ -139,6 +155,7 @@ pub async fn start(
         config.accepted_audiences.clone()
     };
     audiences.push(config.login_url.clone());
+    audiences.extend(config.login_url_https.clone());
 
     let (recorder, receiver) = history::channel();
     tasks.spawn(history::flush(store.clone(), receiver, shutdown.clone()));

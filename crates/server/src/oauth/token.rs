@@ -66,7 +66,12 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn token(
+    State(state): State<OAuthState>,
+    urls: Option<axum::Extension<crate::PublicUrls>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let s = &state.0;
     let now = s.clock.now_millis();
     let mut attempt = Attempt {
@@ -76,7 +81,15 @@ pub async fn token(State(state): State<OAuthState>, headers: HeaderMap, body: Bo
         user: None,
         source_ip: source_ip(&headers),
     };
-    let outcome = grant(s, body, &headers, now, &mut attempt).await;
+    let outcome = grant(
+        s,
+        s.public_urls(urls.as_ref()),
+        body,
+        &headers,
+        now,
+        &mut attempt,
+    )
+    .await;
     let mut response = match outcome {
         Ok(response) => {
             s.history.record(attempt.entry(now, None)).await;
@@ -116,6 +129,7 @@ impl From<GrantRefusal> for Refused {
 
 async fn grant(
     s: &Inner,
+    urls: (&str, &str),
     body: Body,
     headers: &HeaderMap,
     now: i64,
@@ -138,10 +152,11 @@ async fn grant(
     match oauth::grant_type(param(&params, "grant_type"))? {
         GrantType::JwtBearer => {}
         GrantType::ClientCredentials => {
-            return super::credentials::client_credentials(s, &params, headers, now, attempt).await
+            return super::credentials::client_credentials(s, urls, &params, headers, now, attempt)
+                .await
         }
         GrantType::Password => {
-            return super::credentials::password(s, &params, headers, now, attempt).await
+            return super::credentials::password(s, urls, &params, headers, now, attempt).await
         }
     }
 
@@ -211,15 +226,17 @@ async fn grant(
         }
     }
 
-    success(s, &app, &user, &granted)
+    success(s, urls, &app, &user, &granted)
 }
 
 // The refusal is rare and cheap to move compared with the request (clippy's size lint).
 #[allow(clippy::result_large_err)]
 /// The token response of every flow: the access token of `user` through `app` with the granted
 /// scopes, `Cache-Control: no-store`, no refresh token.
+/// `(login_url, instance_url)` are the URLs the request came through ([`Inner::public_urls`]).
 pub(crate) fn success(
     s: &Inner,
+    (login_url, instance_url): (&str, &str),
     app: &App,
     user: &User,
     granted: &oauth::Grant,
@@ -242,7 +259,7 @@ pub(crate) fn success(
         tracing::error!(error = %e, "minting an access token failed");
         Refused::Internal(StatusCode::INTERNAL_SERVER_ERROR.into_response())
     })?;
-    let id = identity_url(s, user);
+    let id = identity_url_at(login_url, s, user);
     let issued_at = granted.issued_at_millis.to_string();
     let response = TokenResponse {
         access_token,
@@ -252,7 +269,7 @@ pub(crate) fn success(
             &issued_at,
         ),
         scope: granted.scopes.join(" "),
-        instance_url: s.instance_url.clone(),
+        instance_url: instance_url.to_string(),
         id,
         token_type: "Bearer".into(),
         issued_at,
@@ -263,9 +280,10 @@ pub(crate) fn success(
     Ok(r)
 }
 
-/// `<login_url>/id/<orgId18>/<userId18>`.
-pub(crate) fn identity_url(s: &Inner, user: &User) -> String {
-    format!("{}/id/{}/{}", s.login_url, s.org.id18, user.id18)
+/// `<login_url>/id/<orgId18>/<userId18>`, on the login URL the request came through (the HTTPS
+/// one, [`crate::PublicUrls`], or the plain one).
+pub(crate) fn identity_url_at(login_url: &str, s: &Inner, user: &User) -> String {
+    format!("{login_url}/id/{}/{}", s.org.id18, user.id18)
 }
 
 /// Salesforce's `signature`: Base64 HMAC-SHA256 over `id + issued_at`, keyed by the consumer

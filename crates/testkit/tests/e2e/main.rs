@@ -28,6 +28,7 @@ mod console_org;
 mod console_people;
 mod console_review;
 mod grants;
+mod https;
 mod inspector;
 mod interactions;
 mod live;
