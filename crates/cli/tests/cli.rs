@@ -1754,7 +1754,7 @@ async fn setup_token_keys_rotate_and_list() {
     )
     .await));
     let kid = rotated["keyId"].as_str().unwrap().to_string();
-    assert_eq!(kid.len(), 8, "{rotated}");
+    assert_eq!(kid.len(), 4, "{rotated}");
     let listed = json(&ok(&byoc(
         data,
         &["setup", "token-keys", "list", "--output", "json"],
