@@ -72,6 +72,7 @@ pub struct Recording {
 /// Which login-host paths are recorded, and as which host.
 pub fn login_host_of(path: &str) -> Option<Host> {
     if path.starts_with("/services/oauth2/")
+        || path.starts_with("/services/Soap/")
         || path.starts_with("/id/")
         || path == "/.well-known/openid-configuration"
     {
@@ -433,6 +434,7 @@ mod tests {
     fn which_login_host_paths_are_recorded() {
         assert_eq!(login_host_of("/services/oauth2/token"), Some(Host::Token));
         assert_eq!(login_host_of("/id/00D/005"), Some(Host::Token));
+        assert_eq!(login_host_of("/services/Soap/u/68.0"), Some(Host::Token));
         assert_eq!(login_host_of("/admin/v1/users"), Some(Host::Admin));
         assert_eq!(login_host_of("/admin/v1/inspector/calls"), None);
         assert_eq!(login_host_of("/lightning/setup/SetupOneHome/home"), None);

@@ -132,6 +132,40 @@ pub fn text(body: &str) -> String {
     for quoted in [true, false] {
         out = pairs(&out, quoted);
     }
+    xml_elements(&out)
+}
+
+/// Mask the text of XML elements with a secret local name, whatever their prefix: a SOAP
+/// `login`'s `<n1:password>` and its answer's `<sessionId>`. A scan, not a parse, so a body cut
+/// short (or not XML at all) is masked as far as it goes.
+fn xml_elements(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..close];
+        out.push_str(&rest[..open + 1 + close + 1]);
+        rest = &after[close + 1..];
+        if tag.starts_with('/')
+            || tag.ends_with('/')
+            || tag.starts_with('?')
+            || tag.starts_with('!')
+        {
+            continue;
+        }
+        let name = tag.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if !is_secret_name(local) {
+            continue;
+        }
+        let end = rest.find('<').unwrap_or(rest.len());
+        out.push_str(&secret(&rest[..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -283,5 +317,24 @@ mod tests {
         );
         assert_eq!(header("Cookie", "sid=abc"), "****");
         assert_eq!(header("Content-Type", "text/plain"), "text/plain");
+    }
+
+    #[test]
+    fn xml_secrets_are_masked_whatever_the_prefix() {
+        let shown = text(
+            r#"<?xml version="1.0"?><env:Envelope><env:Body><n1:login xmlns:n1="urn:partner.soap.sforce.com"><n1:username>a@b.c</n1:username><n1:password>hunter2</n1:password></n1:login></env:Body></env:Envelope>"#,
+        );
+        assert!(shown.contains("<n1:password>****</n1:password>"), "{shown}");
+        assert!(
+            shown.contains("<n1:username>a@b.c</n1:username>"),
+            "{shown}"
+        );
+        let shown = text("<result><sessionId>00D000000000001!AQ4AQHc8ssdfsdfsdf</sessionId><userId>005</userId></result>");
+        assert!(
+            shown.contains("<sessionId>00D000…****</sessionId>"),
+            "{shown}"
+        );
+        // Cut short inside the secret.
+        assert_eq!(text("<password>hunter2"), "<password>****");
     }
 }

@@ -222,6 +222,23 @@ async fn soap_login_answers_salesforces_login_response_and_the_session_works() {
         format!("{}/services/Soap/c/60.0/{}", org.instance_url, org.org_id)
     );
 
+    // The request inspector keeps the calls with the password and the session id masked.
+    let calls = server
+        .admin()
+        .inspector_calls(&byoc_proto::admin::InspectorQuery {
+            q: Some("Soap".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!calls.is_empty());
+    for call in &calls {
+        assert!(call.operation.contains("/services/Soap/"), "{call:?}");
+        assert!(!call.request.contains(&password), "{}", call.request);
+        assert!(call.request.contains("password>****<"), "{}", call.request);
+        assert!(!call.response.contains(&session), "{}", call.response);
+    }
+
     let rows = history(&server, &org.admin_username).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|e| e.login_type == "Other Apex API"
