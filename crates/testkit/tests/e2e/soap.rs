@@ -366,3 +366,33 @@ async fn soap_login_refuses_malformed_envelopes_with_client_faults() {
     // None of these reached a login: the history is empty.
     assert!(history(&server, "a").await.is_empty());
 }
+
+/// Through the HTTPS listener the answer names the HTTPS URLs, as clients that build `https://`
+/// URLs from `serverUrl` need.
+#[tokio::test]
+async fn soap_login_over_https_names_the_https_urls() {
+    let server = TestServer::start().await.unwrap();
+    let org = server.org().clone();
+    let pem = std::fs::read(&org.ca_cert).expect("ca.crt");
+    let soap = Soap {
+        http: reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap(),
+        login_url: org.login_url_https.clone(),
+    };
+    let a = soap
+        .login(&org.admin_username, org.admin_password.as_deref().unwrap())
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let f = result_fields(&a.body);
+    assert_eq!(
+        f["{urn:partner.soap.sforce.com}result/serverUrl"],
+        format!(
+            "{}/services/Soap/u/68.0/{}",
+            org.instance_url_https, org.org_id
+        )
+    );
+    assert!(org.instance_url_https.starts_with("https://"));
+}
