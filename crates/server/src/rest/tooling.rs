@@ -753,3 +753,60 @@ pub fn ccd_rows(records: &[CcdRecord], data: &mut Dataset) {
     data.rows.insert(CCD.into(), ccds);
     data.rows.insert(VENDOR_INFO.into(), vendors);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(body: &str) -> (CcdInput, Vec<&'static str>) {
+        match parse_body(&Bytes::from(body.to_string())) {
+            Ok(p) => p,
+            Err(_) => panic!("refused: {body}"),
+        }
+    }
+
+    #[test]
+    fn the_metadata_form_and_the_flat_form_give_the_same_input() {
+        let (meta, _) = parsed(
+            r#"{"FullName":"Acme","Metadata":{"masterLabel":"A","customPlatformEvent":"E__e",
+                "capabilitiesSupportsKeywords":true,"conversationVendorInfo":"acme"}}"#,
+        );
+        let (flat, _) =
+            parsed(r#"{"developername":"Acme","MasterLabel":"A","CustomPlatformEvent":"E__e"}"#);
+        assert_eq!(meta, flat);
+        assert_eq!(meta.developer_name.as_deref(), Some("Acme"));
+    }
+
+    #[test]
+    fn nulls_and_blanks_are_listed_and_bad_shapes_refused() {
+        let (input, nulls) = parsed(r#"{"MasterLabel":null,"RoutingOwner":" "}"#);
+        assert_eq!(input, CcdInput::default());
+        assert_eq!(nulls, ["MasterLabel", "RoutingOwner"]);
+        for bad in [
+            "",
+            "[]",
+            "\"x\"",
+            r#"{"Metadata":[]}"#,
+            r#"{"Metadata":{"colour":"red"}}"#,
+            r#"{"MasterLabel":{}}"#,
+            r#"{"Id":"0Yd"}"#,
+            r#"{"Nope":"x"}"#,
+        ] {
+            assert!(parse_body(&Bytes::from(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_settable_field_is_in_the_describe_as_createable() {
+        let o = ccd_object();
+        for (name, _, _) in SETTABLE {
+            let f = o.field(name).unwrap_or_else(|| panic!("{name}"));
+            assert!(f.createable && f.updateable, "{name}");
+        }
+        for name in READ_ONLY {
+            if let Some(f) = o.field(name) {
+                assert!(!f.createable, "{name}");
+            }
+        }
+    }
+}
