@@ -16,6 +16,8 @@ use super::Inner;
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 const FULL_RELOAD_EVERY: u32 = 120;
+/// The shortest time between two reloads of the token names caused by checks that missed one.
+const MISS_RELOAD_GAP: Duration = Duration::from_millis(100);
 /// Revocations are read again for this long after they were written, so rows committed late (or
 /// by an instance whose clock lags) are not missed.
 const OVERLAP_MILLIS: i64 = 30_000;
@@ -45,12 +47,13 @@ pub(crate) async fn poll(
     let mut until_reload: u32 = FULL_RELOAD_EVERY;
     // The fingerprint the token names were last loaded at (start loads them).
     let mut names_at = store.repo().setup_fingerprint().await.ok();
+    let mut last_miss_reload: Option<std::time::Instant> = None;
     loop {
+        // Only the verifier is held while waiting, not the state (see `start`).
+        let Some(names) = inner.upgrade().map(|i| i.tokens.clone()) else {
+            return Ok(());
+        };
         let missed = {
-            let Some(inner) = inner.upgrade() else {
-                return Ok(());
-            };
-            let names = inner.tokens.clone();
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = ticker.tick() => false,
@@ -62,7 +65,15 @@ pub(crate) async fn poll(
             return Ok(());
         };
         if missed {
-            reload_names(&inner, &store).await;
+            // At most one miss-driven reload per MISS_RELOAD_GAP: a token whose user the store
+            // no longer has can't make this instance read the users in a loop.
+            // A miss inside the gap is served at the next tick.
+            if last_miss_reload.is_none_or(|t| t.elapsed() >= MISS_RELOAD_GAP) {
+                last_miss_reload = Some(std::time::Instant::now());
+                reload_names(&inner, &store).await;
+            } else {
+                names_at = None;
+            }
             continue;
         }
         let now = clock.now_millis();
