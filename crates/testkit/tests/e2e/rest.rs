@@ -113,12 +113,16 @@ async fn versions_resources_and_refusals() {
         assert!(response.headers().get("sforce-limit-info").is_none());
         let versions: Value = response.json().await.expect("json");
         let list = versions.as_array().expect("a list");
-        assert_eq!(list.len(), 11);
+        assert_eq!(list.len(), 38);
         assert_eq!(
             list[0],
+            serde_json::json!({"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"})
+        );
+        assert_eq!(
+            list[27],
             serde_json::json!({"label": "Summer '23", "url": "/services/data/v58.0", "version": "58.0"})
         );
-        assert_eq!(list[10]["url"], "/services/data/v68.0");
+        assert_eq!(list[37]["url"], "/services/data/v68.0");
 
         // Resources, with the usage header, counting up.
         let (status, headers, body) = rest.send(rest.request(Method::GET, &format!("{V}/"))).await;
