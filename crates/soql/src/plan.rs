@@ -42,6 +42,40 @@ impl Plan {
         )
     }
 
+    /// The values `field` (of the queried object itself, not through a relationship) must
+    /// equal for a row to match: `Some` when the WHERE clause is a conjunction one of whose terms
+    /// is `field = 'v'` or `field IN ('v', …)` with string literals. A store may load only the
+    /// rows with those values; [`crate::execute`] still applies the whole filter, so the rows
+    /// loaded may be a superset but never miss a match.
+    pub fn required_values(&self, field: &str) -> Option<Vec<String>> {
+        fn of_field(path: &FieldPath, field: &str) -> bool {
+            matches!(path.parts.as_slice(), [name] if name.eq_ignore_ascii_case(field))
+        }
+        fn walk(c: &Condition, field: &str) -> Option<Vec<String>> {
+            match c {
+                Condition::And(a, b) => walk(a, field).or_else(|| walk(b, field)),
+                Condition::Compare {
+                    field: path,
+                    op: CompareOp::Eq,
+                    value: Literal::String(v),
+                } if of_field(path, field) => Some(vec![v.clone()]),
+                Condition::In {
+                    field: path,
+                    negated: false,
+                    values,
+                } if of_field(path, field) => values
+                    .iter()
+                    .map(|v| match v {
+                        Literal::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            }
+        }
+        walk(self.query.condition.as_ref()?, field)
+    }
+
     /// `SELECT COUNT(field) … FROM …`: one `AggregateResult` record.
     pub fn is_aggregate(&self) -> bool {
         matches!(self.compiled.shape, Shape::Aggregate(_))

@@ -423,3 +423,37 @@ fn ten_thousand_rows() {
     assert_eq!(json[0]["Name"], "User 1098");
     assert_eq!(json[0]["Profile"]["Name"], "System Administrator");
 }
+
+#[test]
+fn required_values_name_what_a_store_may_load_and_never_more_than_the_filter_allows() {
+    let schema = schema();
+    let required = |q: &str| {
+        let query = parse(q).unwrap_or_else(|e| panic!("{q}: {}", e.message));
+        plan(&query, &schema)
+            .unwrap_or_else(|e| panic!("{q}: {}", e.message))
+            .required_values("ProfileId")
+    };
+    let p = "00e000000000001";
+    assert_eq!(
+        required(&format!("SELECT Id FROM User WHERE ProfileId = '{p}'")),
+        Some(vec![p.to_string()])
+    );
+    assert_eq!(
+        required(&format!(
+            "SELECT Id FROM User WHERE IsActive = true AND (ProfileId IN ('{p}') AND Name != 'x')"
+        )),
+        Some(vec![p.to_string()])
+    );
+    // Anything that could let another value through is no restriction at all.
+    for q in [
+        "SELECT Id FROM User".to_string(),
+        format!("SELECT Id FROM User WHERE ProfileId = '{p}' OR Name = 'x'"),
+        format!("SELECT Id FROM User WHERE NOT ProfileId = '{p}'"),
+        format!("SELECT Id FROM User WHERE ProfileId NOT IN ('{p}')"),
+        format!("SELECT Id FROM User WHERE ProfileId != '{p}'"),
+        "SELECT Id FROM User WHERE ProfileId = null".to_string(),
+        "SELECT Id FROM User WHERE Manager.ProfileId = '00e000000000001'".to_string(),
+    ] {
+        assert_eq!(required(&q), None, "{q}");
+    }
+}

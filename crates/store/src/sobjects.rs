@@ -71,6 +71,14 @@ pub trait SObjectRepository: Send + Sync {
     async fn end_user_objects(&self, limit: i64) -> Result<Vec<EndUserObject>, StoreError>;
     async fn session_objects(&self, limit: i64) -> Result<Vec<SessionObject>, StoreError>;
     async fn entry_objects(&self, limit: i64) -> Result<Vec<EntryObject>, StoreError>;
+    /// The entries of the messaging sessions `sessions` (15-character ids) only, as
+    /// [`SObjectRepository::entry_objects`] orders and caps them: what a SOQL query filtered on
+    /// `ConversationId` needs, without reading every other conversation's entries.
+    async fn entry_objects_in_sessions(
+        &self,
+        sessions: &[String],
+        limit: i64,
+    ) -> Result<Vec<EntryObject>, StoreError>;
     async fn login_objects(&self, limit: i64) -> Result<Vec<LoginObject>, StoreError>;
 }
 
@@ -138,24 +146,38 @@ macro_rules! impl_sobject_repository {
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(EntryObject {
-                            seq: row.try_get("seq")?,
-                            conversation_id: row.try_get("conversation_id")?,
-                            end_user_id: row.try_get("end_user_id")?,
-                            entry_id: row.try_get("entry_id")?,
-                            session_id: row.try_get("session_id")?,
-                            entry_type: row.try_get("entry_type")?,
-                            sender_role: row.try_get("sender_role")?,
-                            sender_subject: row.try_get("sender_subject")?,
-                            client_timestamp: row.try_get("client_timestamp")?,
-                            server_timestamp: row.try_get("server_timestamp")?,
-                            text: row.try_get("text")?,
-                            message_type: row.try_get("message_type")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(entry_object).collect()
+            }
+
+            async fn entry_objects_in_sessions(
+                &self,
+                sessions: &[String],
+                limit: i64,
+            ) -> Result<Vec<EntryObject>, StoreError> {
+                if sessions.is_empty() {
+                    return Ok(vec![]);
+                }
+                // One placeholder per session id, then the limit: numbered in the order they
+                // appear, which both backends bind by.
+                let placeholders: Vec<String> =
+                    (1..=sessions.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT e.seq, e.conversation_id, c.end_user_id, e.entry_id, e.session_id, \
+                     e.entry_type, e.sender_role, e.sender_subject, e.client_timestamp, \
+                     e.server_timestamp, e.text, e.message_type FROM ( \
+                     SELECT * FROM conversation_entries WHERE session_id IN ({}) \
+                     ORDER BY seq DESC LIMIT ${}) e \
+                     LEFT JOIN conversations c ON c.id = e.conversation_id \
+                     ORDER BY e.seq",
+                    placeholders.join(", "),
+                    sessions.len() + 1
+                );
+                let mut query = sqlx::query(&sql);
+                for session in sessions {
+                    query = query.bind(session);
+                }
+                let rows = query.bind(limit).fetch_all(&self.pool).await?;
+                rows.iter().map(entry_object).collect()
             }
 
             async fn login_objects(&self, limit: i64) -> Result<Vec<LoginObject>, StoreError> {
@@ -185,6 +207,32 @@ macro_rules! impl_sobject_repository {
             }
         }
     };
+}
+
+/// A row of the entry statements above (both backends' rows read the same way).
+fn entry_object<R>(row: &R) -> Result<EntryObject, StoreError>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(EntryObject {
+        seq: row.try_get("seq")?,
+        conversation_id: row.try_get("conversation_id")?,
+        end_user_id: row.try_get("end_user_id")?,
+        entry_id: row.try_get("entry_id")?,
+        session_id: row.try_get("session_id")?,
+        entry_type: row.try_get("entry_type")?,
+        sender_role: row.try_get("sender_role")?,
+        sender_subject: row.try_get("sender_subject")?,
+        client_timestamp: row.try_get("client_timestamp")?,
+        server_timestamp: row.try_get("server_timestamp")?,
+        text: row.try_get("text")?,
+        message_type: row.try_get("message_type")?,
+    })
 }
 
 impl_sobject_repository!(SqliteStore);

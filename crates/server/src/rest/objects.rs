@@ -658,6 +658,25 @@ fn opt(v: Option<&str>) -> Value {
     v.map(s).unwrap_or(Value::Null)
 }
 
+/// The messaging sessions (15-character ids) a `ConversationEntry` query is limited to by its
+/// `ConversationId = …` or `ConversationId IN (…)` term, if it has one of at most 100 values.
+/// A value that is not an id matches no entry, and is dropped (the plan has already refused
+/// malformed id literals).
+fn entry_sessions(plan: Option<&byoc_soql::Plan>) -> Option<Vec<String>> {
+    let plan = plan.filter(|p| p.object.name == "ConversationEntry")?;
+    let values = plan.required_values("ConversationId")?;
+    if values.len() > 100 {
+        return None;
+    }
+    Some(
+        values
+            .iter()
+            .filter(|v| byoc_core::ids::is_valid_id(v))
+            .map(|v| v[..15].to_string())
+            .collect(),
+    )
+}
+
 fn id_value(id: &str) -> Value {
     Value::String(id18(id))
 }
@@ -685,8 +704,14 @@ fn with_values(mut r: Row, extra: impl Iterator<Item = (&'static str, Value)>) -
 }
 
 /// The rows of `objects` (canonical names from [`byoc_soql::Plan::objects`]); one store call per
-/// object, so the cost does not grow with round trips.
-pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiError> {
+/// object, so the cost does not grow with round trips. With the query's `plan`, a
+/// `ConversationEntry` query filtered on `ConversationId` reads only those conversations'
+/// entries ([`byoc_soql::Plan::required_values`]; the whole filter still runs on what is read).
+pub async fn load(
+    state: &RestState,
+    objects: &[&str],
+    plan: Option<&byoc_soql::Plan>,
+) -> Result<Dataset, ApiError> {
     let store = state.admin.setup.store();
     let mut data = Dataset::default();
     let mut ccds_loaded = false;
@@ -955,46 +980,53 @@ pub async fn load(state: &RestState, objects: &[&str]) -> Result<Dataset, ApiErr
                     )
                 })
                 .collect(),
-            "ConversationEntry" => store
-                .repo()
-                .entry_objects(MAX_ROWS)
-                .await
-                .map_err(store_error)?
-                .iter()
-                .map(|e| {
-                    let actor_type = match e.sender_role.as_str() {
-                        "Chatbot" => "Bot",
-                        other => other,
-                    };
-                    let actor_id = match (actor_type, &e.end_user_id) {
-                        ("EndUser", Some(id)) => id_value(id),
-                        _ => Value::Null,
-                    };
-                    let entry_type = match e.entry_type.as_str() {
-                        "Message" => "Text",
-                        other => other,
-                    };
-                    row(
-                        seq_id(CONVERSATION_ENTRY, e.seq),
-                        [
-                            (
-                                "ConversationId",
-                                e.session_id.as_deref().map(id_value).unwrap_or(Value::Null),
-                            ),
-                            ("ActorId", actor_id),
-                            ("ActorName", s(&e.sender_subject)),
-                            ("ActorType", s(actor_type)),
-                            ("EntryType", s(entry_type)),
-                            ("Message", opt(e.text.as_deref())),
-                            ("MessageIdentifier", s(&e.entry_id)),
-                            ("EntryTime", Value::DateTime(e.server_timestamp)),
-                            ("ClientTimestamp", Value::DateTime(e.client_timestamp)),
-                            ("Seq", Value::Int(e.seq)),
-                            ("CreatedDate", Value::DateTime(e.server_timestamp)),
-                        ],
-                    )
-                })
-                .collect(),
+            "ConversationEntry" => match entry_sessions(plan) {
+                Some(sessions) => store
+                    .repo()
+                    .entry_objects_in_sessions(&sessions, MAX_ROWS)
+                    .await
+                    .map_err(store_error)?,
+                None => store
+                    .repo()
+                    .entry_objects(MAX_ROWS)
+                    .await
+                    .map_err(store_error)?,
+            }
+            .iter()
+            .map(|e| {
+                let actor_type = match e.sender_role.as_str() {
+                    "Chatbot" => "Bot",
+                    other => other,
+                };
+                let actor_id = match (actor_type, &e.end_user_id) {
+                    ("EndUser", Some(id)) => id_value(id),
+                    _ => Value::Null,
+                };
+                let entry_type = match e.entry_type.as_str() {
+                    "Message" => "Text",
+                    other => other,
+                };
+                row(
+                    seq_id(CONVERSATION_ENTRY, e.seq),
+                    [
+                        (
+                            "ConversationId",
+                            e.session_id.as_deref().map(id_value).unwrap_or(Value::Null),
+                        ),
+                        ("ActorId", actor_id),
+                        ("ActorName", s(&e.sender_subject)),
+                        ("ActorType", s(actor_type)),
+                        ("EntryType", s(entry_type)),
+                        ("Message", opt(e.text.as_deref())),
+                        ("MessageIdentifier", s(&e.entry_id)),
+                        ("EntryTime", Value::DateTime(e.server_timestamp)),
+                        ("ClientTimestamp", Value::DateTime(e.client_timestamp)),
+                        ("Seq", Value::Int(e.seq)),
+                        ("CreatedDate", Value::DateTime(e.server_timestamp)),
+                    ],
+                )
+            })
+            .collect(),
             "LoginHistory" => store
                 .repo()
                 .login_objects(MAX_ROWS)

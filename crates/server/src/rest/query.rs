@@ -241,7 +241,7 @@ async fn run(
     let parsed = byoc_soql::parse(q).map_err(soql_error)?;
     let schema = Queryable(objects::catalog(&state, &actor, api).await?);
     let plan = byoc_soql::plan(&parsed, &schema).map_err(soql_error)?;
-    let data = objects::load(&state, &plan.objects()).await?;
+    let data = objects::load(&state, &plan.objects(), Some(&plan)).await?;
     let sobjects_url = match api {
         Api::Data => format!("/services/data/v{v}/sobjects"),
         Api::Tooling => format!("/services/data/v{v}/tooling/sobjects"),

@@ -243,7 +243,7 @@ async fn record(
         }
     };
     let wanted = objects::id18(&id[..15]);
-    let data = objects::load(&state, &[o.name.as_str()]).await?;
+    let data = objects::load(&state, &[o.name.as_str()], None).await?;
     let row = data
         .rows
         .get(&o.name)

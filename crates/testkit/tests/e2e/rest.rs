@@ -256,6 +256,40 @@ async fn every_object_answers_a_query_with_18_character_ids() {
         let entry = &entries["records"][0];
         assert_eq!(entry["Message"], "hello?", "{entries}");
         assert!(entry["Conversation"]["Status"].is_string(), "{entries}");
+        // A ConversationId filter reads only that conversation's entries from the store
+        // (objects::entry_sessions): the answer is the one the whole-table path gives.
+        let conversation = rest
+            .ok("SELECT ConversationId FROM ConversationEntry WHERE ActorType = 'EndUser'")
+            .await["records"][0]["ConversationId"]
+            .as_str()
+            .expect("a conversation id")
+            .to_string();
+        let by = |filter: String| {
+            let rest = &rest;
+            async move {
+                rest.ok(&format!(
+                    "SELECT Id, Message FROM ConversationEntry WHERE {filter} ORDER BY Seq"
+                ))
+                .await
+            }
+        };
+        let whole_table = by(format!(
+            "(ConversationId = '{conversation}' OR ConversationId = '{conversation}')"
+        ))
+        .await;
+        assert!(
+            whole_table["totalSize"].as_u64() >= Some(1),
+            "{whole_table}"
+        );
+        for filter in [
+            format!("ConversationId = '{conversation}'"),
+            format!("ConversationId = '{}'", &conversation[..15]),
+            format!("ConversationId IN ('{conversation}', '0Mw000000000000') AND Id != null"),
+        ] {
+            assert_eq!(by(filter.clone()).await, whole_table, "{filter}");
+        }
+        let none = by("ConversationId = '0Mw000000000000'".to_string()).await;
+        assert_eq!(none["totalSize"], 0, "{none}");
         let ccd = rest
             .ok("SELECT DeveloperName, ConversationVendorInfo.VendorType FROM ConversationChannelDefinition")
             .await;
