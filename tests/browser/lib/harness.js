@@ -107,7 +107,7 @@ export function byocBin() {
 export async function startOrg({ empty = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'byoc-browser-org-'));
   const args = ['--data-dir', dataDir, 'serve', '--listen', '127.0.0.1:0', '--scrt-listen', '127.0.0.1:0',
-    '--pubsub-listen', '127.0.0.1:0'];
+    '--pubsub-listen', '127.0.0.1:0', '--https-listen', '127.0.0.1:0', '--scrt-https-listen', '127.0.0.1:0'];
   if (empty) args.push('--empty');
   const child = spawn(byocBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let output = '';

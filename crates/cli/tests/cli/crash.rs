@@ -28,6 +28,10 @@ async fn serve(data_dir: &std::path::Path) -> (tokio::process::Child, OrgFile) {
             "127.0.0.1:0",
             "--pubsub-listen",
             "127.0.0.1:0",
+            "--https-listen",
+            "127.0.0.1:0",
+            "--scrt-https-listen",
+            "127.0.0.1:0",
         ])
         .env_remove("DATABASE_URL")
         .env("BYOC_LOG", "warn")
