@@ -413,6 +413,8 @@ fn start_server(
                 strict: false,
                 accepted_audiences: Vec::new(),
                 pubsub: Default::default(),
+                drain_timeout: byoc_server::DEFAULT_DRAIN_TIMEOUT,
+                advertise: Default::default(),
             },
         )
         .await

@@ -263,6 +263,8 @@ async fn start_server(
             strict: false,
             accepted_audiences: Vec::new(),
             pubsub,
+            drain_timeout: byoc_server::DEFAULT_DRAIN_TIMEOUT,
+            advertise: Default::default(),
         },
     )
     .await

@@ -49,6 +49,24 @@ pub struct ServeArgs {
     /// With --echo-agent: wait this long before answering, in milliseconds
     #[arg(long, value_name = "N", default_value_t = 0, requires = "echo_agent")]
     pub echo_delay_ms: u64,
+    /// On SIGTERM/SIGINT, wait at most this long for in-flight requests and streams, in seconds
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    pub drain_timeout: f64,
+    /// Behind a load balancer: the login and instance URL clients use (docs/scale-out.md)
+    #[arg(long, value_name = "URL")]
+    pub public_login_url: Option<String>,
+    /// Behind a load balancer: the Interaction API (SCRT) URL clients use
+    #[arg(long, value_name = "URL")]
+    pub public_scrt_url: Option<String>,
+    /// Behind a load balancer: the Pub/Sub API endpoint clients use, HOST:PORT
+    #[arg(long, value_name = "HOST:PORT")]
+    pub public_pubsub_endpoint: Option<String>,
+    /// Behind a load balancer: the login and instance URL over HTTPS
+    #[arg(long, value_name = "URL")]
+    pub public_login_https_url: Option<String>,
+    /// Behind a load balancer: the Interaction API URL over HTTPS
+    #[arg(long, value_name = "URL")]
+    pub public_scrt_https_url: Option<String>,
 }
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
@@ -77,6 +95,17 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
                         delay: std::time::Duration::from_millis(args.echo_delay_ms),
                     }),
                 ..Default::default()
+            },
+            // SKELETON (issue 13): the lifecycle helper validates (finite, >= 0) with a clear error.
+            drain_timeout: std::time::Duration::from_secs_f64(
+                args.drain_timeout.clamp(0.0, 86_400.0),
+            ),
+            advertise: byoc_server::Advertise {
+                login_url: args.public_login_url,
+                scrt_url: args.public_scrt_url,
+                pubsub_endpoint: args.public_pubsub_endpoint,
+                login_https_url: args.public_login_https_url,
+                scrt_https_url: args.public_scrt_https_url,
             },
         },
     )

@@ -12,10 +12,20 @@ const BYOC: &str = env!("CARGO_BIN_EXE_byoc");
 
 #[path = "cli/ccd.rs"]
 mod ccd;
+#[path = "cli/cluster.rs"]
+mod cluster;
 #[path = "cli/crash.rs"]
 mod crash;
+#[path = "cli/db_faults.rs"]
+mod db_faults;
+#[path = "cli/lifecycle.rs"]
+mod lifecycle;
+#[path = "cli/multi_instance.rs"]
+mod multi_instance;
 #[path = "cli/query.rs"]
 mod query;
+#[path = "cli/scale_out.rs"]
+mod scale_out;
 
 /// Run `byoc` with `args` against `data_dir`, without BYOC_* settings from the environment.
 async fn byoc(data_dir: &Path, args: &[&str]) -> Output {

@@ -82,6 +82,32 @@ pub struct ServerConfig {
     pub accepted_audiences: Vec<String>,
     /// The Pub/Sub host: keepalive interval, poll interval, event retention.
     pub pubsub: pubsub::PubSubConfig,
+    /// `--drain-timeout`: how long a clean stop waits for in-flight requests and streams before
+    /// it closes them (buffered writes such as the login history are flushed either way).
+    pub drain_timeout: std::time::Duration,
+    /// `--public-*`: the URLs clients reach this instance through when it sits behind a load
+    /// balancer (written to `org.json`, named in token responses); unset ones come from the
+    /// listeners' addresses.
+    pub advertise: Advertise,
+}
+
+/// A clean stop's default drain deadline (`--drain-timeout`).
+pub const DEFAULT_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The public addresses of an instance behind a load balancer (`docs/scale-out.md`). Each is
+/// optional; the listener's own address is used for one left unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Advertise {
+    /// `--public-login-url`: the login and instance host, e.g. `http://127.0.0.1:6101`.
+    pub login_url: Option<String>,
+    /// `--public-scrt-url`: the Interaction API host.
+    pub scrt_url: Option<String>,
+    /// `--public-pubsub-endpoint`: the Pub/Sub API, `HOST:PORT`.
+    pub pubsub_endpoint: Option<String>,
+    /// `--public-login-https-url`: the login and instance host over HTTPS.
+    pub login_https_url: Option<String>,
+    /// `--public-scrt-https-url`: the Interaction API host over HTTPS.
+    pub scrt_https_url: Option<String>,
 }
 
 /// The bound sockets. The caller binds them (port 0 picks one), so tests never race for ports.

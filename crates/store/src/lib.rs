@@ -21,12 +21,15 @@
 //!   instances), written by the conversation batches themselves.
 //! - [`sobjects::SObjectRepository`]: read-only listings behind the REST API's messaging objects
 //!   and login history, one statement per object.
+//! - [`notify`]: change notices across instances (PostgreSQL `LISTEN/NOTIFY`), so caches and
+//!   streams are pushed, not polled.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
 
 pub mod console;
 pub mod conversations;
 pub mod events;
 pub mod live;
+pub mod notify;
 pub mod oauth;
 mod records;
 pub mod sobjects;
@@ -251,6 +254,8 @@ pub struct Store {
     /// How many setup-record reads ([`Store::get`]/[`Store::all`]) went to the database through
     /// this handle: lets a test show that a path is served from memory.
     setup_reads: Arc<AtomicU64>,
+    /// Change notices of this process and (on PostgreSQL) of every instance; see [`notify`].
+    notices: tokio::sync::broadcast::Sender<notify::Notice>,
 }
 
 impl std::fmt::Debug for Store {
@@ -288,7 +293,13 @@ impl Store {
             repo,
             generation: Arc::new(AtomicU64::new(0)),
             setup_reads: Arc::new(AtomicU64::new(0)),
+            notices: tokio::sync::broadcast::channel(notify::CAPACITY).0,
         }
+    }
+
+    /// Subscribe to change notices ([`notify`]).
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<notify::Notice> {
+        self.notices.subscribe()
     }
 
     /// How many change sets this process applied; see [`Store::apply`].

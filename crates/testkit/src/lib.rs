@@ -9,6 +9,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 
 use byoc_client::AdminClient;
@@ -84,6 +86,8 @@ impl TestServer {
                 strict: options.strict,
                 accepted_audiences: Vec::new(),
                 pubsub: options.pubsub.clone(),
+                drain_timeout: byoc_server::DEFAULT_DRAIN_TIMEOUT,
+                advertise: Default::default(),
             },
         )
         .await?;

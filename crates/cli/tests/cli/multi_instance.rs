@@ -1,0 +1,1 @@
+//! SKELETON (issue 13): tests land here.
