@@ -4,7 +4,9 @@
 //!
 //! Settings come from the environment first, then `--env-file` (default `DATA/partner.env`),
 //! read by the shared `partner` module:
-//! `SF_PUB_SUB_ENDPOINT`, `SF_PUB_SUB_TOPIC_NAME`, `SF_ORG_ID`, `SF_INSTANCE_URL`, and for the
+//! `SF_PUB_SUB_ENDPOINT` (one `host:port`, or a comma-separated list of instances of one org:
+//! a broken stream resubscribes at the next one from its last replay id, with a line on stderr),
+//! `SF_PUB_SUB_TOPIC_NAME`, `SF_ORG_ID`, `SF_INSTANCE_URL`, and for the
 //! access token either `SF_ACCESS_TOKEN` or the JWT Bearer settings (`SF_AUTH_ENDPOINT`,
 //! `SF_CONSUMER_KEY`, `SF_SUBJECT`, `SF_AUDIENCE`, `SF_PRIVATE_KEY`).
 
@@ -141,6 +143,14 @@ pub async fn listen(ctx: &Context, args: &ListenArgs) -> Result<(), CliError> {
     let ca = partner::ca_pem(ctx, args.ca_cert.as_deref(), &endpoint)?;
     let pubsub = settings.pubsub(ca).map_err(partner::settings_error)?;
     let tokens = partner::tokens(&settings)?;
+    // The SDK logs each resubscription after a broken stream (a stopped or lost instance).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BYOC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("byoc_client=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let subscriber = Subscriber::connect(pubsub, tokens.pubsub)
         .await
         .map_err(|e| CliError::new(e.to_string()))?;

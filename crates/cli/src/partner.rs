@@ -124,7 +124,12 @@ pub fn ca_pem(
             .try_org_file()
             .ok()
             .flatten()
-            .filter(|org| endpoint.trim_start_matches("https://") == org.pubsub_endpoint)
+            // A list of endpoints (instances of one org) counts when it names this one.
+            .filter(|org| {
+                endpoint
+                    .split(',')
+                    .any(|e| e.trim().trim_start_matches("https://") == org.pubsub_endpoint)
+            })
             .map(|org| PathBuf::from(org.ca_cert)),
     };
     match path {

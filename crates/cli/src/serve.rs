@@ -49,9 +49,10 @@ pub struct ServeArgs {
     /// With --echo-agent: wait this long before answering, in milliseconds
     #[arg(long, value_name = "N", default_value_t = 0, requires = "echo_agent")]
     pub echo_delay_ms: u64,
-    /// On SIGTERM/SIGINT, wait at most this long for in-flight requests and streams, in seconds
-    #[arg(long, value_name = "S", default_value_t = 10.0)]
-    pub drain_timeout: f64,
+    /// On SIGTERM/SIGINT, wait at most this long for in-flight requests, in seconds (0 and
+    /// fractions allowed); buffered writes are flushed either way (docs/scale-out.md)
+    #[arg(long, value_name = "S", default_value = "10", value_parser = parse_drain_timeout)]
+    pub drain_timeout: std::time::Duration,
     /// Behind a load balancer: the login and instance URL clients use (docs/scale-out.md)
     #[arg(long, value_name = "URL")]
     pub public_login_url: Option<String>,
@@ -96,10 +97,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
                     }),
                 ..Default::default()
             },
-            // SKELETON (issue 13): the lifecycle helper validates (finite, >= 0) with a clear error.
-            drain_timeout: std::time::Duration::from_secs_f64(
-                args.drain_timeout.clamp(0.0, 86_400.0),
-            ),
+            drain_timeout: args.drain_timeout,
             advertise: byoc_server::Advertise {
                 login_url: args.public_login_url,
                 scrt_url: args.public_scrt_url,
@@ -116,11 +114,40 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
 
     let signal = wait_for_signal().await;
     tracing::info!(signal, "shutting down");
-    server
+    // A second signal ends the drain at once (buffered writes are still flushed).
+    let hurry = server.hurry();
+    let second = tokio::spawn(async move {
+        let signal = wait_for_signal().await;
+        tracing::warn!(
+            signal,
+            "second signal: not waiting for in-flight requests any longer"
+        );
+        hurry.cancel();
+    });
+    let outcome = server
         .shutdown()
         .await
         .into_outcome()
-        .map_err(|e| CliError::new(format!("byoc did not shut down cleanly: {e}")))
+        .map_err(|e| CliError::new(format!("byoc did not shut down cleanly: {e}")));
+    second.abort();
+    outcome
+}
+
+/// The most `--drain-timeout` accepts: a day.
+const MAX_DRAIN_TIMEOUT_S: f64 = 86_400.0;
+
+/// `--drain-timeout S`: seconds, finite, from 0 to a day.
+fn parse_drain_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds such as 10 or 2.5, not {s:?}"))?;
+    if !seconds.is_finite() || !(0.0..=MAX_DRAIN_TIMEOUT_S).contains(&seconds) {
+        return Err(format!(
+            "expected a number of seconds from 0 to {MAX_DRAIN_TIMEOUT_S}, not {s}"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// `--audience` adds to Salesforce's two login URLs; the server replaces them with a non-empty
@@ -265,5 +292,22 @@ impl ShutdownOutcome for () {
 impl<E: std::fmt::Display> ShutdownOutcome for Result<(), E> {
     fn into_outcome(self) -> Result<(), String> {
         self.map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_timeout_takes_seconds_from_zero_to_a_day() {
+        use std::time::Duration;
+        assert_eq!(parse_drain_timeout("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_drain_timeout("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_drain_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["-1", "NaN", "inf", "-inf", "86401", "1e300", "soon", ""] {
+            let e = parse_drain_timeout(bad).expect_err(bad);
+            assert!(e.contains("seconds"), "{bad}: {e}");
+        }
     }
 }

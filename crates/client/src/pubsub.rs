@@ -9,7 +9,11 @@
 //! - decodes each payload (one raw Avro datum) with the writer's schema from `GetSchema`, cached
 //!   by schema id;
 //! - when the stream breaks, reconnects and resumes after the last replay id it handed out
-//!   (CUSTOM), refreshing the token first when the server said the token was the problem.
+//!   (CUSTOM), refreshing the token first when the server said the token was the problem;
+//! - the endpoint may be a comma-separated list (`host1:7443,host2:7443`: several byoc instances
+//!   on one database, docs/scale-out.md): a broken stream resubscribes at the next one, from its
+//!   last replay id, so an instance that stops or dies costs no event. Each resubscription is
+//!   logged (`tracing`, warn) with the endpoints and the replay id it resumes after.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), byoc_client::pubsub::PubSubError> {
@@ -31,6 +35,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -147,7 +152,8 @@ impl PubSubError {
 /// Where the Pub/Sub API is and who we are (the names follow `partner.env`).
 #[derive(Debug, Clone)]
 pub struct PubSubSettings {
-    /// `SF_PUB_SUB_ENDPOINT`: `host:port` or `https://host:port`.
+    /// `SF_PUB_SUB_ENDPOINT`: `host:port` or `https://host:port`; byoc's SDK also takes a
+    /// comma-separated list of them (instances of one org), tried in turn when a stream breaks.
     pub endpoint: String,
     /// PEM of the CA to trust (byoc's local CA); `None` trusts the public web PKI.
     pub ca_cert_pem: Option<String>,
@@ -242,7 +248,10 @@ pub struct ReceivedEvent {
 /// A connection to the Pub/Sub API.
 #[derive(Clone)]
 pub struct Subscriber {
-    grpc: PubSubClient<Channel>,
+    /// One client per endpoint of the list (usually one).
+    endpoints: Arc<Vec<(String, PubSubClient<Channel>)>>,
+    /// The endpoint calls go to; moves on when a stream breaks.
+    current: Arc<AtomicUsize>,
     settings: PubSubSettings,
     tokens: Arc<dyn TokenSource>,
     schemas: Arc<Mutex<HashMap<String, Arc<Schema>>>>,
@@ -269,29 +278,61 @@ impl Subscriber {
         settings: PubSubSettings,
         tokens: Arc<dyn TokenSource>,
     ) -> Result<Subscriber, PubSubError> {
-        let uri = endpoint_uri(&settings.endpoint);
-        let mut tls = ClientTlsConfig::new();
-        tls = match &settings.ca_cert_pem {
-            Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
-            None => tls.with_webpki_roots(),
-        };
-        let endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|e| {
-                PubSubError::Settings(format!("bad endpoint {:?}: {e}", settings.endpoint))
-            })?
-            .tls_config(tls)
-            .map_err(|e| PubSubError::Settings(format!("bad TLS settings: {e}")))?
-            .connect_timeout(Duration::from_secs(10))
-            .http2_keep_alive_interval(Duration::from_secs(60))
-            .keep_alive_while_idle(true);
-        let channel = endpoint.connect_lazy();
-        let grpc = PubSubClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
+        let mut endpoints = Vec::new();
+        for name in settings
+            .endpoint
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let mut tls = ClientTlsConfig::new();
+            tls = match &settings.ca_cert_pem {
+                Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
+                None => tls.with_webpki_roots(),
+            };
+            let endpoint = Endpoint::from_shared(endpoint_uri(name))
+                .map_err(|e| PubSubError::Settings(format!("bad endpoint {name:?}: {e}")))?
+                .tls_config(tls)
+                .map_err(|e| PubSubError::Settings(format!("bad TLS settings: {e}")))?
+                .connect_timeout(Duration::from_secs(10))
+                .http2_keep_alive_interval(Duration::from_secs(60))
+                .keep_alive_while_idle(true);
+            let channel = endpoint.connect_lazy();
+            let grpc = PubSubClient::new(channel).max_decoding_message_size(16 * 1024 * 1024);
+            endpoints.push((name.to_string(), grpc));
+        }
+        if endpoints.is_empty() {
+            return Err(PubSubError::Settings(format!(
+                "bad endpoint {:?}: expected host:port",
+                settings.endpoint
+            )));
+        }
         Ok(Subscriber {
-            grpc,
+            endpoints: Arc::new(endpoints),
+            current: Arc::new(AtomicUsize::new(0)),
             settings,
             tokens,
             schemas: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// The endpoint calls go to now (one of the list).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoints[self.current.load(Ordering::Relaxed) % self.endpoints.len()].0
+    }
+
+    fn grpc(&self) -> PubSubClient<Channel> {
+        self.endpoints[self.current.load(Ordering::Relaxed) % self.endpoints.len()]
+            .1
+            .clone()
+    }
+
+    /// After a broken stream: the next endpoint of the list (the same one when there is one).
+    fn move_on(&self) -> &str {
+        if self.endpoints.len() > 1 {
+            self.current.fetch_add(1, Ordering::Relaxed);
+        }
+        self.endpoint()
     }
 
     fn request<T>(&self, message: T, token: &str) -> Result<Request<T>, PubSubError> {
@@ -319,7 +360,7 @@ impl Subscriber {
         let mut refresh = false;
         loop {
             let token = self.tokens.access_token(refresh).await?;
-            match call(self.grpc.clone(), self.request(message.clone(), &token)?).await {
+            match call(self.grpc(), self.request(message.clone(), &token)?).await {
                 Ok(r) => return Ok(r.into_inner()),
                 Err(status) => {
                     let e = PubSubError::from_status(&status);
@@ -340,7 +381,7 @@ impl Subscriber {
                 message,
                 error_code: None,
             } => PubSubError::Connect {
-                endpoint: self.settings.endpoint.clone(),
+                endpoint: self.endpoint().to_string(),
                 message,
             },
             other => other,
@@ -428,6 +469,8 @@ impl Subscriber {
             stream: None,
             buffered: std::collections::VecDeque::new(),
             reconnects: 0,
+            resubscribed: 0,
+            last_break: None,
             refresh_token: false,
             auth_retried: false,
         }
@@ -464,6 +507,10 @@ pub struct Subscription {
     stream: Option<OpenStream>,
     buffered: std::collections::VecDeque<Delivery>,
     reconnects: u32,
+    /// Resubscriptions after a broken stream, in all.
+    resubscribed: u64,
+    /// Why the stream last broke.
+    last_break: Option<PubSubError>,
     refresh_token: bool,
     auth_retried: bool,
 }
@@ -494,7 +541,7 @@ impl Subscription {
             .await
             .map_err(|_| PubSubError::Settings("the request stream closed".into()))?;
         let request = self.subscriber.request(ReceiverStream::new(rx), &token)?;
-        let mut grpc = self.subscriber.grpc.clone();
+        let mut grpc = self.subscriber.grpc();
         let responses = grpc
             .subscribe(request)
             .await
@@ -588,6 +635,22 @@ impl Subscription {
         self.last_replay.as_deref()
     }
 
+    /// The endpoint the subscription uses now.
+    pub fn endpoint(&self) -> &str {
+        self.subscriber.endpoint()
+    }
+
+    /// How many times the subscription resubscribed after a broken stream.
+    pub fn resubscribed(&self) -> u64 {
+        self.resubscribed
+    }
+
+    /// Why the stream last broke (`UNAVAILABLE` "The server is shutting down…" from an
+    /// instance that stopped, a connection error from one that died).
+    pub fn last_break(&self) -> Option<&PubSubError> {
+        self.last_break.as_ref()
+    }
+
     async fn retry_or_fail(&mut self, e: PubSubError) -> Result<(), PubSubError> {
         let retry = if e.is_auth() {
             // One fresh token per failure streak.
@@ -602,7 +665,31 @@ impl Subscription {
             return Err(e);
         }
         self.reconnects += 1;
+        self.resubscribed += 1;
+        let from = self.subscriber.endpoint().to_string();
+        // An authentication failure retries where it was; anything else tries the next instance.
+        let to = if e.is_auth() {
+            from.clone()
+        } else {
+            self.subscriber.move_on().to_string()
+        };
         let backoff = Duration::from_millis(200u64.saturating_mul(1 << self.reconnects.min(6)));
+        let after = match (&self.last_replay, self.start) {
+            (Some(id), _) => format!("after replay id {}", replay_number(id)),
+            (None, Replay::After(n)) => format!("after replay id {n}"),
+            (None, Replay::Latest) => "from the latest event (none received yet)".to_string(),
+            (None, Replay::Earliest) => "from the earliest event (none received yet)".to_string(),
+        };
+        tracing::warn!(
+            topic = %self.topic,
+            from = %from,
+            to = %to,
+            attempt = self.reconnects,
+            of = MAX_RECONNECTS,
+            "Pub/Sub stream broke ({e}); resubscribing at {to} in {} ms, {after}",
+            backoff.as_millis()
+        );
+        self.last_break = Some(e);
         tokio::time::sleep(backoff).await;
         Ok(())
     }

@@ -13,11 +13,14 @@
 //!   transaction.
 //! - [`bootstrap`]: first start (org, admin, credential, local CA, the seed's sample setup,
 //!   `partner.env`). [`datadir`]: the files in the data dir.
+//! - A clean stop ([`RunningServer::shutdown`]): drain up to `--drain-timeout`, then close what
+//!   remains ([`drain`]) and flush the buffers ([`Flushers`]).
 
 pub mod admin_api;
 pub mod bootstrap;
 pub mod console;
 pub mod datadir;
+pub mod drain;
 pub mod https;
 pub mod inspector;
 pub mod keep_alive;
@@ -90,6 +93,10 @@ pub struct ServerConfig {
     /// listeners' addresses.
     pub advertise: Advertise,
 }
+
+/// How long requests may take to leave once the drain deadline passed (each leaves at its next
+/// await, so this only bounds a request stuck in blocking code).
+const CUT_OFF: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A clean stop's default drain deadline (`--drain-timeout`).
 pub const DEFAULT_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -184,12 +191,50 @@ impl Listeners {
     }
 }
 
+/// The tasks that hold buffered writes (the login history): a clean stop lets them finish
+/// after the hosts, and even when the drain deadline passed they write what is queued before
+/// the process exits.
+pub struct Flushers {
+    tasks: JoinSet<anyhow::Result<()>>,
+    /// Cancelled when the hosts are done or the drain deadline passed: write what is queued, stop.
+    deadline: CancellationToken,
+}
+
+impl Flushers {
+    fn new() -> Flushers {
+        Flushers {
+            tasks: JoinSet::new(),
+            deadline: CancellationToken::new(),
+        }
+    }
+
+    /// Run a flusher until the stop (it watches [`Flushers::deadline`]).
+    pub fn spawn(
+        &mut self,
+        task: impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) {
+        self.tasks.spawn(task);
+    }
+
+    /// Cancelled when a flusher must write what it holds and stop.
+    pub fn deadline(&self) -> CancellationToken {
+        self.deadline.clone()
+    }
+}
+
 /// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`].
 pub struct RunningServer {
     org_file: OrgFile,
     data_dir: PathBuf,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
+    flushers: Flushers,
+    /// Every HTTP request passes it; closed when the drain deadline passes.
+    gate: drain::Gate,
+    /// `--drain-timeout`.
+    drain_timeout: std::time::Duration,
+    /// Cancelled to end the drain at once (a second signal): see [`RunningServer::hurry`].
+    hurry: CancellationToken,
     /// The server's store handle, for tests that count its setup reads.
     store: Store,
 }
@@ -209,17 +254,88 @@ impl RunningServer {
         &self.data_dir
     }
 
-    /// Stop accepting, let in-flight requests finish, and wait for every host to stop.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+    /// A handle that, cancelled, makes a running [`RunningServer::shutdown`] stop waiting for
+    /// in-flight requests at once, as if the drain deadline had passed (`byoc serve`: a second
+    /// SIGINT/SIGTERM).
+    pub fn hurry(&self) -> CancellationToken {
+        self.hurry.clone()
+    }
+
+    /// A clean stop within the configured drain deadline (`--drain-timeout`); see
+    /// [`RunningServer::shutdown_within`].
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let drain = self.drain_timeout;
+        self.shutdown_within(drain).await
+    }
+
+    /// A clean stop: stop accepting connections at once (the listening sockets close, so a load
+    /// balancer's next attempt is refused and goes elsewhere), end Pub/Sub streams with
+    /// `UNAVAILABLE` (clients resubscribe from their last replay id, here later or on another
+    /// instance), let in-flight HTTP requests finish for up to `drain`, then write every buffered
+    /// login attempt and return. When `drain` passes first, what is still open is closed (the
+    /// requests get no answer) and the buffers are written all the same.
+    pub async fn shutdown_within(mut self, drain: std::time::Duration) -> anyhow::Result<()> {
+        let started = tokio::time::Instant::now();
         self.shutdown.cancel();
+        tracing::info!(
+            drain_timeout_s = drain.as_secs_f64(),
+            "stopping: no new connections; in-flight requests may finish until the drain deadline"
+        );
         let mut result = Ok(());
-        while let Some(joined) = self.tasks.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => result = Err(e),
-                Err(e) => result = Err(anyhow::anyhow!("a server task failed: {e}")),
+        let mut keep = |joined: Result<anyhow::Result<()>, tokio::task::JoinError>| match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(e) if e.is_cancelled() => {}
+            Err(e) => result = Err(anyhow::anyhow!("a server task failed: {e}")),
+        };
+        let deadline = tokio::time::sleep(drain);
+        tokio::pin!(deadline);
+        let drained = loop {
+            tokio::select! {
+                biased;
+                joined = self.tasks.join_next() => match joined {
+                    Some(joined) => keep(joined),
+                    None => break true,
+                },
+                _ = &mut deadline => break false,
+                _ = self.hurry.cancelled() => break false,
+            }
+        };
+        if !drained {
+            tracing::warn!(
+                after_s = started.elapsed().as_secs_f64(),
+                tasks = self.tasks.len(),
+                "the drain deadline passed: closing the requests and streams still open"
+            );
+            // Requests still running are cut off (503, no answer they were waiting for); once
+            // none is inside, every attempt that was answered is in the flushers' queues.
+            self.gate.close();
+            if tokio::time::timeout(CUT_OFF, self.gate.wait_empty())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    requests = self.gate.inside(),
+                    "requests still running after the cut-off"
+                );
+            }
+            // The hosts stop here; connections they had handed to their own tasks end with the
+            // process.
+            self.tasks.abort_all();
+            while let Some(joined) = self.tasks.join_next().await {
+                keep(joined);
             }
         }
+        // Every buffer writes what it holds.
+        self.flushers.deadline.cancel();
+        while let Some(joined) = self.flushers.tasks.join_next().await {
+            keep(joined);
+        }
+        tracing::info!(
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            drained,
+            "stopped; buffered writes flushed"
+        );
         result
     }
 }
@@ -298,6 +414,8 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
 
     let shutdown = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    let mut flushers = Flushers::new();
+    let gate = drain::Gate::default();
     let oauth_config = oauth::OAuthConfig {
         org: org.clone(),
         login_url: org_file.login_url.clone(),
@@ -313,6 +431,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         setup.clone(),
         shutdown.clone(),
         &mut tasks,
+        &mut flushers,
     )
     .await?;
     let live = live::LiveFeed::new(store.clone());
@@ -412,6 +531,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         )?,
         login_router.clone().layer(https_urls.clone()),
         shutdown.clone(),
+        gate.clone(),
         "login (HTTPS)",
     ));
     tasks.spawn(serve_https(
@@ -423,18 +543,21 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         )?,
         scrt_router.clone().layer(https_urls),
         shutdown.clone(),
+        gate.clone(),
         "Interaction API (HTTPS)",
     ));
     tasks.spawn(serve_http(
         listeners.login,
         login_router,
         shutdown.clone(),
+        gate.clone(),
         "login",
     ));
     tasks.spawn(serve_http(
         listeners.scrt,
         scrt_router,
         shutdown.clone(),
+        gate.clone(),
         "Interaction API",
     ));
     let tls = pubsub::tls_identity(&ca, pubsub_addr, clock.as_ref())?;
@@ -457,6 +580,10 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         data_dir: data.root().to_path_buf(),
         shutdown,
         tasks,
+        flushers,
+        gate,
+        drain_timeout: config.drain_timeout,
+        hurry: CancellationToken::new(),
         store,
     })
 }
@@ -471,10 +598,13 @@ async fn serve_http(
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
+    gate: drain::Gate,
     what: &'static str,
 ) -> anyhow::Result<()> {
     // Outermost, so every route, the fallback and any body-limit layer inside it are covered.
-    let router = router.layer(axum::middleware::from_fn(keep_alive::finish_request_body));
+    let router = router
+        .layer(axum::middleware::from_fn(keep_alive::finish_request_body))
+        .layer(axum::middleware::from_fn_with_state(gate, drain::gate));
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
@@ -485,9 +615,12 @@ async fn serve_https(
     listener: https::TlsListener,
     router: Router,
     shutdown: CancellationToken,
+    gate: drain::Gate,
     what: &'static str,
 ) -> anyhow::Result<()> {
-    let router = router.layer(axum::middleware::from_fn(keep_alive::finish_request_body));
+    let router = router
+        .layer(axum::middleware::from_fn(keep_alive::finish_request_body))
+        .layer(axum::middleware::from_fn_with_state(gate, drain::gate));
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

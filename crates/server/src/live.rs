@@ -265,13 +265,20 @@ impl LiveFeed {
         }
     }
 
-    /// Write noted deliveries as `delivered` rows, a batch per transaction.
+    /// Write noted deliveries as `delivered` rows, a batch per transaction. On `stop`, what is
+    /// already queued is still written (a clean stop flushes its buffers).
     async fn write_deliveries(&self, mut rx: mpsc::Receiver<Delivery>, stop: CancellationToken) {
         let mut batch = Vec::with_capacity(256);
+        let mut stopping = false;
         loop {
             let n = tokio::select! {
                 n = rx.recv_many(&mut batch, 256) => n,
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled(), if !stopping => {
+                    // No more come in; the queued ones are received, then `recv_many` gives 0.
+                    stopping = true;
+                    rx.close();
+                    continue;
+                }
             };
             if n == 0 {
                 return;

@@ -166,3 +166,38 @@ impl Cluster {
         Ok(())
     }
 }
+
+impl Cluster {
+    /// Send SIGTERM to instance `i` and return at once (the drain runs while the caller acts);
+    /// [`Cluster::wait`] reaps it.
+    pub fn term(&self, i: usize) -> anyhow::Result<()> {
+        let pid = self.instances[i].pid();
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
+        Ok(())
+    }
+
+    /// Wait for instance `i` to exit; an error after `deadline`.
+    pub async fn wait(
+        &mut self,
+        i: usize,
+        deadline: Duration,
+    ) -> anyhow::Result<std::process::ExitStatus> {
+        Ok(tokio::time::timeout(deadline, self.instances[i].child.wait()).await??)
+    }
+
+    /// Both instances' CA certificates in one PEM (each instance has its own local CA until
+    /// the CA lives in the database; a client of several instances trusts them all).
+    pub fn ca_bundle(&self) -> String {
+        let mut pems = Vec::new();
+        for instance in &self.instances {
+            let pem = std::fs::read_to_string(&instance.org.ca_cert).expect("ca.crt");
+            if !pems.contains(&pem) {
+                pems.push(pem);
+            }
+        }
+        pems.concat()
+    }
+}

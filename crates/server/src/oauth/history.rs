@@ -3,7 +3,8 @@
 //! lingering briefly after the first entry so a burst shares one transaction (a commit costs far
 //! more than a row).
 //! On shutdown the flusher keeps going until every sender is gone (the HTTP host has finished its
-//! in-flight requests), so no recorded attempt is lost on a clean stop.
+//! in-flight requests) or the drain deadline passes (`--drain-timeout`, [`crate::Flushers`]), then
+//! writes whatever is queued: no attempt recorded before the stop is lost on a clean stop.
 
 use std::time::Duration;
 
@@ -30,8 +31,6 @@ const BATCH: usize = 1_024;
 /// How long the flusher waits for more entries after the first before writing: under load the
 /// rows of a burst share one transaction; an attempt is visible in the history this much later.
 const LINGER: Duration = Duration::from_millis(20);
-/// After shutdown starts, how long to wait for in-flight requests before writing what is queued.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Salesforce's *Login Type* for OAuth logins.
 pub const LOGIN_TYPE: &str = "Remote Access 2.0";
@@ -113,17 +112,14 @@ async fn write(store: &Store, batch: &[LoginHistoryEntry]) {
     }
 }
 
-/// The flusher task.
+/// The flusher task: runs until every sender is gone, or until `deadline` (the clean stop's
+/// drain deadline passed, some request still holds a sender), writing what is queued either way.
 pub async fn flush(
     store: Store,
     mut rx: mpsc::Receiver<LoginHistoryEntry>,
-    shutdown: CancellationToken,
+    deadline: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(BATCH);
-    // Armed when shutdown starts.
-    let grace = tokio::time::sleep(Duration::from_secs(86_400 * 365));
-    tokio::pin!(grace);
-    let mut stopping = false;
     loop {
         tokio::select! {
             n = rx.recv_many(&mut batch, BATCH) => {
@@ -134,11 +130,7 @@ pub async fn flush(
                 write(&store, &batch).await;
                 batch.clear();
             }
-            _ = shutdown.cancelled(), if !stopping => {
-                stopping = true;
-                grace.as_mut().reset(tokio::time::Instant::now() + SHUTDOWN_GRACE);
-            }
-            _ = &mut grace, if stopping => {
+            _ = deadline.cancelled() => {
                 // Something still holds a sender; write what is queued and stop.
                 rx.close();
                 while rx.recv_many(&mut batch, BATCH).await > 0 {

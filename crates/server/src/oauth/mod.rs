@@ -124,9 +124,9 @@ pub async fn actor_username_from_access_token(state: &OAuthState, token: &str) -
     state.check(token).await.ok().map(|c| c.username)
 }
 
-/// Build the OAuth state (loading or creating the shared sealing key) and spawn the login-history
-/// flusher and the poller on `tasks`; both stop with `shutdown`, the flusher after writing every
-/// recorded attempt.
+/// Build the OAuth state (loading or creating the shared sealing key), spawn the poller on
+/// `tasks` (it stops with `shutdown`) and the login-history flusher on `flushers` (it stops once
+/// the HTTP hosts are done or the drain deadline passed, after writing every recorded attempt).
 pub async fn start(
     config: OAuthConfig,
     store: Store,
@@ -134,6 +134,7 @@ pub async fn start(
     setup: SetupService,
     shutdown: CancellationToken,
     tasks: &mut JoinSet<anyhow::Result<()>>,
+    flushers: &mut crate::Flushers,
 ) -> anyhow::Result<OAuthState> {
     let tokens = Arc::new(TokenVerifier::with_keys(
         keys::load(&store, true).await?,
@@ -158,7 +159,8 @@ pub async fn start(
     audiences.extend(config.login_url_https.clone());
 
     let (recorder, receiver) = history::channel();
-    tasks.spawn(history::flush(store.clone(), receiver, shutdown.clone()));
+    let deadline = flushers.deadline();
+    flushers.spawn(history::flush(store.clone(), receiver, deadline));
 
     let inner = Arc::new(Inner {
         directory: directory::Directory::new(store.clone(), fingerprint),
