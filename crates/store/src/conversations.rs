@@ -388,7 +388,7 @@ const ENTRY_COLUMNS: &str = "seq, conversation_id, entry_id, session_id, entry_t
      FROM conversation_entries";
 
 macro_rules! impl_conversation_repository {
-    ($store:ty, $row:ty, $db:ty, $begin:expr) => {
+    ($store:ty, $row:ty, $db:ty, $begin:expr, $write_batch:expr) => {
         impl $store {
             fn conversation_row(row: &$row) -> Result<ConversationRow, StoreError> {
                 Ok(ConversationRow {
@@ -878,9 +878,12 @@ macro_rules! impl_conversation_repository {
             }
         }
 
-        #[async_trait]
-        impl ConversationRepository for $store {
-            async fn write_batch(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+        impl $store {
+            /// Apply `ops` statement by statement from this process, in one transaction: SQLite's
+            /// path. On PostgreSQL [`ConversationRepository::write_batch`] uses the server-side
+            /// function instead ([`crate::pg_batch`]), which must behave exactly like this; this
+            /// stays callable there as the reference the function is tested against.
+            pub async fn write_batch_in_process(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let mut out = Vec::with_capacity(ops.len());
                 let mut touched = Touched::default();
@@ -891,6 +894,13 @@ macro_rules! impl_conversation_repository {
                 Self::tx_feed_touched(&mut tx, touched).await?;
                 tx.commit().await?;
                 Ok(out)
+            }
+        }
+
+        #[async_trait]
+        impl ConversationRepository for $store {
+            async fn write_batch(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+                $write_batch(self, ops).await
             }
 
             async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
@@ -1083,16 +1093,27 @@ macro_rules! impl_conversation_repository {
 
 // SQLite: take the write lock up front. A deferred transaction that reads first and then
 // writes fails with SQLITE_BUSY (no waiting) when another connection committed in between,
-// e.g. an event append beside the group-commit writer.
+// e.g. an event append beside the group-commit writer. Batches are applied in process: SQLite
+// has no round trips to save.
 impl_conversation_repository!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
     sqlx::Sqlite,
-    "BEGIN IMMEDIATE"
+    "BEGIN IMMEDIATE",
+    SqliteStore::write_batch_in_process
 );
+// PostgreSQL: one statement per batch, the server-side function (crate::pg_batch).
 impl_conversation_repository!(
     PostgresStore,
     sqlx::postgres::PgRow,
     sqlx::Postgres,
-    "BEGIN"
+    "BEGIN",
+    postgres_write_batch
 );
+
+async fn postgres_write_batch(
+    store: &PostgresStore,
+    ops: &[WriteOp],
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    crate::pg_batch::write_batch(&store.pool, ops).await
+}

@@ -31,6 +31,7 @@ pub mod events;
 pub mod live;
 pub mod notify;
 pub mod oauth;
+mod pg_batch;
 mod records;
 pub mod sobjects;
 pub mod sql;

@@ -1350,3 +1350,530 @@ async fn postgres_live_feed_across_instances() {
     conversations.dedup();
     assert_eq!(conversations.len(), 41);
 }
+
+// ---- one batch script, every backend and path -------------------------------------------------
+//
+// PostgreSQL applies a write batch with a server-side function (one round trip), SQLite statement
+// by statement in process. The same script of batches runs through SQLite, PostgreSQL's function
+// and PostgreSQL's in-process path (kept as the reference), and everything they answer and store
+// is compared: outcomes, errors (by kind), rows, events, event links and live feed rows.
+
+use byoc_store::conversations::{AttachmentRecord, Missing};
+use byoc_store::sql::PostgresStore;
+
+fn end_user(client: &str) -> EntryTarget {
+    EntryTarget::EndUser(NewConversation {
+        channel_id: "0Mj000000000001".into(),
+        channel_address: "address-1".into(),
+        ccd_developer_name: "ccd".into(),
+        client_id: client.into(),
+        new_end_user_id: format!("0PA-{client}"),
+        new_conversation_id: format!("conv-{client}"),
+        routing_attributes: "{\"k\":\"v\"}".into(),
+    })
+}
+
+fn end_user_entry(entry_id: &str, text: &str) -> EntryRecord {
+    EntryRecord {
+        sender_role: "EndUser".into(),
+        sender_app_type: "custom".into(),
+        text: Some(text.into()),
+        source: "interactions".into(),
+        payload: format!("{{\"id\":\"{entry_id}\",\"quote\":\"\\\"é\\n\"}}"),
+        ..agent_entry(entry_id)
+    }
+}
+
+fn with_attachment(mut e: EntryRecord, id: &str, bytes: &[u8]) -> EntryRecord {
+    e.attachment = Some(AttachmentRecord {
+        id: id.into(),
+        name: format!("{id}.bin"),
+        mime_type: "application/octet-stream".into(),
+        content: bytes.to_vec(),
+    });
+    e.text = None;
+    e
+}
+
+fn put(kind: &str, key: &str, conversation: Option<&str>, now: i64) -> WriteOp {
+    WriteOp::PutRecord {
+        kind: kind.into(),
+        key: key.into(),
+        conversation_id: conversation.map(str::to_string),
+        body: format!("{{\"key\":\"{key}\"}}"),
+        now,
+    }
+}
+
+fn status(conversation: &str, session: Option<&str>, status: &str, now: i64) -> WriteOp {
+    WriteOp::SessionStatus {
+        conversation_id: conversation.into(),
+        session_id: session.map(str::to_string),
+        status: status.into(),
+        ended_by: (status == "Ended").then(|| "agent-1".to_string()),
+        now,
+    }
+}
+
+fn to_conversation(
+    id: &str,
+    session: SessionChoice,
+    entries: Vec<EntryRecord>,
+    now: i64,
+) -> WriteOp {
+    WriteOp::Append {
+        target: EntryTarget::Conversation(id.into()),
+        session,
+        entries,
+        now,
+    }
+}
+
+fn keyed_reply(key: &str, entry_id: &str, event_id: &str, now: i64) -> WriteOp {
+    WriteOp::Unit {
+        claim: Some(Claim::IdempotencyKey {
+            scope: "agent.reply|conv-alice".into(),
+            key: key.into(),
+            response: format!("{{\"entryId\":\"{entry_id}\"}}"),
+            now,
+        }),
+        ops: vec![to_conversation(
+            "conv-alice",
+            SessionChoice::Current {
+                new_session_id: format!("0Mw-unused-{entry_id}"),
+            },
+            vec![agent_entry(entry_id)],
+            now,
+        )],
+        event: Some(outbox_event(event_id)),
+    }
+}
+
+fn work_claim(work: &str, now: i64) -> WriteOp {
+    WriteOp::Unit {
+        claim: Some(Claim::Record {
+            kind: "agentWork".into(),
+            key: "active|005|conv-bob".into(),
+            conversation_id: Some("conv-bob".into()),
+            body: format!("{{\"active\":true,\"agentWorkId\":\"{work}\"}}"),
+            held_when: "\"active\":true".into(),
+            now,
+        }),
+        ops: vec![put("agentWork", work, Some("conv-bob"), now)],
+        event: None,
+    }
+}
+
+/// Where a script's batches go.
+enum Path {
+    Repository(Store),
+    /// PostgreSQL's statement-by-statement path, the function's reference.
+    PostgresInProcess(Store, PostgresStore),
+}
+
+impl Path {
+    fn store(&self) -> &Store {
+        match self {
+            Path::Repository(s) | Path::PostgresInProcess(s, _) => s,
+        }
+    }
+
+    async fn write(&self, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+        match self {
+            Path::Repository(s) => s.repo().write_batch(ops).await,
+            Path::PostgresInProcess(_, pg) => pg.write_batch_in_process(ops).await,
+        }
+    }
+}
+
+/// An error as the script records it: its kind, not its backend-specific text.
+fn error_kind(e: &StoreError) -> String {
+    match e {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            "unique violation".into()
+        }
+        StoreError::Database(sqlx::Error::Protocol(p)) => format!("protocol: {p}"),
+        other => format!("other: {other}"),
+    }
+}
+
+/// Run the script; returns its transcript (every answer, then every stored row).
+async fn batch_script(path: &Path) -> Vec<String> {
+    let mut log = Vec::new();
+    let batches: Vec<(&str, Vec<WriteOp>)> = vec![
+        (
+            "first contacts, duplicates and misses",
+            vec![
+                WriteOp::Append {
+                    target: end_user("alice"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-alice-1".into(),
+                    },
+                    entries: vec![end_user_entry("a1", "hello"), end_user_entry("a2", "again")],
+                    now: 100,
+                },
+                // A retry in the same batch: a duplicate, answered with the stored session.
+                WriteOp::Append {
+                    target: end_user("alice"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-alice-x".into(),
+                    },
+                    entries: vec![end_user_entry("a1", "hello")],
+                    now: 101,
+                },
+                WriteOp::Append {
+                    target: end_user("bob"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-bob-1".into(),
+                    },
+                    entries: vec![with_attachment(
+                        end_user_entry("b1", ""),
+                        "att-1",
+                        &[0, 1, 2, 255],
+                    )],
+                    now: 102,
+                },
+                WriteOp::Consent {
+                    channel_id: "0Mj000000000001".into(),
+                    client_id: "alice".into(),
+                    new_end_user_id: "0PA-unused".into(),
+                    status: "OptedIn".into(),
+                    now: 103,
+                },
+                put("routing", "r-alice", Some("conv-alice"), 104),
+                put("capabilities", "global", None, 104),
+                put("routing", "r-ghost", Some("conv-ghost"), 104),
+                status("conv-nobody", None, "Ended", 105),
+                to_conversation(
+                    "conv-nobody",
+                    SessionChoice::None,
+                    vec![agent_entry("n1")],
+                    105,
+                ),
+                // Carol's conversation is created even though the session is missing: no unit.
+                WriteOp::Append {
+                    target: end_user("carol"),
+                    session: SessionChoice::Attach("0Mw-nope".into()),
+                    entries: vec![end_user_entry("c1", "lost")],
+                    now: 106,
+                },
+            ],
+        ),
+        (
+            "units: idempotency keys, claims, refusals, events",
+            vec![
+                keyed_reply("k1", "r1", "ev-1", 200),
+                keyed_reply("k1", "r2", "ev-2", 201),
+                // Refused (a missing conversation) after a good op: nothing of it stays.
+                WriteOp::Unit {
+                    claim: Some(Claim::IdempotencyKey {
+                        scope: "agent.reply|conv-alice".into(),
+                        key: "k2".into(),
+                        response: "{}".into(),
+                        now: 202,
+                    }),
+                    ops: vec![
+                        put("routing", "r-refused", Some("conv-alice"), 202),
+                        to_conversation(
+                            "conv-missing",
+                            SessionChoice::None,
+                            vec![agent_entry("m1")],
+                            202,
+                        ),
+                        put("routing", "r-after", Some("conv-bob"), 202),
+                    ],
+                    event: Some(outbox_event("ev-refused")),
+                },
+                work_claim("0Bz1", 203),
+                work_claim("0Bz2", 204),
+                // A unit with an event but no conversation: no event link.
+                WriteOp::Unit {
+                    claim: None,
+                    ops: vec![put("agentWork", "loose", None, 205)],
+                    event: Some(outbox_event("ev-loose")),
+                },
+                // A unit whose entry is a duplicate: the event links no entry.
+                WriteOp::Unit {
+                    claim: None,
+                    ops: vec![to_conversation(
+                        "conv-alice",
+                        SessionChoice::None,
+                        vec![agent_entry("r1")],
+                        206,
+                    )],
+                    event: Some(outbox_event("ev-dup")),
+                },
+                // The same key claimed again after the refused unit: free, it was rolled back.
+                keyed_reply("k2", "r3", "ev-3", 207),
+            ],
+        ),
+        (
+            "sessions",
+            vec![
+                status("conv-alice", None, "Inactive", 300),
+                WriteOp::Append {
+                    target: end_user("alice"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-alice-2".into(),
+                    },
+                    entries: vec![end_user_entry("a3", "back")],
+                    now: 301,
+                },
+                status("conv-alice", Some("0Mw-alice-1"), "Ended", 302),
+                WriteOp::Append {
+                    target: end_user("alice"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-alice-3".into(),
+                    },
+                    entries: vec![end_user_entry("a4", "new session")],
+                    now: 303,
+                },
+                status("conv-bob", Some("0Mw-alice-3"), "Ended", 304),
+                to_conversation(
+                    "conv-bob",
+                    SessionChoice::Establish {
+                        session_id: "0Mw-bob-history".into(),
+                        started_at: 10,
+                        ended_at: Some(20),
+                    },
+                    vec![agent_entry("bh1")],
+                    305,
+                ),
+                to_conversation(
+                    "conv-bob",
+                    SessionChoice::Attach("0Mw-bob-history".into()),
+                    vec![agent_entry("bh2")],
+                    306,
+                ),
+                // Establishing (looking up) a conversation without entries.
+                to_conversation("conv-bob", SessionChoice::None, vec![], 307),
+                // Duplicates only: no entry touch, the stored session answers.
+                WriteOp::Append {
+                    target: end_user("alice"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-alice-4".into(),
+                    },
+                    entries: vec![end_user_entry("a1", "hello")],
+                    now: 308,
+                },
+                // An end user known from consent alone gets a conversation on first contact.
+                WriteOp::Consent {
+                    channel_id: "0Mj000000000001".into(),
+                    client_id: "dave".into(),
+                    new_end_user_id: "0PA-dave".into(),
+                    status: "OptedOut".into(),
+                    now: 309,
+                },
+                WriteOp::Append {
+                    target: end_user("dave"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-dave-1".into(),
+                    },
+                    entries: vec![end_user_entry("d1", "hi")],
+                    now: 310,
+                },
+            ],
+        ),
+        (
+            "a failing batch leaves nothing (an attachment id taken)",
+            vec![
+                WriteOp::Append {
+                    target: end_user("erin"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-erin-1".into(),
+                    },
+                    entries: vec![end_user_entry("e1", "first")],
+                    now: 400,
+                },
+                keyed_reply("k3", "r4", "ev-4", 400),
+                WriteOp::Append {
+                    target: end_user("erin"),
+                    session: SessionChoice::Current {
+                        new_session_id: "0Mw-erin-1".into(),
+                    },
+                    entries: vec![with_attachment(end_user_entry("e2", ""), "att-1", &[9])],
+                    now: 401,
+                },
+            ],
+        ),
+        (
+            "a unit inside a unit is refused",
+            vec![
+                put("routing", "r-nested", None, 500),
+                WriteOp::Unit {
+                    claim: None,
+                    ops: vec![WriteOp::Unit {
+                        claim: None,
+                        ops: vec![],
+                        event: None,
+                    }],
+                    event: None,
+                },
+            ],
+        ),
+        ("an empty batch", vec![]),
+    ];
+    for (name, ops) in &batches {
+        match path.write(ops).await {
+            Ok(outcomes) => {
+                assert_eq!(outcomes.len(), ops.len(), "{name}");
+                for o in outcomes {
+                    log.push(format!("{name}: {o:?}"));
+                }
+            }
+            Err(e) => log.push(format!("{name}: error, {}", error_kind(&e))),
+        }
+    }
+
+    let repo = path.store().repo();
+    for c in repo.conversations(100).await.unwrap() {
+        log.push(format!("conversation {c:?}"));
+        for s in repo.sessions(&c.id).await.unwrap() {
+            log.push(format!("  session {s:?}"));
+        }
+        for mut e in repo.entries(&c.id).await.unwrap() {
+            // Sequences are not transactional on PostgreSQL: a failed batch uses some up.
+            e.seq = 0;
+            log.push(format!("  entry {e:?}"));
+        }
+        for a in repo.attachments(&c.id).await.unwrap() {
+            let bytes = repo
+                .attachment_content(&a.id)
+                .await
+                .unwrap()
+                .map(|(_, b)| b);
+            log.push(format!("  attachment {a:?} {bytes:?}"));
+        }
+        for r in repo.records_of(&c.id).await.unwrap() {
+            log.push(format!("  record {r:?}"));
+        }
+        let u = repo.end_user(&c.channel_id, &c.client_id).await.unwrap();
+        log.push(format!("  end user {u:?}"));
+    }
+    for (kind, key) in [
+        ("capabilities", "global"),
+        ("routing", "r-ghost"),
+        ("routing", "r-refused"),
+        ("routing", "r-after"),
+        ("routing", "r-nested"),
+        ("agentWork", "loose"),
+        ("agentWork", "active|005|conv-bob"),
+        ("agentWork", "0Bz2"),
+    ] {
+        log.push(format!(
+            "record {kind}/{key}: {:?}",
+            repo.record(kind, key).await.unwrap()
+        ));
+    }
+    for key in ["k1", "k2", "k3"] {
+        let kept = repo
+            .idempotent_response("agent.reply|conv-alice", key)
+            .await
+            .unwrap();
+        log.push(format!("idempotency key {key}: {kept:?}"));
+    }
+    for client in ["dave", "erin"] {
+        let u = repo.end_user("0Mj000000000001", client).await.unwrap();
+        log.push(format!("end user {client}: {u:?}"));
+    }
+    for e in repo.read_events(TOPIC, 0, 100).await.unwrap() {
+        let link = repo.event_link(TOPIC, e.replay_id).await.unwrap();
+        log.push(format!("event {e:?} link {link:?}"));
+    }
+    log.push(format!(
+        "schema {:?}",
+        repo.event_schema("schema-1").await.unwrap()
+    ));
+    log.push(format!("feed {:?}", repo.feed_bounds().await.unwrap()));
+    for row in repo.feed_after(0, 1000).await.unwrap() {
+        log.push(format!("feed {row:?}"));
+    }
+    log
+}
+
+/// What the script must have done, whichever path ran it (so the comparison cannot pass with
+/// every path equally wrong).
+fn check_script(log: &[String]) {
+    let joined = log.join("\n");
+    let has = |needle: &str| {
+        assert!(
+            log.iter().any(|l| l.contains(needle)),
+            "missing {needle:?} in\n{joined}"
+        )
+    };
+    has("first contacts, duplicates and misses: Appended { conversation: ConversationRow { id: \"conv-alice\"");
+    has("StoredEntry { entry_id: \"a1\", session_id: Some(\"0Mw-alice-1\"), duplicate: true }");
+    has(&format!(
+        "first contacts, duplicates and misses: {:?}",
+        WriteOutcome::NotFound(Missing::Conversation)
+    ));
+    has(&format!(
+        "first contacts, duplicates and misses: {:?}",
+        WriteOutcome::NotFound(Missing::Session)
+    ));
+    has("Replayed { response: \"{\\\"entryId\\\":\\\"r1\\\"}\", replay_id: Some(1) }");
+    has("units: idempotency keys, claims, refusals, events: Held");
+    has("a failing batch leaves nothing (an attachment id taken): error, unique violation");
+    has("a unit inside a unit is refused: error, protocol: a write unit cannot nest another");
+    has("record routing/r-refused: None");
+    has("record routing/r-nested: None");
+    has("idempotency key k3: None");
+    has("end user erin: None");
+    has("attachment AttachmentMeta { id: \"att-1\"");
+    has("[0, 1, 2, 255]");
+    has("idempotency key k2: Some((\"{\\\"entryId\\\":\\\"r3\\\"}\", Some(4)))");
+    has("link Some(EventLink { conversation_id: \"conv-alice\", entry_id: Some(\"r1\") })");
+    // A unit that only repeated an entry touched no conversation: its event carries none.
+    has("\"ev-dup\", schema_id: \"schema-1\", payload: [1, 2, 3], created_at: 10 } link None");
+    has("event_id: \"ev-loose\"");
+    has("\\\"kinds\\\":[\\\"session\\\",\\\"entry\\\",\\\"consent\\\",\\\"record\\\"]");
+    has("\\\"channelId\\\":null,\\\"conversationId\\\":\\\"conv-ghost\\\"");
+    has("session SessionRow { id: \"0Mw-alice-3\", conversation_id: \"conv-alice\", status: \"Active\"");
+    has("session SessionRow { id: \"0Mw-alice-1\", conversation_id: \"conv-alice\", status: \"Ended\", started_at: 100, ended_at: Some(302) }");
+    assert!(!joined.contains("ev-refused"), "{joined}");
+    assert!(!joined.contains("conv-erin"), "{joined}");
+    // Every feed body is what serde_json writes for its value (the Rust path's bytes).
+    for line in log.iter().filter(|l| l.starts_with("feed FeedRow")) {
+        let body = line
+            .split("body: \"")
+            .nth(1)
+            .unwrap()
+            .split("\", created_at")
+            .next()
+            .unwrap();
+        let body = body.replace("\\\"", "\"");
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value.to_string(), body);
+    }
+}
+
+#[tokio::test]
+async fn write_batches_answer_and_store_the_same_on_every_backend_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("byoc.db").display());
+    let sqlite = batch_script(&Path::Repository(Store::open(&url).await.unwrap())).await;
+    check_script(&sqlite);
+
+    let Some(url) = byoc_store::testing::postgres_url("batch script, server-side function").await
+    else {
+        return;
+    };
+    let function = batch_script(&Path::Repository(Store::open(&url).await.unwrap())).await;
+    let Some(url) = byoc_store::testing::postgres_url("batch script, in process").await else {
+        return;
+    };
+    let in_process = batch_script(&Path::PostgresInProcess(
+        Store::open(&url).await.unwrap(),
+        PostgresStore::open(&url).await.unwrap(),
+    ))
+    .await;
+    for (name, log) in [
+        ("PostgreSQL function", &function),
+        ("PostgreSQL in process", &in_process),
+    ] {
+        for (i, (a, b)) in sqlite.iter().zip(log.iter()).enumerate() {
+            assert_eq!(a, b, "line {i}: SQLite vs {name}");
+        }
+        assert_eq!(sqlite.len(), log.len(), "SQLite vs {name}");
+    }
+}
