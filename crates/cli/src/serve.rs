@@ -72,6 +72,16 @@ pub struct ServeArgs {
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
     init_tracing();
+    // A bad --public-* value is a usage error, before any port is taken.
+    let advertise = byoc_server::Advertise {
+        login_url: args.public_login_url,
+        scrt_url: args.public_scrt_url,
+        pubsub_endpoint: args.public_pubsub_endpoint,
+        login_https_url: args.public_login_https_url,
+        scrt_https_url: args.public_scrt_https_url,
+    }
+    .validate()
+    .map_err(|e| CliError::usage(format!("{e:#}")))?;
     let listeners = byoc_server::Listeners::bind_all(
         args.listen,
         args.scrt_listen,
@@ -98,13 +108,7 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
                 ..Default::default()
             },
             drain_timeout: args.drain_timeout,
-            advertise: byoc_server::Advertise {
-                login_url: args.public_login_url,
-                scrt_url: args.public_scrt_url,
-                pubsub_endpoint: args.public_pubsub_endpoint,
-                login_https_url: args.public_login_https_url,
-                scrt_https_url: args.public_scrt_https_url,
-            },
+            advertise,
         },
     )
     .await

@@ -167,29 +167,98 @@ pub async fn admin_password(
     Ok(Some(password))
 }
 
-/// The local CA of this data dir, created on first start.
+/// The org's local CA, kept in the database so every instance sharing it presents certificates
+/// from one CA (docs/scale-out.md), created on first start.
 ///
-/// A CA made by an older byoc, without the loopback-only name constraints, is replaced once:
-/// clients that pinned it take the new `ca.crt` (`byoc ca`).
-pub fn local_ca(data: &DataDir, org: &Org, clock: &dyn Clock) -> anyhow::Result<byoc_pki::LocalCa> {
-    if let (Some(cert), Some(key)) = (data.read(datadir::CA_CERT), data.read(datadir::CA_KEY)) {
-        let existing = byoc_pki::LocalCa {
-            certificate_pem: cert,
-            private_key_pem: key,
-        };
-        if existing.is_loopback_constrained() {
-            return Ok(existing);
+/// - The database holds one already: it is used (another instance, or an earlier start, made it).
+/// - It holds none: a data dir's CA from before the CA moved to the database (`ca.crt` and
+///   `ca.key`) is moved in, else a new one is made; it is inserted only if still absent and read
+///   back, so instances starting at once agree on whichever was inserted first.
+/// - `ca.crt` is (re)written into the data dir as a copy for clients (`byoc ca`, `org.json`'s
+///   `ca_cert`); `ca.key` is removed from the data dir once the database holds the CA.
+///
+/// A CA made by an older byoc, without the loopback-only name constraints, is not moved in but
+/// replaced by a new one: clients that pinned it take the new `ca.crt` (`byoc ca`).
+pub async fn local_ca(
+    store: &Store,
+    data: &DataDir,
+    org: &Org,
+    clock: &dyn Clock,
+) -> anyhow::Result<byoc_pki::LocalCa> {
+    let stored = match store.repo().local_ca().await? {
+        Some(stored) => stored,
+        None => {
+            let candidate = match data_dir_ca(data) {
+                Some(ca) => {
+                    tracing::info!(
+                        "moving the local CA of the data dir ({}, {}) into the database",
+                        datadir::CA_CERT,
+                        datadir::CA_KEY
+                    );
+                    ca
+                }
+                None => byoc_pki::new_local_ca(&org.my_domain, now_utc(clock))
+                    .context("can't create the local CA")?,
+            };
+            store
+                .repo()
+                .local_ca_or_insert(&byoc_store::pki::StoredCa {
+                    certificate_pem: candidate.certificate_pem,
+                    private_key_pem: candidate.private_key_pem,
+                    created_at: clock.now_millis(),
+                })
+                .await?
         }
-        tracing::warn!(
-            "the local CA in the data dir is not name-constrained to loopback; replacing it (clients that pinned it need the new {})",
-            datadir::CA_CERT
+    };
+    let ca = byoc_pki::LocalCa {
+        certificate_pem: stored.certificate_pem,
+        private_key_pem: stored.private_key_pem,
+    };
+    if !ca.is_loopback_constrained() {
+        // byoc only stores constrained CAs; this one was put there by something else.
+        anyhow::bail!(
+            "the local CA in the database (table local_ca) is not name-constrained to loopback names; \
+             byoc refuses to serve certificates from it (delete that row and byoc makes a new CA at the next start)"
         );
     }
-    let ca = byoc_pki::new_local_ca(&org.my_domain, now_utc(clock))
-        .context("can't create the local CA")?;
-    data.write(datadir::CA_KEY, &ca.private_key_pem, true)?;
-    data.write(datadir::CA_CERT, &ca.certificate_pem, false)?;
+    if data.read(datadir::CA_CERT).as_deref() != Some(ca.certificate_pem.as_str()) {
+        if data.read(datadir::CA_CERT).is_some() {
+            tracing::warn!(
+                "the data dir's {} is not the org's CA (the database holds another); replacing the copy: clients that pinned the old one need the new {} (byoc ca)",
+                datadir::CA_CERT,
+                datadir::CA_CERT
+            );
+        }
+        data.write(datadir::CA_CERT, &ca.certificate_pem, false)?;
+    }
+    // The key lives in the database now; a copy on disk would only be one more place to leak it.
+    let key = data.path(datadir::CA_KEY);
+    if key.exists() {
+        std::fs::remove_file(&key).with_context(|| {
+            format!(
+                "can't remove {} (the CA key is in the database now)",
+                key.display()
+            )
+        })?;
+    }
     Ok(ca)
+}
+
+/// A data dir's own CA from before the CA moved to the database, if it is loopback-constrained.
+fn data_dir_ca(data: &DataDir) -> Option<byoc_pki::LocalCa> {
+    let (cert, key) = (data.read(datadir::CA_CERT)?, data.read(datadir::CA_KEY)?);
+    let existing = byoc_pki::LocalCa {
+        certificate_pem: cert,
+        private_key_pem: key,
+    };
+    if existing.is_loopback_constrained() {
+        return Some(existing);
+    }
+    tracing::warn!(
+        "the local CA in the data dir is not name-constrained to loopback; replacing it (clients that pinned it need the new {})",
+        datadir::CA_CERT
+    );
+    None
 }
 
 /// The seed's setup steps, as the bootstrap admin: key pair, ECA with JWT Bearer and both

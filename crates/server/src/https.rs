@@ -23,30 +23,26 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use crate::public::TlsHosts;
+
 /// How long a client may take to finish the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Established connections waiting for the HTTP server to take them.
 const QUEUE: usize = 128;
 
 /// A rustls server configuration with a certificate issued by the local CA for `localhost`, the
-/// loopback addresses and `bound` (when it is a loopback address: the CA's name constraints allow
-/// no other), the CA after the leaf. HTTP/1.1 only (ALPN), as the plain listeners.
+/// loopback addresses, `bound` (when it is a loopback address: the CA's name constraints allow
+/// no other) and the public hosts of `--public-*` ([`crate::public`]), the CA after the leaf.
+/// HTTP/1.1 only (ALPN), as the plain listeners.
 pub fn server_config(
     ca: &byoc_pki::LocalCa,
     bound: &[SocketAddr],
+    public: &TlsHosts,
     clock: &dyn Clock,
 ) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let mut ips: Vec<IpAddr> = vec![
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(Ipv6Addr::LOCALHOST),
-    ];
-    for addr in bound {
-        if addr.ip().is_loopback() && !ips.contains(&addr.ip()) {
-            ips.push(addr.ip());
-        }
-    }
+    let (dns, ips) = subject_alt_names(bound, public);
     let now = chrono::DateTime::from_timestamp_millis(clock.now_millis()).unwrap_or_default();
-    let cert = byoc_pki::issue_server_certificate(ca, &["localhost".to_string()], &ips, now)
+    let cert = byoc_pki::issue_server_certificate(ca, &dns, &ips, now)
         .context("can't issue the HTTPS certificate")?;
     let chain = format!("{}{}", cert.certificate_pem, ca.certificate_pem);
     let certs = CertificateDer::pem_slice_iter(chain.as_bytes())
@@ -64,6 +60,28 @@ pub fn server_config(
     .context("bad HTTPS certificate")?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The names a server certificate covers: `localhost`, the loopback addresses, the bound
+/// addresses that are loopback ones, and the public hosts (already limited to loopback names).
+pub fn subject_alt_names(bound: &[SocketAddr], public: &TlsHosts) -> (Vec<String>, Vec<IpAddr>) {
+    let mut dns = vec!["localhost".to_string()];
+    let mut ips: Vec<IpAddr> = vec![
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ];
+    let bound = bound.iter().map(SocketAddr::ip).filter(IpAddr::is_loopback);
+    for ip in bound.chain(public.ips.iter().copied()) {
+        if !ips.contains(&ip) {
+            ips.push(ip);
+        }
+    }
+    for name in &public.dns {
+        if !dns.contains(name) {
+            dns.push(name.clone());
+        }
+    }
+    (dns, ips)
 }
 
 /// TLS streams whose handshake succeeded, for `axum::serve`.

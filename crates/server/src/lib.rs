@@ -27,6 +27,7 @@ pub mod keep_alive;
 pub mod live;
 pub mod oauth;
 pub mod passwords;
+pub mod public;
 pub mod pubsub;
 pub mod rest;
 pub mod scrt;
@@ -385,26 +386,45 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         bootstrap::admin_credential(&store, &data, &org, &admin, clock.as_ref()).await?;
     let admin_password =
         bootstrap::admin_password(&setup, &data, &org, &admin, clock.as_ref()).await?;
-    let ca = bootstrap::local_ca(&data, &org, clock.as_ref())?;
+    let ca = bootstrap::local_ca(&store, &data, &org, clock.as_ref()).await?;
 
     let login_addr = listeners.login.local_addr()?;
     let scrt_addr = listeners.scrt.local_addr()?;
     let pubsub_addr = listeners.pubsub.local_addr()?;
     let login_https_addr = listeners.login_https.local_addr()?;
     let scrt_https_addr = listeners.scrt_https.local_addr()?;
-    let login_url = format!("http://{}", public_addr(login_addr));
-    let login_url_https = format!("https://{}", public_addr(login_https_addr));
+    // Behind a load balancer, every URL this instance names is the balancer's (`--public-*`).
+    let advertise = config.advertise.validate()?;
+    let own_login_url = format!("http://{}", public_addr(login_addr));
+    let own_login_url_https = format!("https://{}", public_addr(login_https_addr));
+    let login_url = advertise
+        .login_url
+        .clone()
+        .unwrap_or_else(|| own_login_url.clone());
+    let login_url_https = advertise
+        .login_https_url
+        .clone()
+        .unwrap_or_else(|| own_login_url_https.clone());
     let org_file = OrgFile {
         org_id: org.id.clone(),
         org_id_18: org.id18.clone(),
         my_domain: org.my_domain.clone(),
         login_url: login_url.clone(),
         instance_url: login_url,
-        scrt_url: format!("http://{}", public_addr(scrt_addr)),
+        scrt_url: advertise
+            .scrt_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", public_addr(scrt_addr))),
         login_url_https: login_url_https.clone(),
         instance_url_https: login_url_https,
-        scrt_url_https: format!("https://{}", public_addr(scrt_https_addr)),
-        pubsub_endpoint: public_addr(pubsub_addr),
+        scrt_url_https: advertise
+            .scrt_https_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}", public_addr(scrt_https_addr))),
+        pubsub_endpoint: advertise
+            .pubsub_endpoint
+            .clone()
+            .unwrap_or_else(|| public_addr(pubsub_addr)),
         ca_cert: data.path(datadir::CA_CERT).display().to_string(),
         admin_username: admin.username.clone(),
         admin_token,
@@ -421,7 +441,12 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         login_url: org_file.login_url.clone(),
         instance_url: org_file.instance_url.clone(),
         login_url_https: Some(org_file.login_url_https.clone()),
-        accepted_audiences: config.accepted_audiences.clone(),
+        accepted_audiences: audiences(
+            &config.accepted_audiences,
+            [own_login_url, own_login_url_https]
+                .into_iter()
+                .filter(|own| *own != org_file.login_url && *own != org_file.login_url_https),
+        ),
         strict: config.strict,
     };
     let oauth = oauth::start(
@@ -521,7 +546,19 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         login_url: org_file.login_url_https.clone(),
         instance_url: org_file.instance_url_https.clone(),
     });
-    let tls = https::server_config(&ca, &[login_https_addr, scrt_https_addr], clock.as_ref())?;
+    let (public_hosts, outside) = advertise.tls_hosts();
+    if !outside.is_empty() {
+        tracing::warn!(
+            hosts = %outside.join(", "),
+            "the local CA may only vouch for loopback names, so the TLS certificates leave these public hosts out: a load balancer in front of the Pub/Sub and HTTPS ports must terminate TLS with a certificate of its own (docs/scale-out.md)"
+        );
+    }
+    let tls = https::server_config(
+        &ca,
+        &[login_https_addr, scrt_https_addr],
+        &public_hosts,
+        clock.as_ref(),
+    )?;
     tasks.spawn(serve_https(
         https::TlsListener::spawn(
             listeners.login_https,
@@ -560,7 +597,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         gate.clone(),
         "Interaction API",
     ));
-    let tls = pubsub::tls_identity(&ca, pubsub_addr, clock.as_ref())?;
+    let tls = pubsub::tls_identity(&ca, pubsub_addr, &public_hosts, clock.as_ref())?;
     let pubsub_listeners = std::iter::once(listeners.pubsub)
         .chain(listeners.pubsub_ipv6_loopback)
         .collect();
@@ -586,6 +623,26 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         hurry: CancellationToken::new(),
         store,
     })
+}
+
+/// The JWT `aud` values accepted besides the (public) login URLs: the configured ones (Salesforce's
+/// two login URLs when none are), and this instance's own listener URLs when `--public-*` names
+/// others, so a client talking to the instance directly is not refused either.
+fn audiences(configured: &[String], own: impl Iterator<Item = String>) -> Vec<String> {
+    let own: Vec<String> = own.collect();
+    if own.is_empty() {
+        return configured.to_vec();
+    }
+    let mut all: Vec<String> = if configured.is_empty() {
+        oauth::DEFAULT_AUDIENCES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        configured.to_vec()
+    };
+    all.extend(own);
+    all
 }
 
 /// rustls is built with two providers in this workspace (aws-lc-rs here, ring inside reqwest), so

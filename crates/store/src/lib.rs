@@ -21,6 +21,7 @@
 //!   instances), written by the conversation batches themselves.
 //! - [`sobjects::SObjectRepository`]: read-only listings behind the REST API's messaging objects
 //!   and login history, one statement per object.
+//! - [`pki::PkiRepository`]: the org's local CA, shared by every instance on the database.
 //! - [`notify`]: change notices across instances (PostgreSQL `LISTEN/NOTIFY`), so caches and
 //!   streams are pushed, not polled.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
@@ -32,6 +33,7 @@ pub mod live;
 pub mod notify;
 pub mod oauth;
 mod pg_batch;
+pub mod pki;
 mod records;
 pub mod sobjects;
 pub mod sql;
@@ -240,6 +242,7 @@ pub trait Repositories:
     + console::ConsoleRepository
     + live::LiveFeedRepository
     + sobjects::SObjectRepository
+    + pki::PkiRepository
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

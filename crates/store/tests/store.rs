@@ -1877,3 +1877,51 @@ async fn write_batches_answer_and_store_the_same_on_every_backend_and_path() {
         assert_eq!(sqlite.len(), log.len(), "SQLite vs {name}");
     }
 }
+
+// ---- the local CA (issue 13) -------------------------------------------------------------------
+
+/// Two handles on one database (two instances) each offer a CA at once: both get the same one
+/// back, the first stored; later offers change nothing.
+async fn local_ca_suite(url: &str) {
+    use byoc_store::pki::StoredCa;
+    let (a, b) = (
+        Store::open(url).await.unwrap(),
+        Store::open(url).await.unwrap(),
+    );
+    assert_eq!(a.repo().local_ca().await.unwrap(), None);
+    let offer = |n: i64| StoredCa {
+        certificate_pem: format!("cert {n}"),
+        private_key_pem: format!("key {n}"),
+        created_at: n,
+    };
+    let (one, two) = (offer(1), offer(2));
+    let (first, second) = tokio::join!(
+        a.repo().local_ca_or_insert(&one),
+        b.repo().local_ca_or_insert(&two)
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, second);
+    assert!(first == offer(1) || first == offer(2), "{first:?}");
+    assert_eq!(a.repo().local_ca_or_insert(&offer(3)).await.unwrap(), first);
+    assert_eq!(b.repo().local_ca().await.unwrap(), Some(first.clone()));
+    // The key never reaches a Debug line.
+    assert!(!format!("{first:?}").contains("key"));
+}
+
+#[tokio::test]
+async fn sqlite_local_ca_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    local_ca_suite(&format!(
+        "sqlite://{}",
+        dir.path().join("byoc.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_local_ca_is_stored_once() {
+    let Some(url) = byoc_store::testing::postgres_url("local ca").await else {
+        return;
+    };
+    local_ca_suite(&url).await;
+}

@@ -25,7 +25,7 @@ pub mod observe;
 pub mod registry;
 pub mod service;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,24 +65,19 @@ impl Default for PubSubConfig {
     }
 }
 
-/// A server certificate for this start, for `localhost`, the loopback addresses and the bound
-/// address, signed by the local CA.
+/// A server certificate for this start, for `localhost`, the loopback addresses, the bound
+/// address and the public hosts of `--public-*`, signed by the local CA.
 pub fn tls_identity(
     ca: &byoc_pki::LocalCa,
     bound: SocketAddr,
+    public: &crate::public::TlsHosts,
     clock: &dyn Clock,
 ) -> anyhow::Result<Identity> {
-    let mut ips: Vec<IpAddr> = vec![
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(Ipv6Addr::LOCALHOST),
-    ];
     // The local CA may only vouch for loopback names (its name constraints): a listener bound
     // to another address is still reached as localhost.
-    if bound.ip().is_loopback() && !ips.contains(&bound.ip()) {
-        ips.push(bound.ip());
-    }
+    let (dns, ips) = crate::https::subject_alt_names(&[bound], public);
     let now = chrono::DateTime::from_timestamp_millis(clock.now_millis()).unwrap_or_default();
-    let cert = byoc_pki::issue_server_certificate(ca, &["localhost".to_string()], &ips, now)
+    let cert = byoc_pki::issue_server_certificate(ca, &dns, &ips, now)
         .context("can't issue the Pub/Sub TLS certificate")?;
     // Clients verify the chain up to the CA, so the CA goes after the leaf.
     let chain = format!("{}{}", cert.certificate_pem, ca.certificate_pem);

@@ -114,7 +114,10 @@ async fn first_start_writes_org_files_and_seed() {
 
         // Secret files are owner-only.
         use std::os::unix::fs::PermissionsExt;
-        let mut secret_files = vec!["org.json", "partner.env", "server.key", "ca.key"];
+        // The CA's key is in the database (docs/scale-out.md), only its certificate on disk.
+        assert!(!s.data_dir().join("ca.key").exists());
+        assert!(s.data_dir().join("ca.crt").exists());
+        let mut secret_files = vec!["org.json", "partner.env", "server.key"];
         if backend(&s) == "sqlite" {
             secret_files.extend(["byoc.db", "byoc.db-wal"]);
         }
@@ -268,52 +271,90 @@ async fn empty_org_has_no_sample_and_pubsub_speaks_tls() {
     }
 }
 
-/// A data dir whose local CA predates the loopback name constraints gets a new, constrained CA
-/// on the next start, and Pub/Sub TLS chains to the new one (issue 9, item 6).
-#[tokio::test]
-async fn an_unconstrained_local_ca_is_replaced_at_start() {
-    let s = TestServer::start_with(Options {
-        empty: true,
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let ca_path = std::path::PathBuf::from(&s.org().ca_cert);
-    let key_path = ca_path.with_file_name("ca.key");
-    let old = byoc_pki::new_self_signed("old byoc local CA", 30, chrono::Utc::now()).unwrap();
-    std::fs::write(&ca_path, &old.certificate_pem).unwrap();
-    std::fs::write(&key_path, &old.private_key_pem).unwrap();
-    let s = s.restart().await.unwrap();
-    let ca = byoc_pki::LocalCa {
-        certificate_pem: std::fs::read_to_string(&ca_path).unwrap(),
-        private_key_pem: std::fs::read_to_string(&key_path).unwrap(),
-    };
-    assert_ne!(ca.certificate_pem, old.certificate_pem);
-    assert!(ca.is_loopback_constrained());
+/// Pub/Sub's TLS on `endpoint` chains to `ca_pem` (GetTopic without a token: UNAVAILABLE is
+/// not what matters, the handshake is).
+async fn pubsub_tls_chains_to(endpoint: &str, ca_pem: &str) {
     let http = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(ca.certificate_pem.as_bytes()).unwrap(),
-        )
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
         .http2_prior_knowledge()
         .build()
         .unwrap();
     let resp = http
-        .post(format!(
-            "https://{}/eventbus.v1.PubSub/GetTopic",
-            s.org().pubsub_endpoint
-        ))
+        .post(format!("https://{endpoint}/eventbus.v1.PubSub/GetTopic"))
         .header("content-type", "application/grpc")
         .body(vec![0u8; 5])
         .send()
         .await
-        .expect("TLS handshake with the new CA");
+        .expect("TLS handshake with the CA");
     assert_eq!(
         resp.headers()
             .get("grpc-status")
             .map(|v| v.to_str().unwrap()),
         Some("16")
     );
-    s.stop().await.unwrap();
+}
+
+/// A data dir from before the CA moved to the database (issue 13): its constrained CA moves in
+/// on first start (the database holds it, `ca.key` leaves the disk, `ca.crt` stays); one that
+/// predates the loopback name constraints is replaced by a new, constrained CA instead (issue 9,
+/// item 6). Pub/Sub TLS chains to the CA in the database.
+#[tokio::test]
+async fn a_data_dir_ca_moves_into_the_database_unless_unconstrained() {
+    let now = chrono::Utc::now();
+    let constrained = byoc_pki::new_local_ca("old data dir", now).unwrap();
+    let unconstrained = byoc_pki::new_self_signed("old byoc local CA", 30, now).unwrap();
+    for (cert, key, moves_in) in [
+        (
+            &constrained.certificate_pem,
+            &constrained.private_key_pem,
+            true,
+        ),
+        (
+            &unconstrained.certificate_pem,
+            &unconstrained.private_key_pem,
+            false,
+        ),
+    ] {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("ca.crt"), cert).unwrap();
+        std::fs::write(dir.join("ca.key"), key).unwrap();
+        let s = TestServer::start_with(Options {
+            empty: true,
+            data_dir: Some(dir.clone()),
+            ..Options::default()
+        })
+        .await
+        .unwrap();
+        let stored = s
+            .store()
+            .unwrap()
+            .repo()
+            .local_ca()
+            .await
+            .unwrap()
+            .expect("the CA is in the database");
+        let on_disk = std::fs::read_to_string(dir.join("ca.crt")).unwrap();
+        assert_eq!(on_disk, stored.certificate_pem);
+        assert_eq!(stored.certificate_pem == *cert, moves_in);
+        assert_eq!(stored.private_key_pem == *key, moves_in);
+        assert!(!dir.join("ca.key").exists());
+        let ca = byoc_pki::LocalCa {
+            certificate_pem: stored.certificate_pem.clone(),
+            private_key_pem: stored.private_key_pem.clone(),
+        };
+        assert!(ca.is_loopback_constrained());
+        pubsub_tls_chains_to(&s.org().pubsub_endpoint, &on_disk).await;
+        // The next start reads the same CA back, with no key file on disk.
+        let s = s.restart().await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("ca.crt")).unwrap(),
+            stored.certificate_pem
+        );
+        pubsub_tls_chains_to(&s.org().pubsub_endpoint, &on_disk).await;
+        s.stop().await.unwrap();
+    }
 }
 
 #[tokio::test]
