@@ -457,6 +457,22 @@ async fn a_clean_stop_drains_ends_streams_and_flushes_the_login_history() {
         missing.len(),
         answered_attempts.len()
     );
+
+    // The survivor now holds the subscriber's stream and nothing else: an open stream does not
+    // hold the drain, the stop is over well before its deadline.
+    let signalled = Instant::now();
+    cluster.term(survivor).unwrap();
+    let status = cluster
+        .wait(survivor, drain + Duration::from_secs(10))
+        .await
+        .unwrap();
+    let stopped_after = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stopped_after < drain,
+        "a stop with only a Pub/Sub stream open took {stopped_after:?}, the whole drain deadline {drain:?}"
+    );
+    eprintln!("clean stop with one Pub/Sub stream open: exited after {stopped_after:?}");
 }
 
 /// `--drain-timeout 0`: the stop waits for nothing, yet the login attempts answered just before
