@@ -16,8 +16,10 @@
 //!
 //! How it works: the rows are written by the database transactions that make the changes
 //! ([`byoc_store::live`]). One follower task per server reads the new rows once per wake-up —
-//! after a local commit ([`crate::scrt::writer::GroupCommit::commits`]), on PostgreSQL's
-//! `NOTIFY byoc_live` (another instance committed), or every second as a fallback — and
+//! after a local commit ([`crate::scrt::writer::GroupCommit::commits`]), on a `Feed` change
+//! notice ([`byoc_store::notify`]: on PostgreSQL the `live_feed` trigger's `NOTIFY byoc_live`,
+//! so another instance committed; a `Resync` after the listening connection came back), or every
+//! [`POLL`] as a safety net — and
 //! broadcasts them to this server's streams. A stream that falls behind the broadcast (a slow
 //! client) reads what it missed from the database by its last seq, so it loses nothing, and
 //! holds at most a few events in memory.
@@ -34,6 +36,7 @@ use axum::routing::get;
 use axum::Router;
 use byoc_core::Clock;
 use byoc_store::live::{FeedRow, NewFeedRow};
+use byoc_store::notify::{Channel, Notice};
 use byoc_store::Store;
 use tokio::sync::{broadcast, mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
@@ -47,8 +50,11 @@ use crate::console::{ConsoleSession, ConsoleState};
 const BROADCAST: usize = 1024;
 /// Rows read from the database at a time (the follower's and a catching-up stream's pages).
 const PAGE: i64 = 500;
-/// The follower's fallback poll.
-const POLL: Duration = Duration::from_secs(1);
+/// The follower's safety poll (every instance's commits wake it through change notices; this
+/// /// covers writers that raise none, e.g. another process writing the same SQLite file).
+const POLL: Duration = Duration::from_secs(5);
+/// A failed catch-up read's pause before the next try.
+const RETRY: Duration = Duration::from_secs(1);
 /// How often a stream sends a comment when idle.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Rows kept at most, whatever their age (the bench writes thousands a second).
@@ -152,13 +158,15 @@ impl LiveFeed {
         shutdown: CancellationToken,
         tasks: &mut JoinSet<anyhow::Result<()>>,
     ) -> anyhow::Result<()> {
+        // Subscribed before the head is read, so no commit after it goes unheard.
+        let notices = self.inner.store.notices();
         // Streams opened from now on start at the head as it is now.
         let head = self.inner.store.repo().feed_bounds().await?.head;
         self.inner.head.send_replace(head);
         let me = self.clone();
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            me.follow(head, commits, stop).await;
+            me.follow(head, commits, notices, stop).await;
             me.inner.stop.cancel();
             Ok(())
         });
@@ -205,24 +213,13 @@ impl LiveFeed {
         &self,
         mut last: i64,
         mut commits: watch::Receiver<u64>,
+        mut notices: broadcast::Receiver<Notice>,
         stop: CancellationToken,
     ) {
-        let remote = Arc::new(Notify::new());
-        // PostgreSQL: other instances' commits arrive as NOTIFY byoc_live.
-        if self.inner.store.backend() == "postgres" {
-            let store = self.inner.store.clone();
-            let remote = remote.clone();
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = listen(store, remote) => {}
-                    _ = stop.cancelled() => {}
-                }
-            });
-        }
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut writer_running = true;
+        let mut notices_open = true;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -230,7 +227,18 @@ impl LiveFeed {
                     // The writer stopped (shutdown): keep polling until told to stop.
                     writer_running = changed.is_ok();
                 }
-                _ = remote.notified() => {}
+                notice = notices.recv(), if notices_open => match notice {
+                    // Another instance (or this one) committed feed rows up to `head`.
+                    Ok(Notice::Changed { channel: Channel::Feed, detail }) => {
+                        if detail.parse::<i64>().is_ok_and(|head| head <= last) {
+                            continue;
+                        }
+                    }
+                    Ok(Notice::Changed { .. }) => continue,
+                    // Notices may have been missed: read what is there.
+                    Ok(Notice::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => notices_open = false,
+                },
                 _ = self.inner.wake.notified() => {}
                 _ = poll.tick() => {}
             }
@@ -322,30 +330,6 @@ impl LiveFeed {
                 Err(e) => tracing::warn!(error = %e, "live feed: writing deliveries failed"),
             }
         }
-    }
-}
-
-/// Forward `NOTIFY byoc_live` to `remote`, reconnecting after failures (and waking the follower
-/// after a reconnect, so it catches up on what the lost connection missed).
-async fn listen(store: Store, remote: Arc<Notify>) {
-    loop {
-        match store.repo().feed_listener().await {
-            Ok(Some(mut listener)) => {
-                remote.notify_one();
-                loop {
-                    match listener.recv().await {
-                        Ok(_) => remote.notify_one(),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "live feed: LISTEN byoc_live failed; reconnecting");
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok(None) => return,
-            Err(e) => tracing::warn!(error = %e, "live feed: LISTEN byoc_live failed; retrying"),
-        }
-        tokio::time::sleep(POLL).await;
     }
 }
 
@@ -566,7 +550,7 @@ impl Client {
                 Err(e) => {
                     tracing::warn!(error = %e, "live feed: a stream's catch-up read failed");
                     // Try again shortly rather than spin.
-                    tokio::time::sleep(POLL).await;
+                    tokio::time::sleep(RETRY).await;
                     return !self.tx.is_closed();
                 }
             };

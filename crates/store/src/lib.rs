@@ -260,6 +260,8 @@ pub struct Store {
     setup_reads: Arc<AtomicU64>,
     /// Change notices of this process and (on PostgreSQL) of every instance; see [`notify`].
     notices: tokio::sync::broadcast::Sender<notify::Notice>,
+    /// PostgreSQL's `LISTEN` task, stopped when the last clone of this handle goes.
+    _listener: Option<Arc<notify::ListenerTask>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -280,7 +282,15 @@ impl Store {
             .unwrap_or_default();
         let repo: Arc<dyn Repositories> = match scheme.as_str() {
             "sqlite" => Arc::new(sql::SqliteStore::open(url).await?),
-            "postgres" | "postgresql" => Arc::new(sql::PostgresStore::open(url).await?),
+            "postgres" | "postgresql" => {
+                let pg = sql::PostgresStore::open(url).await?;
+                // Every server on this database hears every other one's commits.
+                let options = (*pg.pool.connect_options()).clone();
+                let mut store = Store::from_repositories(Arc::new(pg));
+                let listener = notify::start_listener(options, store.hub()).await?;
+                store._listener = Some(Arc::new(listener));
+                return Ok(store);
+            }
             _ => {
                 return Err(StoreError::BadUrl(format!(
                     "unsupported database URL {:?}: byoc stores data in SQLite (sqlite://PATH) or PostgreSQL (postgres://USER@HOST:PORT/DB)",
@@ -298,6 +308,26 @@ impl Store {
             generation: Arc::new(AtomicU64::new(0)),
             setup_reads: Arc::new(AtomicU64::new(0)),
             notices: tokio::sync::broadcast::channel(notify::CAPACITY).0,
+            _listener: None,
+        }
+    }
+
+    fn hub(&self) -> notify::Hub {
+        notify::Hub {
+            sender: self.notices.clone(),
+            generation: self.generation.clone(),
+        }
+    }
+
+    /// Announce a commit of this process on SQLite, where this process is the only writer (on
+    /// PostgreSQL the database's triggers announce every commit to every instance, this one
+    /// included, so this does nothing there). Call it after the commit.
+    pub fn announce(&self, channel: notify::Channel, detail: &str) {
+        if self.repo.backend() == "sqlite" {
+            let _ = self.notices.send(notify::Notice::Changed {
+                channel,
+                detail: detail.to_string(),
+            });
         }
     }
 
@@ -306,7 +336,9 @@ impl Store {
         self.notices.subscribe()
     }
 
-    /// How many change sets this process applied; see [`Store::apply`].
+    /// Moves with every change set this process applied ([`Store::apply`]) and, on PostgreSQL,
+    /// with every setup change another instance committed (and every [`notify::Notice::Resync`]):
+    /// a cache read under one generation is stale once it moved.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -474,8 +506,15 @@ impl Store {
     }
 
     pub async fn apply(&self, change: ChangeSet) -> Result<(), StoreError> {
+        let revokes = !change.revocations.is_empty();
         let result = self.repo.apply(change).await;
         self.generation.fetch_add(1, Ordering::AcqRel);
+        if result.is_ok() {
+            self.announce(notify::Channel::Setup, "");
+            if revokes {
+                self.announce(notify::Channel::OAuth, "principal_revocations");
+            }
+        }
         result
     }
 

@@ -426,7 +426,8 @@ impl_live_feed_repository!(
     PostgresStore,
     sqlx::postgres::PgRow,
     sqlx::Postgres,
-    "SELECT pg_notify('byoc_live', $1)",
+    // The `live_feed_insert_notify` trigger (migration 0010) announces the head on `byoc_live`.
+    "",
     pg_listener
 );
 

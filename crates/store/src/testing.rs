@@ -9,6 +9,20 @@ use sqlx::{Connection, Executor, PgConnection};
 
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
+/// Kill every `LISTEN` connection of the database at `url` (each instance's change-notice
+/// listener, [`crate::notify`]) with `pg_terminate_backend`, as a lost connection would end
+/// them; returns how many. Only ever point it at a test's own database.
+pub async fn terminate_listeners(url: &str) -> Result<usize, sqlx::Error> {
+    let mut conn = PgConnection::connect(url).await?;
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE '%LISTEN%'",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    Ok(killed.into_iter().filter(|k| *k).count())
+}
+
 /// A fresh, empty database's URL, or `None` if PostgreSQL is not reachable and not required.
 pub async fn postgres_url(label: &str) -> Option<String> {
     let admin =

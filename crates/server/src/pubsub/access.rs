@@ -10,9 +10,11 @@
 //!   query.
 //!
 //! The snapshot is reloaded (one listing of users, permission sets and admin credentials) when
-//! this process wrote setup records (the store's generation counter) or when the poller
-//! ([`poll`]) sees the setup fingerprint change because another instance wrote, so a permission
-//! change takes effect here at once or within about half a second.
+//! the store's generation moved: this process wrote setup records, or another instance did and
+//! its change notice arrived ([`byoc_store::notify`], pushed at the other instance's commit), so
+//! a permission change takes effect here at once or within milliseconds. A safety poll
+//! ([`poll`], every [`SAFETY_POLL`]) also compares the setup fingerprint, for writers that raise
+//! no notice (another process writing the same SQLite file).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -26,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth::Grant;
 
-/// How often the poller reads the setup fingerprint (as the OAuth host's poller does).
-pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the safety poll reads the setup fingerprint (as the OAuth host's does).
+pub const SAFETY_POLL: Duration = crate::oauth::background::SAFETY_POLL;
 
 /// One consistent reading of the setup records the Pub/Sub host needs.
 pub struct Snapshot {
@@ -185,10 +187,10 @@ impl SetupCache {
     }
 }
 
-/// Read the setup fingerprint every [`POLL_INTERVAL`] until `shutdown`, so changes made through
-/// other instances reach this one's Pub/Sub checks.
+/// Read the setup fingerprint every [`SAFETY_POLL`] until `shutdown`, so changes that raised no
+/// notice reach this one's Pub/Sub checks too.
 pub async fn poll(cache: Arc<SetupCache>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut ticker = tokio::time::interval(POLL_INTERVAL);
+    let mut ticker = tokio::time::interval(SAFETY_POLL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

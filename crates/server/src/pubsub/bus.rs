@@ -1,7 +1,14 @@
 //! The event bus: which topics the org has (one per distinct CCD `customPlatformEvent`), and
 //! publishing to them — a durable append to the store's event log, then a wake-up of this
-//! process's subscribers of that topic. Subscribers also poll the log, so events appended by
-//! another instance sharing the PostgreSQL database arrive too, within the poll interval.
+//! process's subscribers of that topic.
+//!
+//! Events appended by another instance sharing the PostgreSQL database wake them too:
+//! [`EventBus::follow_notices`] turns the store's `Events` change notices (raised by the
+//! database at the other instance's commit, naming the topic; [`byoc_store::notify`]) into the
+//! same wake-up, and a `Resync` (the listening connection came back) or a lagging receiver wakes
+//! every topic, so each subscriber re-reads the log from its position and misses nothing. The
+//! subscribers' own slow re-read ([`super::service::DEFAULT_POLL_INTERVAL`]) is only a safety
+//! net.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -11,8 +18,11 @@ use byoc_core::Clock;
 use byoc_proto::setup::ConversationChannelDefinition;
 use byoc_store::conversations::OutboxEvent;
 use byoc_store::events::{NewEvent, StoredSchema};
+use byoc_store::notify::{Channel, Notice};
 use byoc_store::{Store, StoreError};
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// A topic of this org.
 #[derive(Debug, Clone)]
@@ -45,14 +55,60 @@ pub struct EventBus {
     clock: Arc<dyn Clock>,
     /// Per topic, the newest replay id this process appended; subscribers wait on changes.
     heads: Mutex<HashMap<String, watch::Sender<i64>>>,
+    /// The store's change notices, subscribed at creation (so none committed after it is
+    /// missed) and taken by [`EventBus::follow_notices`].
+    notices: Mutex<Option<broadcast::Receiver<Notice>>>,
 }
 
 impl EventBus {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> EventBus {
+        let notices = store.notices();
         EventBus {
             store,
             clock,
             heads: Mutex::new(HashMap::new()),
+            notices: Mutex::new(Some(notices)),
+        }
+    }
+
+    /// Wake the subscribers of each topic another instance (or this one) appended to, until
+    /// `shutdown`; every subscriber on a resync or when notices were missed.
+    pub async fn follow_notices(
+        self: Arc<Self>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let taken = self.notices.lock().ok().and_then(|mut n| n.take());
+        let Some(mut notices) = taken else {
+            return Ok(());
+        };
+        loop {
+            let notice = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                n = notices.recv() => n,
+            };
+            match notice {
+                Ok(Notice::Changed {
+                    channel: Channel::Events,
+                    detail,
+                }) => self.wake(Some(&detail)),
+                Ok(Notice::Changed { .. }) => {}
+                Ok(Notice::Resync) | Err(RecvError::Lagged(_)) => self.wake(None),
+                Err(RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+
+    /// Make the subscribers of `topic` (all topics: `None`) read the log again.
+    fn wake(&self, topic: Option<&str>) {
+        if let Ok(heads) = self.heads.lock() {
+            match topic {
+                Some(t) => {
+                    if let Some(sender) = heads.get(t) {
+                        sender.send_modify(|_| {});
+                    }
+                }
+                None => heads.values().for_each(|s| s.send_modify(|_| {})),
+            }
         }
     }
 
@@ -160,6 +216,7 @@ impl EventBus {
     /// find it when they poll the log).
     pub fn committed(&self, topic: &str, replay_id: i64) {
         self.notify(topic, replay_id);
+        self.store.announce(Channel::Events, topic);
     }
 
     /// Append already encoded payloads (validated by the caller) and wake subscribers.
@@ -176,6 +233,7 @@ impl EventBus {
             .await?;
         if let Some(last) = ids.last() {
             self.notify(&topic.name, *last);
+            self.store.announce(Channel::Events, &topic.name);
         }
         Ok(ids)
     }

@@ -44,7 +44,8 @@ pub use service::PubSubService;
 pub struct PubSubConfig {
     /// An idle subscription gets a keepalive `FetchResponse` this often (Salesforce: 270 s).
     pub keepalive: Duration,
-    /// Idle subscriptions re-read the log this often, for events other instances appended.
+    /// Idle subscriptions re-read the log this often even without a wake-up (a safety net: every
+    /// instance's events wake them through change notices).
     pub poll_interval: Duration,
     /// Events are kept this long for replay (Salesforce: 72 hours).
     pub retention: Duration,
@@ -249,6 +250,7 @@ impl Host {
             self.shutdown.clone(),
         ));
         tasks.spawn(access::poll(self.setup, self.shutdown.clone()));
+        tasks.spawn(self.bus.clone().follow_notices(self.shutdown.clone()));
         tasks.spawn(retention(self.bus, self.retention, self.shutdown));
     }
 }

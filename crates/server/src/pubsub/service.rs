@@ -1097,6 +1097,8 @@ async fn revoked(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) -> boo
     }
 }
 
-/// How long an idle subscription waits before re-reading the log even without a wake-up, for
-/// events appended by other instances sharing the database.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How long an idle subscription waits before re-reading the log even without a wake-up. Events
+/// of every instance wake it at once ([`super::bus::EventBus::follow_notices`]); this is a
+/// safety net for writers that raise no notice (another process appending to the same SQLite
+/// file), so it is slow.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);

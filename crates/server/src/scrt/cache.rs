@@ -1,6 +1,8 @@
 //! Channels and their CCDs in memory, by CCD developer name (case-insensitive) and by channel
-//! address. A snapshot is reloaded when this process changed setup (the store's generation) or
-//! when it is older than [`TTL_MS`] (another instance on the same database may have).
+//! address. A snapshot is reloaded when the store's generation moved — this process changed
+//! setup, or another instance did and its change notice arrived ([`byoc_store::notify`]) — or
+//! when it is older than [`TTL_MS`], a safety net for writers that raise no notice (another
+//! process writing the same SQLite file).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,8 +10,8 @@ use std::sync::{Arc, RwLock};
 use byoc_proto::setup::MessagingChannel;
 use byoc_store::{Store, StoreError};
 
-/// How long a snapshot is trusted when nothing in this process changed setup.
-pub const TTL_MS: i64 = 1000;
+/// How long a snapshot is trusted when no setup change was announced.
+pub const TTL_MS: i64 = 5000;
 
 #[derive(Default)]
 pub struct Snapshot {

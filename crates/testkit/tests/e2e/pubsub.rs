@@ -1460,3 +1460,121 @@ async fn agent_actions_with_an_idempotency_key_store_nothing_twice() {
         server.stop().await.expect("stop");
     }
 }
+
+/// Two instances on one PostgreSQL, subscribers' safety re-read set to two minutes so only the
+/// change notices can deliver in time: an agent reply on A reaches a subscriber on B; a
+/// permission change on A is in force on B's Pub/Sub checks; and with B's LISTEN connection
+/// killed (`pg_terminate_backend`, this test's database only) an event A publishes meanwhile
+/// still reaches B's subscriber (the reconnect's resync makes it re-read the log).
+#[tokio::test]
+async fn events_and_setup_changes_on_one_instance_are_pushed_to_another() {
+    let Some(url) = byoc_store::testing::postgres_url("pubsub pushed across instances").await
+    else {
+        return;
+    };
+    let slow_poll = || Options {
+        database_url: Some(url.clone()),
+        pubsub: PubSubConfig {
+            keepalive: Duration::from_millis(200),
+            poll_interval: Duration::from_secs(120),
+            ..PubSubConfig::default()
+        },
+        ..Options::default()
+    };
+    let a = TestServer::start_with(slow_poll()).await.unwrap();
+    let b = TestServer::start_with(slow_poll()).await.unwrap();
+
+    // An agent reply on A, a subscriber on B (tokens from A: B's data dir has no partner.env,
+    // the sample was set up by A, and a token of one instance is good on every other).
+    let token_a = access_token(&a).await;
+    let on_b = Partner::with_token(&b, token_a.clone()).await;
+    let mut stream = on_b
+        .subscribe(fetch(ReplayPreset::Latest, vec![], 10))
+        .await
+        .expect("subscribe on B");
+    stream.keepalive().await;
+    let conversation = inbound_message(&a, &token_a, "across-instances").await;
+    let started = std::time::Instant::now();
+    let sent = a
+        .admin()
+        .agent_reply(&conversation, "from instance A")
+        .await
+        .expect("agent reply on A");
+    let mut requested = 10;
+    let got = stream.events(1, &mut requested).await;
+    assert_eq!(got[0].0, sent.replay_id);
+    eprintln!("agent reply on A → event on B: {:?}", started.elapsed());
+
+    // B's LISTEN connection dies; A publishes while B reconnects; B's subscriber gets it.
+    let killed = byoc_store::testing::terminate_listeners(&url)
+        .await
+        .unwrap();
+    assert!(killed >= 2, "A's and B's LISTEN connections: {killed}");
+    let on_a = Partner::with_token(&a, token_a.clone()).await;
+    let ids = on_a.publish(&["while B was not listening"]).await;
+    let got = stream.events(1, &mut requested).await;
+    assert_eq!(got[0].0, ids[0]);
+
+    // A permission change on A is in force on B (a user without Read, then with it).
+    let admin = a.admin();
+    admin
+        .create_permission_set(&NewPermissionSet {
+            name: "Across_Access".into(),
+            label: None,
+            permissions: vec![],
+            object_permissions: vec![],
+        })
+        .await
+        .expect("permission set");
+    admin
+        .create_user(&NewUser {
+            username: "across@partner.example".into(),
+            email: None,
+            profile: "Standard User".into(),
+            permission_sets: vec!["Across_Access".into()],
+            is_active: true,
+        })
+        .await
+        .expect("user");
+    admin
+        .update_external_client_app_policies(
+            SAMPLE_APP,
+            &PolicyInput {
+                permission_sets: Some(vec!["Across_Access".into()]),
+                ..PolicyInput::default()
+            },
+        )
+        .await
+        .expect("policies");
+    let user = Partner::with_token(&b, access_token_for(&a, "across@partner.example").await).await;
+    let mut grpc = user.grpc.clone();
+    let topic = || {
+        user.request(TopicRequest {
+            topic_name: TOPIC.into(),
+        })
+    };
+    let status = grpc.get_topic(topic()).await.expect_err("no Read yet");
+    refused(status, Code::PermissionDenied, TOPIC_DENIED);
+    admin
+        .update_permission_set("Across_Access", &outbound_access(true, false))
+        .await
+        .expect("grant Read on A");
+    let started = std::time::Instant::now();
+    loop {
+        if grpc.get_topic(topic()).await.is_ok() {
+            break;
+        }
+        // Generous: the safety polls are 5 s; a notice takes milliseconds.
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "B still refuses Read granted on A"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "permission change on A in force on B: {:?}",
+        started.elapsed()
+    );
+    b.stop().await.unwrap();
+    a.stop().await.unwrap();
+}
