@@ -1877,6 +1877,7 @@ async fn write_batches_answer_and_store_the_same_on_every_backend_and_path() {
         }
         assert_eq!(sqlite.len(), log.len(), "SQLite vs {name}");
     }
+}
 
 // ---- change notices (byoc_store::notify) --------------------------------------------------------
 
