@@ -504,6 +504,20 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             Ok(())
         });
     }
+    // The org's API request count: counted here, flushed to the database beside the server.
+    let usage = std::sync::Arc::new(rest::usage::ApiUsage::default());
+    {
+        let (usage, store, clock, shutdown) = (
+            usage.clone(),
+            store.clone(),
+            clock.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            usage.run(store, clock, shutdown).await;
+            Ok(())
+        });
+    }
     let login_router = Router::new()
         .merge(admin_api::router(admin_state.clone()))
         .merge(inspector::api::router(
@@ -515,11 +529,12 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         .merge(oauth::router(oauth.clone()))
         .merge(soap::router(oauth.clone()))
         .merge(rest::router(rest::RestState {
+            usage: usage.clone(),
             admin: admin_api::AdminState::new(setup.clone(), Some(oauth.clone())),
             oauth: oauth.clone(),
             pubsub: pubsub_host.service.clone(),
             bus: pubsub_host.bus.clone(),
-            cursors: rest::query::Cursors::default(),
+            cursors: rest::query::Cursors::new(store.clone(), clock.clone()),
         }))
         .merge(console::router(console::ConsoleState::new(
             setup.clone(),

@@ -22,12 +22,15 @@
 //! - [`sobjects::SObjectRepository`]: read-only listings behind the REST API's messaging objects
 //!   and login history, one statement per object.
 //! - [`pki::PkiRepository`]: the org's local CA, shared by every instance on the database.
+//! - [`cursors::CursorRepository`]: the REST API's query cursors and daily API request count,
+//!   kept for the org so every instance answers alike.
 //! - [`notify`]: change notices across instances (PostgreSQL `LISTEN/NOTIFY`), so caches and
 //!   streams are pushed, not polled.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
 
 pub mod console;
 pub mod conversations;
+pub mod cursors;
 pub mod events;
 pub mod live;
 pub mod notify;
@@ -243,6 +246,7 @@ pub trait Repositories:
     + live::LiveFeedRepository
     + sobjects::SObjectRepository
     + pki::PkiRepository
+    + cursors::CursorRepository
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

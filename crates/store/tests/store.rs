@@ -2121,3 +2121,100 @@ async fn postgres_local_ca_is_stored_once() {
     };
     local_ca_suite(&url).await;
 }
+
+// ---- REST query cursors and the API usage count (issue 13) -------------------------------------
+
+async fn cursors_suite(store: Store) {
+    use byoc_store::cursors::NewQueryCursor;
+    let repo = store.repo();
+    let cursor = |id: &str, owner: &str| NewQueryCursor {
+        id: id.into(),
+        owner: owner.into(),
+        base: "/services/data/v68.0/query".into(),
+        records: "{\"a\":1}\n{\"a\":2}".into(),
+        total: 2,
+    };
+    // Owned, marked used on every read, gone once idle.
+    repo.open_query_cursor(&cursor("01gA", "005A"), 1_000, 0, 3)
+        .await
+        .unwrap();
+    let row = repo
+        .query_cursor("01gA", "005A", 2_000, 500)
+        .await
+        .unwrap()
+        .expect("the owner reads it");
+    assert_eq!(
+        (row.base.as_str(), row.records.as_str(), row.total),
+        ("/services/data/v68.0/query", "{\"a\":1}\n{\"a\":2}", 2)
+    );
+    assert!(repo
+        .query_cursor("01gA", "005B", 2_000, 500)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(repo
+        .query_cursor("01gNope", "005A", 2_000, 500)
+        .await
+        .unwrap()
+        .is_none());
+    // Used at 2000: still there after an idle bound of 1999, not of 2000.
+    assert!(repo
+        .query_cursor("01gA", "005A", 3_000, 1_999)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(repo
+        .query_cursor("01gA", "005A", 4_000, 3_000)
+        .await
+        .unwrap()
+        .is_none());
+    // At most `max`: the least recently used goes first.
+    for (i, id) in ["01gB", "01gC", "01gD"].iter().enumerate() {
+        repo.open_query_cursor(&cursor(id, "005A"), 10_000 + i as i64, 0, 3)
+            .await
+            .unwrap();
+    }
+    repo.query_cursor("01gB", "005A", 20_000, 0).await.unwrap();
+    repo.open_query_cursor(&cursor("01gE", "005A"), 20_001, 0, 3)
+        .await
+        .unwrap();
+    let mut left = vec![];
+    for id in ["01gB", "01gC", "01gD", "01gE"] {
+        if repo
+            .query_cursor(id, "005A", 20_002, 0)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            left.push(id);
+        }
+    }
+    assert_eq!(left, ["01gB", "01gD", "01gE"]);
+
+    // The API usage count adds up per day.
+    assert_eq!(repo.add_api_usage("2026-11-29", 0).await.unwrap(), 0);
+    assert_eq!(repo.add_api_usage("2026-11-29", 5).await.unwrap(), 5);
+    assert_eq!(repo.add_api_usage("2026-11-29", 3).await.unwrap(), 8);
+    assert_eq!(repo.add_api_usage("2026-11-29", 0).await.unwrap(), 8);
+    assert_eq!(repo.add_api_usage("2026-11-30", 1).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_cursors_and_api_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("byoc.db").display()
+    ))
+    .await
+    .unwrap();
+    cursors_suite(store).await;
+}
+
+#[tokio::test]
+async fn postgres_cursors_and_api_usage() {
+    let Some(url) = byoc_store::testing::postgres_url("store cursors suite").await else {
+        return;
+    };
+    cursors_suite(Store::open(&url).await.unwrap()).await;
+}

@@ -9,6 +9,7 @@
 //! - [`query`]: `/query`, `/queryAll`, `/tooling/query` with `nextRecordsUrl` paging.
 //! - [`sobjects`]: describe global, describe, a record by id, publishing a platform event.
 //! - [`tooling`]: the Tooling API's `ConversationChannelDefinition` create/read/update/delete.
+//! - [`usage`]: the org's API request count behind `Sforce-Limit-Info`, shared by every instance.
 //!
 //! Routes name the version segment `{version}` (`/services/data/{version}/…`): axum refuses two
 //! names for one segment. An unknown path falls through to the login host's fallback, which
@@ -22,8 +23,9 @@ pub mod objects;
 pub mod query;
 pub mod sobjects;
 pub mod tooling;
+pub mod usage;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -46,16 +48,14 @@ pub struct RestState {
     /// Publishing platform events (`POST /sobjects/{Event__e}`) and their describe.
     pub pubsub: crate::pubsub::PubSubService,
     pub bus: std::sync::Arc<crate::pubsub::bus::EventBus>,
-    /// Query cursors for `nextRecordsUrl` (in memory, per instance).
+    /// Query cursors for `nextRecordsUrl` (in the database, for every instance).
     pub cursors: query::Cursors,
+    /// The org's API request count (see [`usage`]; its flush task runs beside the server).
+    pub usage: Arc<usage::ApiUsage>,
 }
 
 /// The daily API request allocation `Sforce-Limit-Info` reports (a Developer Edition's).
 pub const DAILY_API_REQUESTS: u64 = 15_000;
-
-/// Authenticated REST calls this process answered: the `api-usage` of `Sforce-Limit-Info`. In
-/// memory and per instance (docs/rest-api.md): byoc enforces no limit.
-static API_USAGE: AtomicU64 = AtomicU64::new(0);
 
 /// The REST routes (`/services/data/...`).
 pub fn router(state: RestState) -> Router {
@@ -70,17 +70,22 @@ pub fn router(state: RestState) -> Router {
         .merge(sobjects::router())
         .with_state(state.clone());
     // The header layer goes on last so the Tooling API's routes carry it too.
+    let usage = state.usage.clone();
     own.merge(tooling::router(state))
-        .layer(axum::middleware::from_fn(limit_info))
+        .layer(axum::middleware::from_fn_with_state(usage, limit_info))
 }
 
 /// Add `Sforce-Limit-Info: api-usage=N/15000` to every authenticated answer (all but the
 /// version list and refusals of the credential).
-async fn limit_info(request: Request, next: Next) -> Response {
+async fn limit_info(
+    State(usage): State<Arc<usage::ApiUsage>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().trim_end_matches('/').to_string();
     let mut response = next.run(request).await;
     if path != "/services/data" && response.status() != StatusCode::UNAUTHORIZED {
-        let n = API_USAGE.fetch_add(1, Ordering::Relaxed) + 1;
+        let n = usage.count();
         if let Ok(v) = HeaderValue::from_str(&format!("api-usage={n}/{DAILY_API_REQUESTS}")) {
             response.headers_mut().insert("sforce-limit-info", v);
         }
@@ -198,11 +203,11 @@ async fn resources(
 async fn limits(
     RestCaller(_actor): RestCaller,
     Path(version): Path<String>,
-    State(_state): State<RestState>,
+    State(state): State<RestState>,
 ) -> Result<Response, ApiError> {
     check_version(&version)?;
     // The call being answered is counted by the header layer afterwards; report it too.
-    let used = API_USAGE.load(Ordering::Relaxed) + 1;
+    let used = state.usage.current() + 1;
     Ok(Json(json!({
         "DailyApiRequests": {
             "Max": DAILY_API_REQUESTS,

@@ -73,7 +73,7 @@ impl Visibility {
     }
 }
 
-fn store_error(e: byoc_store::StoreError) -> ApiError {
+pub(crate) fn store_error(e: byoc_store::StoreError) -> ApiError {
     ServiceError::Store(e).into()
 }
 

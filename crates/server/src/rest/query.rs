@@ -4,19 +4,22 @@
 //! A query is parsed and checked against the caller's catalog ([`super::objects::catalog`]),
 //! the rows of the objects it names are loaded (one store call per object), and the answer is
 //! cut into batches of 2000 records (`Sforce-Query-Options: batchSize=N`, 200–2000). The rest
-//! of the records wait in a [`Cursors`] entry, in memory on this instance, named by the
-//! `nextRecordsUrl`.
+//! of the records wait in a [`Cursors`] entry, in the database (so any instance reads on), named
+//! by the `nextRecordsUrl`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use byoc_core::Clock;
 use byoc_soql::{OutputRecord, QueryOutput, Schema, SoqlError};
+use byoc_store::cursors::NewQueryCursor;
+use byoc_store::Store;
 use serde::Serialize;
 
 use super::objects::{self, Api};
@@ -27,71 +30,90 @@ use crate::admin_api::ApiError;
 pub const DEFAULT_BATCH: usize = 2000;
 /// The smallest batch Salesforce honours.
 pub const MIN_BATCH: usize = 200;
-/// How many cursors one instance keeps; the oldest goes first.
+/// How many cursors the org keeps open (in the database, for every instance); the least
+/// recently used goes first.
 pub const MAX_CURSORS: usize = 200;
 /// How long an unused cursor lives (Salesforce: 15 minutes of inactivity).
 pub const CURSOR_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// An open cursor as read back: the records still to hand out, one compact JSON object a line.
 struct Cursor {
-    records: Arc<Vec<OutputRecord>>,
+    /// Each record's JSON, in order (borrowed from `text`'s lines).
+    text: String,
     /// The version and API the cursor was opened under (its URLs stay under them).
     base: String,
-    /// The user who ran the query: only they may read on (as in Salesforce, a locator is
-    /// bound to its session's user).
-    owner: String,
-    used: Instant,
 }
 
-/// Open query cursors (`/services/data/vXX.X/query/01g…-2000`), in memory, bounded in number
-/// ([`MAX_CURSORS`]) and lifetime ([`CURSOR_TTL`]).
-#[derive(Clone, Default)]
+impl Cursor {
+    fn records(&self) -> Vec<&str> {
+        if self.text.is_empty() {
+            return vec![];
+        }
+        self.text.split('\n').collect()
+    }
+}
+
+/// Open query cursors (`/services/data/vXX.X/query/01g…-2000`), kept in the database so a
+/// `nextRecordsUrl` from one instance reads on at any other ([`byoc_store::cursors`]), bounded in
+/// number ([`MAX_CURSORS`]) and idle time ([`CURSOR_TTL`]). A locator is bound to the user who
+/// ran the query, as in Salesforce.
+#[derive(Clone)]
 pub struct Cursors {
-    inner: Arc<Mutex<HashMap<String, Cursor>>>,
+    store: Store,
+    clock: Arc<dyn Clock>,
 }
 
 impl Cursors {
-    fn open(&self, records: Arc<Vec<OutputRecord>>, base: String, owner: &str) -> String {
-        let entropy: [u8; 12] = rand::random();
-        let id = super::objects::id18(&byoc_core::ids::new_id("01g", &entropy));
-        let now = Instant::now();
-        if let Ok(mut map) = self.inner.lock() {
-            map.retain(|_, c| now.duration_since(c.used) < CURSOR_TTL);
-            while map.len() >= MAX_CURSORS {
-                let oldest = map
-                    .iter()
-                    .min_by_key(|(_, c)| c.used)
-                    .map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => map.remove(&k),
-                    None => break,
-                };
-            }
-            map.insert(
-                id.clone(),
-                Cursor {
-                    records,
-                    base,
-                    owner: owner.to_string(),
-                    used: now,
-                },
-            );
-        }
-        id
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Cursors {
+        Cursors { store, clock }
     }
 
-    fn get(&self, id: &str, owner: &str) -> Option<(Arc<Vec<OutputRecord>>, String)> {
-        let mut map = self.inner.lock().ok()?;
-        let now = Instant::now();
-        let cursor = map.get_mut(id)?;
-        if cursor.owner != owner {
-            return None;
+    fn idle_before(now: i64) -> i64 {
+        now - CURSOR_TTL.as_millis() as i64
+    }
+
+    /// Store `records` (each serialized once, a line each) and answer the cursor's id.
+    async fn open(
+        &self,
+        records: &[String],
+        base: String,
+        owner: &str,
+    ) -> Result<String, ApiError> {
+        let entropy: [u8; 12] = rand::random();
+        let id = super::objects::id18(&byoc_core::ids::new_id("01g", &entropy));
+        let now = self.clock.now_millis();
+        let cursor = NewQueryCursor {
+            id: id.clone(),
+            owner: owner.to_string(),
+            base,
+            records: records.join("\n"),
+            total: records.len() as i64,
+        };
+        self.store
+            .repo()
+            .open_query_cursor(&cursor, now, Self::idle_before(now), MAX_CURSORS as i64)
+            .await
+            .map_err(objects::store_error)?;
+        Ok(id)
+    }
+
+    async fn get(&self, id: &str, owner: &str) -> Result<Option<Cursor>, ApiError> {
+        // A locator is 18 characters of [0-9A-Za-z]: anything else names no cursor, without
+        // asking the database.
+        if id.len() != 18 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(None);
         }
-        if now.duration_since(cursor.used) >= CURSOR_TTL {
-            map.remove(id);
-            return None;
-        }
-        cursor.used = now;
-        Some((cursor.records.clone(), cursor.base.clone()))
+        let now = self.clock.now_millis();
+        let row = self
+            .store
+            .repo()
+            .query_cursor(id, owner, now, Self::idle_before(now))
+            .await
+            .map_err(objects::store_error)?;
+        Ok(row.map(|r| Cursor {
+            text: r.records,
+            base: r.base,
+        }))
     }
 }
 
@@ -270,11 +292,23 @@ async fn run(
         })
         .into_response());
     }
-    let records = Arc::new(records);
+    let lines = records
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN_EXCEPTION",
+                format!("An unexpected error occurred: a record could not be serialized ({e})."),
+            )
+        })?;
     let id = state
         .cursors
-        .open(records.clone(), base.clone(), &actor.user.id);
-    Ok(Json(page(&records, &base, &id, 0, batch)).into_response())
+        .open(&lines, base.clone(), &actor.user.id)
+        .await?;
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    Ok(page(&lines, &base, &id, 0, batch))
 }
 
 /// The answer of a query: `byoc_proto::rest::QueryResult`'s shape, with the records serialized
@@ -289,21 +323,31 @@ struct QueryPage<'a> {
     records: &'a [OutputRecord],
 }
 
-/// One batch of a cursor's records from `start`.
-fn page<'a>(
-    records: &'a [OutputRecord],
-    base: &str,
-    id: &str,
-    start: usize,
-    batch: usize,
-) -> QueryPage<'a> {
+/// One batch of a cursor's records from `start`: the shape of [`QueryPage`], the records
+/// copied as they were serialized when the query ran.
+fn page(records: &[&str], base: &str, id: &str, start: usize, batch: usize) -> Response {
     let end = (start + batch).min(records.len());
-    QueryPage {
-        total_size: records.len(),
-        done: end >= records.len(),
-        next_records_url: (end < records.len()).then(|| format!("{base}/{id}-{end}")),
-        records: &records[start..end],
+    let next = (end < records.len()).then(|| format!("{base}/{id}-{end}"));
+    let mut body = format!(
+        "{{\"totalSize\":{},\"done\":{}",
+        records.len(),
+        end >= records.len()
+    );
+    if let Some(next) = next {
+        body.push_str(",\"nextRecordsUrl\":");
+        body.push_str(&serde_json::Value::String(next).to_string());
     }
+    body.push_str(",\"records\":[");
+    body.push_str(&records[start..end].join(","));
+    body.push_str("]}");
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET …/query/01g…-2000`: the next batch of an open cursor.
@@ -316,14 +360,22 @@ async fn next_query(
     check_version(&version)?;
     let (id, start) = locator.split_once('-').ok_or_else(invalid_locator)?;
     let start: usize = start.parse().map_err(|_| invalid_locator())?;
-    let (records, base) = state
+    let cursor = state
         .cursors
         .get(id, &actor.user.id)
+        .await?
         .ok_or_else(invalid_locator)?;
+    let records = cursor.records();
     if start >= records.len() {
         return Err(invalid_locator());
     }
-    Ok(Json(page(&records, &base, id, start, batch_size(&headers))).into_response())
+    Ok(page(
+        &records,
+        &cursor.base,
+        id,
+        start,
+        batch_size(&headers),
+    ))
 }
 
 #[cfg(test)]
@@ -343,20 +395,5 @@ mod tests {
         assert_eq!(batch_size(&headers("batchsize=5")), 200);
         assert_eq!(batch_size(&headers("batchSize=90000")), 2000);
         assert_eq!(batch_size(&headers("batchSize=nope")), 2000);
-    }
-
-    #[test]
-    fn a_cursor_is_its_owners_only_and_bounded() {
-        let cursors = Cursors::default();
-        let id = cursors.open(Arc::new(vec![]), "/b".into(), "005A");
-        assert_eq!(id.len(), 18);
-        assert!(id.starts_with("01g"));
-        assert!(cursors.get(&id, "005A").is_some());
-        assert!(cursors.get(&id, "005B").is_none());
-        for _ in 0..MAX_CURSORS + 5 {
-            cursors.open(Arc::new(vec![]), "/b".into(), "005A");
-        }
-        assert_eq!(cursors.inner.lock().expect("lock").len(), MAX_CURSORS);
-        assert!(cursors.get(&id, "005A").is_none(), "the oldest went first");
     }
 }
