@@ -13,6 +13,16 @@
 //! - **fan-out** (B): inbound messages as fast as `--concurrency` clients go; events delivered
 //!   per second, summed over the subscribers, and per subscriber.
 //!
+//! With `--postgres`, both servers run on PostgreSQL instead (a fresh database each, made on the
+//! server `BYOC_TEST_POSTGRES` names, default `postgres://postgres@127.0.0.1:5432/postgres`), and
+//! a third server **B2** joins B's database as a second instance (no echo agent). Each round
+//! then also measures:
+//!
+//! - **across instances**: the latency phase again, messages sent to B (whose echo agent
+//!   publishes the reply there) and the subscribers on B2, so every event reaches them through
+//!   PostgreSQL's change notices (issue 13); the same-instance latency phase of the same round
+//!   is its baseline.
+//!
 //! The medians of the rounds are printed. Every phase is bounded: sending stops after
 //! `--seconds`, and deliveries are awaited at most `--drain` seconds more.
 
@@ -63,6 +73,9 @@ pub struct OutboundArgs {
     /// Print one JSON document instead of text
     #[arg(long)]
     json: bool,
+    /// Run on PostgreSQL (fresh databases) and add the across-instances latency phase
+    #[arg(long)]
+    postgres: bool,
 }
 
 /// The platform event topic of the sample channel.
@@ -106,10 +119,13 @@ struct Round {
     interactions: Interactions,
     latency: Latency,
     fan_out: FanOut,
+    /// `--postgres`: reply published on B, subscribers on B2.
+    across: Option<Latency>,
 }
 
 #[derive(Debug, Serialize)]
 struct Report {
+    backend: &'static str,
     seconds: f64,
     rate: f64,
     subscribers: usize,
@@ -132,6 +148,9 @@ struct Medians {
     fan_out_per_subscriber_per_second: f64,
     /// Fan-out deliveries per second over the interactions-only rate.
     delivered_to_interactions: f64,
+    across_p50_ms: Option<f64>,
+    across_p99_ms: Option<f64>,
+    across_delivered_fraction: Option<f64>,
 }
 
 /// What a client of one server needs.
@@ -165,10 +184,28 @@ pub fn run(args: &OutboundArgs) -> anyhow::Result<()> {
     let plain_dir = temp.path().join("plain");
     let echo_dir = temp.path().join("echo");
     let delay = Duration::from_millis(args.echo_delay_ms);
-    let (plain, echo) = server_rt.block_on(async {
-        let plain = start_server(&plain_dir, None).await?;
-        let echo = start_server(&echo_dir, Some(delay)).await?;
-        anyhow::Ok((plain, echo))
+    let second_dir = temp.path().join("echo-second");
+    let (plain, echo, second) = server_rt.block_on(async {
+        let (plain_db, echo_db) = if args.postgres {
+            let fresh = |label: &'static str| async move {
+                byoc_store::testing::postgres_url(label)
+                    .await
+                    .context("--postgres: no PostgreSQL server answers")
+            };
+            (
+                Some(fresh("bench outbound A").await?),
+                Some(fresh("bench outbound B").await?),
+            )
+        } else {
+            (None, None)
+        };
+        let plain = start_server(&plain_dir, None, plain_db).await?;
+        let echo = start_server(&echo_dir, Some(delay), echo_db.clone()).await?;
+        let second = match echo_db {
+            Some(url) => Some(start_server(&second_dir, None, Some(url)).await?),
+            None => None,
+        };
+        anyhow::Ok((plain, echo, second))
     })?;
 
     let result = client_rt.block_on(async {
@@ -178,18 +215,35 @@ pub fn run(args: &OutboundArgs) -> anyhow::Result<()> {
         let b = org(echo.org_file(), &echo_dir)
             .await
             .context("server B (echo agent)")?;
+        // B2: B's org and token (B set the sample up; a token is good on every instance), B2's
+        // Pub/Sub endpoint.
+        let b2 = second.as_ref().map(|s| {
+            let file = s.org_file();
+            let mut org = b.clone();
+            org.pubsub.endpoint = file.pubsub_endpoint.clone();
+            org.pubsub.instance_url = file.instance_url.clone();
+            org.pubsub.ca_cert_pem = std::fs::read_to_string(&file.ca_cert).ok();
+            org
+        });
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(args.concurrency.max(64))
             .build()?;
         let mut rounds = Vec::with_capacity(args.rounds);
         for round in 0..args.rounds {
             let interactions = interactions_phase(args, &http, &a).await?;
-            let latency = latency_phase(args, &http, &b, round).await?;
+            let latency = latency_phase(args, &http, &b, &b, &format!("latency{round}")).await?;
+            let across = match &b2 {
+                Some(b2) => {
+                    Some(latency_phase(args, &http, &b, b2, &format!("across{round}")).await?)
+                }
+                None => None,
+            };
             let fan_out = fan_out_phase(args, &http, &b, round).await?;
             let r = Round {
                 interactions,
                 latency,
                 fan_out,
+                across,
             };
             if !args.json {
                 eprintln!("round {}: {}", round + 1, round_text(&r, args.subscribers));
@@ -201,6 +255,9 @@ pub fn run(args: &OutboundArgs) -> anyhow::Result<()> {
     server_rt.block_on(async {
         let _ = plain.shutdown().await;
         let _ = echo.shutdown().await;
+        if let Some(s) = second {
+            let _ = s.shutdown().await;
+        }
     });
     let rounds = result?;
 
@@ -224,8 +281,22 @@ pub fn run(args: &OutboundArgs) -> anyhow::Result<()> {
         } else {
             0.0
         },
+        across_p50_ms: args
+            .postgres
+            .then(|| med(&|r| r.across.as_ref().map_or(0.0, |a| a.p50_ms))),
+        across_p99_ms: args
+            .postgres
+            .then(|| med(&|r| r.across.as_ref().map_or(0.0, |a| a.p99_ms))),
+        across_delivered_fraction: args.postgres.then(|| {
+            med(&|r| {
+                r.across.as_ref().map_or(0.0, |a| {
+                    a.delivered as f64 / (a.sent as f64 * args.subscribers as f64).max(1.0)
+                })
+            })
+        }),
     };
     let report = Report {
+        backend: if args.postgres { "postgres" } else { "sqlite" },
         seconds: args.seconds,
         rate: args.rate,
         subscribers: args.subscribers,
@@ -245,6 +316,7 @@ pub fn run(args: &OutboundArgs) -> anyhow::Result<()> {
 async fn start_server(
     data_dir: &Path,
     echo_delay: Option<Duration>,
+    database_url: Option<String>,
 ) -> anyhow::Result<byoc_server::RunningServer> {
     let loopback = "127.0.0.1:0".parse()?;
     let listeners = byoc_server::Listeners::bind(loopback, loopback, loopback).await?;
@@ -258,7 +330,7 @@ async fn start_server(
         listeners,
         byoc_server::ServerConfig {
             data_dir: data_dir.to_path_buf(),
-            database_url: None,
+            database_url,
             empty: false,
             strict: false,
             accepted_audiences: Vec::new(),
@@ -525,13 +597,16 @@ fn echo_sequence(fields: &serde_json::Value, wanted: &str) -> Option<u64> {
     text.strip_prefix(wanted)?.parse().ok()
 }
 
+/// Messages to `org`, at `--rate`; their echoes as seen by subscribers of `subscribe_on` (the
+/// same server, or another instance on its database).
 async fn latency_phase(
     args: &OutboundArgs,
     http: &reqwest::Client,
     org: &Org,
-    round: usize,
+    subscribe_on: &Org,
+    tag: &str,
 ) -> anyhow::Result<Latency> {
-    let tag = format!("latency{round}");
+    let tag = tag.to_string();
     let total = (args.rate * args.seconds).ceil() as usize;
     // Send times in µs since `start`, plus one (0: not sent).
     let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
@@ -556,7 +631,7 @@ async fn latency_phase(
             }
         })
     };
-    let mut subscribers = subscribe_all(args, org, &tag, on_event).await?;
+    let mut subscribers = subscribe_all(args, subscribe_on, &tag, on_event).await?;
 
     // Open loop: one message every 1/rate s, whatever the answers take.
     let errors = Arc::new(AtomicU64::new(0));
@@ -664,7 +739,18 @@ fn median(values: Vec<f64>) -> f64 {
 }
 
 fn round_text(r: &Round, subscribers: usize) -> String {
-    format!(
+    let across = r.across.as_ref().map_or(String::new(), |a| {
+        format!(
+            "; across instances p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({}/{} delivered, {} errors)",
+            a.p50_ms,
+            a.p99_ms,
+            a.max_ms,
+            a.delivered,
+            a.sent * subscribers as u64,
+            a.errors
+        )
+    });
+    let text = format!(
         "interactions {:.0}/s (p50 {:.1} ms, p99 {:.1} ms, {} errors); latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({}/{} delivered, {} errors); fan-out {:.0} inbound/s -> {:.0} events/s to {} subscribers ({}/{} delivered, {} errors)",
         r.interactions.per_second,
         r.interactions.p50_ms,
@@ -682,17 +768,27 @@ fn round_text(r: &Round, subscribers: usize) -> String {
         r.fan_out.delivered,
         r.fan_out.sent * subscribers as u64,
         r.fan_out.errors,
-    )
+    );
+    text + &across
 }
 
 fn summary(r: &Report) -> String {
     let m = &r.median;
-    format!(
-        "byoc-bench outbound: medians of {} rounds, {} s phases, {} subscribers, echo delay {} ms\n\
+    let across = match (m.across_p50_ms, m.across_p99_ms, m.across_delivered_fraction) {
+        (Some(p50), Some(p99), Some(fraction)) => format!(
+            "\x20 across instances at {:.0} msg/s (reply published on B, subscribers on B2): p50 {p50:.1} ms  p99 {p99:.1} ms  ({:.1}% delivered)\n",
+            r.rate,
+            fraction * 100.0
+        ),
+        _ => String::new(),
+    };
+    let text = format!(
+        "byoc-bench outbound ({}): medians of {} rounds, {} s phases, {} subscribers, echo delay {} ms\n\
          \x20 interactions only (baseline, {} clients): {:.0}/s  p50 {:.1} ms  p99 {:.1} ms\n\
          \x20 end to end at {:.0} msg/s (inbound -> echo agent -> event decoded by a subscriber): p50 {:.1} ms  p99 {:.1} ms  ({:.1}% delivered)\n\
          \x20 fan-out ({} clients): {:.0} inbound/s -> {:.0} events/s delivered ({:.0} per subscriber)\n\
          \x20 fan-out deliveries / interactions-only rate: {:.2}\n",
+        r.backend,
         r.rounds.len(),
         r.seconds,
         r.subscribers,
@@ -710,5 +806,6 @@ fn summary(r: &Report) -> String {
         m.fan_out_delivered_per_second,
         m.fan_out_per_subscriber_per_second,
         m.delivered_to_interactions,
-    )
+    );
+    text + &across
 }
