@@ -79,6 +79,16 @@ impl ApiError {
             .unwrap_or("")
     }
 
+    /// 503 `SERVER_UNAVAILABLE`: the database is unavailable; the same request may succeed in
+    /// a moment (docs/scale-out.md, "When the database fails").
+    pub fn server_unavailable() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVER_UNAVAILABLE",
+            SERVER_UNAVAILABLE_MESSAGE,
+        )
+    }
+
     /// A valid session without the `api` (or `full`) scope, as Salesforce's REST API answers it.
     pub fn api_disabled() -> ApiError {
         ApiError::new(
@@ -126,6 +136,13 @@ impl From<ServiceError> for ApiError {
                 "ENTITY_FAILED_IFLASTMODIFIED_ON_UPDATE",
                 message,
             ),
+            // The database is down or not answering: Salesforce's REST answer for a server
+            // that can't take the request now (503 SERVER_UNAVAILABLE), so clients retry.
+            ServiceError::Store(e) if e.is_unavailable() => {
+                let error_id = uuid::Uuid::new_v4().simple().to_string();
+                tracing::warn!(error_id, error = %e, "admin API: the database is unavailable");
+                ApiError::server_unavailable()
+            }
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 // Never echo a database error: log it under an id and hand out the id.
                 let error_id = uuid::Uuid::new_v4().simple().to_string();
@@ -145,6 +162,10 @@ impl IntoResponse for ApiError {
         (self.status, Json(self.errors)).into_response()
     }
 }
+
+/// The message of [`ApiError::server_unavailable`] (and of the SOAP fault of the same code).
+pub const SERVER_UNAVAILABLE_MESSAGE: &str =
+    "The server is temporarily unable to serve this request. Please try again later.";
 
 /// The largest JSON body an admin route reads (a setup record with a PEM certificate is a few
 /// KiB); routes that take more (an agent reply with an attachment) set their own limit.

@@ -15,12 +15,15 @@
 //!   `partner.env`). [`datadir`]: the files in the data dir.
 //! - A clean stop ([`RunningServer::shutdown`]): drain up to `--drain-timeout`, then close what
 //!   remains ([`drain`]) and flush the buffers ([`Flushers`]).
+//! - [`health`]: `/health` and `/ready` for load balancers; [`supervise`]: background tasks
+//!   restarted when they fail.
 
 pub mod admin_api;
 pub mod bootstrap;
 pub mod console;
 pub mod datadir;
 pub mod drain;
+pub mod health;
 pub mod https;
 pub mod inspector;
 pub mod keep_alive;
@@ -33,6 +36,7 @@ pub mod rest;
 pub mod scrt;
 pub mod setup_service;
 pub mod soap;
+pub mod supervise;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -367,12 +371,21 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             format!("sqlite://{}", data.path(datadir::DATABASE_FILE).display())
         }
     };
-    let store = Store::open(&database_url).await.with_context(|| {
-        format!(
-            "can't open the database {}",
-            byoc_store::redact(&database_url)
-        )
-    })?;
+    // A database that is unreachable at start fails the start at once, with a message saying
+    // so (docs/scale-out.md, "When the database fails"): a supervisor (systemd, a container
+    // runtime, the load balancer's health checks) decides when to try again.
+    let store = match Store::open(&database_url).await {
+        Ok(store) => store,
+        Err(e) => {
+            let url = byoc_store::redact(&database_url);
+            let what = if e.is_unavailable() {
+                format!("can't open the database {url}: it is not reachable (byoc serve does not wait for it; start byoc again once the database answers)")
+            } else {
+                format!("can't open the database {url}")
+            };
+            return Err(anyhow::Error::new(e).context(what));
+        }
+    };
     let setup = SetupService::new(store.clone(), clock.clone());
 
     let (org, created) = bootstrap::ensure_org(&store, clock.as_ref()).await?;
@@ -551,11 +564,15 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         .layer(axum::middleware::from_fn_with_state(
             recording.clone(),
             inspector::http::login_host,
-        ));
-    let scrt_router = scrt::router(scrt_state).layer(axum::middleware::from_fn_with_state(
-        recording,
-        inspector::http::interaction_host,
-    ));
+        ))
+        // After the inspector's layer: load balancers' checks are not recorded.
+        .merge(health::router(store.clone(), shutdown.clone()));
+    let scrt_router = scrt::router(scrt_state)
+        .layer(axum::middleware::from_fn_with_state(
+            recording,
+            inspector::http::interaction_host,
+        ))
+        .merge(health::router(store.clone(), shutdown.clone()));
     // The same routers over HTTPS; their answers name the https URLs.
     let https_urls = axum::Extension(PublicUrls {
         login_url: org_file.login_url_https.clone(),

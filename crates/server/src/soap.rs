@@ -224,7 +224,20 @@ async fn login(
             s.history.record(entry).await;
             return fault_response(wsdl, &Fault::invalid_login(), Some(&diagnosis));
         }
-        Err(Refusal::Internal(e)) => {
+        Err(Refusal::Internal(e, true)) => {
+            // The database is unavailable: Salesforce's fault for a server that can't take the
+            // call now, with HTTP 503 so clients and load balancers see it is transient.
+            tracing::warn!(error = %e, "SOAP login: the database is unavailable");
+            let message = crate::admin_api::SERVER_UNAVAILABLE_MESSAGE;
+            let f = Fault {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "sf:SERVER_UNAVAILABLE".into(),
+                message: format!("SERVER_UNAVAILABLE: {message}"),
+                detail: Some(("UnexpectedErrorFault", "SERVER_UNAVAILABLE", message.into())),
+            };
+            return fault_response(wsdl, &f, None);
+        }
+        Err(Refusal::Internal(e, false)) => {
             let error_id = uuid::Uuid::new_v4().simple().to_string();
             tracing::error!(error_id, error = %e, "SOAP login failed inside byoc");
             let mut f = Fault::client(format!("UNKNOWN_EXCEPTION: An unexpected error occurred. Please include this ErrorId if you contact support: {error_id}"));
@@ -278,7 +291,22 @@ async fn login(
 enum Refusal {
     /// INVALID_LOGIN, with byoc's diagnosis and the user's id when the username names one.
     Login(String, Option<String>),
-    Internal(String),
+    /// A failure inside byoc; `true` when the database is unavailable.
+    Internal(String, bool),
+}
+
+impl From<byoc_store::StoreError> for Refusal {
+    fn from(e: byoc_store::StoreError) -> Refusal {
+        Refusal::Internal(e.to_string(), e.is_unavailable())
+    }
+}
+
+impl From<crate::setup_service::ServiceError> for Refusal {
+    fn from(e: crate::setup_service::ServiceError) -> Refusal {
+        let unavailable =
+            matches!(&e, crate::setup_service::ServiceError::Store(s) if s.is_unavailable());
+        Refusal::Internal(e.to_string(), unavailable)
+    }
 }
 
 /// The active user whose password this is; every other case is INVALID_LOGIN with a diagnosis.
@@ -299,14 +327,10 @@ async fn authenticate(s: &Inner, request: &LoginRequest) -> Result<User, Refusal
     match s.setup.check_password(name, &request.password).await {
         Ok(Some(user)) => return Ok(user),
         Ok(None) => {}
-        Err(e) => return Err(Refusal::Internal(e.to_string())),
+        Err(e) => return Err(e.into()),
     }
     // Refused: find out why, for the login history only (the answer is the same).
-    let user = s
-        .directory
-        .user(name)
-        .await
-        .map_err(|e| Refusal::Internal(e.to_string()))?;
+    let user = s.directory.user(name).await.map_err(Refusal::from)?;
     let Some(user) = user else {
         let shown: String = name
             .chars()
@@ -333,7 +357,7 @@ async fn authenticate(s: &Inner, request: &LoginRequest) -> Result<User, Refusal
         .repo()
         .password_hash(&user.id)
         .await
-        .map_err(|e| Refusal::Internal(e.to_string()))?
+        .map_err(Refusal::from)?
         .is_some();
     let diagnosis = if has_password {
         format!("wrong password for {}; byoc has no security tokens, send the password alone (byoc setup user password {} sets a new one)", user.username, user.username)

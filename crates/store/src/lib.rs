@@ -80,6 +80,60 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database did not answer within byoc's own deadline for this step (a stalled
+    /// connection: the server never saw the statement, or its answer never arrived).
+    #[error("the database did not answer in time ({0})")]
+    TimedOut(&'static str),
+    /// The database is unavailable: another operation's failure, passed on to the requests
+    /// that shared its transaction or waited behind it (the original error is logged once).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// The database is unreachable or not serving right now, as opposed to refusing this
+    /// particular data: connection refused, reset or closed, no pooled connection within the
+    /// acquire timeout, I/O and TLS errors, a server shutting down (57P01 `admin_shutdown`,
+    /// 57P02 `crash_shutdown`) or starting (57P03 `cannot_connect_now`), class 08 connection
+    /// exceptions, too many connections (53300), a statement cancelled by `statement_timeout`
+    /// (57014) or a session ended by `idle_in_transaction_session_timeout` (25P03). Such a
+    /// failure says nothing about the request: the same request may succeed in a moment, and
+    /// every host answers it with its "try again later" (docs/scale-out.md, "When the database
+    /// fails").
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::TimedOut(_) | StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => sqlx_unavailable(e),
+            StoreError::Migrate(
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+            ) => sqlx_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        // The driver's "unexpected end of stream" and the like: the session is gone.
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_sqlstate(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs that mean "not now" rather than "not this".
+fn unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "57014" | "53300" | "25P03"
+        )
 }
 
 /// A stored record before decoding.
@@ -237,6 +291,7 @@ pub trait SetupRepository: Send + Sync {
 }
 
 /// All repositories of one backend.
+#[async_trait]
 pub trait Repositories:
     SetupRepository
     + oauth::OAuthRepository
@@ -250,6 +305,9 @@ pub trait Repositories:
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// A trivial query within `timeout`.
+    async fn ping(&self, timeout: std::time::Duration) -> Result<(), StoreError>;
 }
 
 /// The store handle: cheap to clone, shared by every request.
@@ -375,7 +433,7 @@ impl Store {
             return Ok(None);
         }
         self.setup_reads.fetch_add(1, Ordering::AcqRel);
-        match self.repo.find(kind, by).await? {
+        match deadline("a setup lookup", self.repo.find(kind, by)).await? {
             Some(raw) => Ok(Some(T::from_raw(&raw)?)),
             None => Ok(None),
         }
@@ -383,8 +441,7 @@ impl Store {
 
     async fn all<T: SetupRecord>(&self, kind: Kind) -> Result<Vec<T>, StoreError> {
         self.setup_reads.fetch_add(1, Ordering::AcqRel);
-        self.repo
-            .list(kind)
+        deadline("a setup listing", self.repo.list(kind))
             .await?
             .iter()
             .map(T::from_raw)
@@ -525,9 +582,31 @@ impl Store {
     pub async fn audit_trail(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         self.repo.audit_trail(limit).await
     }
+
+    /// Whether the database answers a trivial query within `timeout` (`/ready`).
+    pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        self.repo.ping(timeout).await
+    }
 }
 
 pub use records::AdminCredential;
+
+/// The longest a setup read through [`Store`] may take before it fails with
+/// [`StoreError::TimedOut`]: a connection that stalls mid-query (the server never answers, no
+/// error ever comes) must not hold the request, or a cache reload every request waits for, for
+/// ever. Longer than PostgreSQL's `statement_timeout`, so a slow query is normally cancelled by
+/// the server first.
+pub const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(6);
+
+async fn deadline<T>(
+    what: &'static str,
+    read: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(READ_DEADLINE, read).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::TimedOut(what)),
+    }
+}
 
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {

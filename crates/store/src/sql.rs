@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use byoc_proto::setup::AuditEntry;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Row, SqlitePool};
+use sqlx::{ConnectOptions, PgPool, Row, SqlitePool};
 
 use crate::{ChangeSet, Kind, Lookup, RawRecord, Repositories, SetupRepository, StoreError};
 
@@ -49,25 +49,85 @@ pub struct PostgresStore {
     pub(crate) pool: PgPool,
 }
 
+/// How long a request waits for a pooled PostgreSQL connection (including opening a new one and
+/// the liveness ping of an idle one) before it fails with [`StoreError::is_unavailable`]: a
+/// database that is down makes requests fail within this, not hang (docs/scale-out.md, "When the
+/// database fails").
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The server cancels any statement running longer than this (`statement_timeout`), and ends a
+/// session idle inside a transaction for longer than [`PG_IDLE_IN_TRANSACTION_TIMEOUT`]: a
+/// stuck statement or an abandoned transaction can't hold locks (and the group-commit writer)
+/// for ever.
+pub const PG_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const PG_IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the start waits for its first PostgreSQL session.
+pub const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An idle pooled connection older than this is closed rather than reused: after a failover
+/// the pool does not keep sessions to a server that is gone.
+const PG_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl PostgresStore {
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| {
-                StoreError::BadUrl(format!("bad PostgreSQL URL {:?}: {e}", crate::redact(url)))
-            })?
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            StoreError::BadUrl(format!("bad PostgreSQL URL {:?}: {e}", crate::redact(url)))
+        })?;
+        // Migrations run on a session of their own without the statement timeout: one that
+        // rewrites a large table may take longer than any request should.
+        let migrate_options = options.clone().options([("statement_timeout", "0")]);
+        let options = options
             // A commit returns only once its WAL record is flushed on the server, whatever the
             // server, database or role default says (`synchronous_commit = off` would answer
             // before the flush and lose the last commits in a server crash). Set at connection
             // start, so every pooled session has it.
-            .options([("synchronous_commit", "on")]);
+            .options([
+                ("synchronous_commit", "on".to_string()),
+                (
+                    "statement_timeout",
+                    PG_STATEMENT_TIMEOUT.as_millis().to_string(),
+                ),
+                (
+                    "idle_in_transaction_session_timeout",
+                    PG_IDLE_IN_TRANSACTION_TIMEOUT.as_millis().to_string(),
+                ),
+            ]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
+            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            .idle_timeout(PG_IDLE_TIMEOUT)
+            // A pooled connection is pinged before it is handed out, so a session the server
+            // ended (restart, pg_terminate_backend, a cut connection) is replaced instead of
+            // failing the request that drew it; the ping counts against the acquire timeout.
+            .test_before_acquire(true)
+            .connect_lazy_with(options);
+        // Bounded: a server that accepts the connection and never answers fails the start
+        // instead of hanging it.
+        let mut migrator_conn = tokio::time::timeout(PG_CONNECT_TIMEOUT, migrate_options.connect())
+            .await
+            .map_err(|_| StoreError::TimedOut("connecting to PostgreSQL"))??;
         // Several instances may start at once: migrations take an advisory lock in sqlx.
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&mut migrator_conn)
+            .await?;
+        let _ = sqlx::Connection::close(migrator_conn).await;
         Ok(PostgresStore { pool })
+    }
+}
+
+async fn ping<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    timeout: Duration,
+) -> Result<(), StoreError>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let query = async {
+        let mut conn = pool.acquire().await?;
+        sqlx::Executor::execute(&mut *conn, "SELECT 1").await?;
+        Ok::<(), StoreError>(())
+    };
+    match tokio::time::timeout(timeout, query).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::TimedOut("the readiness query")),
     }
 }
 
@@ -314,9 +374,14 @@ macro_rules! impl_repositories {
             }
         }
 
+        #[async_trait]
         impl Repositories for $store {
             fn backend(&self) -> &'static str {
                 $backend
+            }
+
+            async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
+                ping(&self.pool, timeout).await
             }
         }
     };

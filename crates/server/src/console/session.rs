@@ -151,6 +151,19 @@ pub enum Refused {
     TooLarge,
     /// Something failed on our side.
     Internal,
+    /// The database is unavailable right now (503; docs/scale-out.md).
+    Unavailable,
+}
+
+impl Refused {
+    /// [`Refused::Unavailable`] when `e` is a store failure of an unavailable database,
+    /// [`Refused::Internal`] otherwise.
+    pub fn internal(e: &anyhow::Error) -> Refused {
+        match e.downcast_ref::<byoc_store::StoreError>() {
+            Some(s) if s.is_unavailable() => Refused::Unavailable,
+            _ => Refused::Internal,
+        }
+    }
 }
 
 impl IntoResponse for Refused {
@@ -185,6 +198,12 @@ impl IntoResponse for Refused {
                 "The console could not read its sessions.",
             )
                 .into_response(),
+            Refused::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "The database is unavailable. Please try again in a moment.",
+            )
+                .into_response(),
         }
     }
 }
@@ -214,7 +233,7 @@ impl FromRequestParts<ConsoleState> for ConsoleSession {
             Ok(None) => return Err(login()),
             Err(e) => {
                 tracing::error!(error = %e, "console session lookup failed");
-                return Err(Refused::Internal);
+                return Err(Refused::internal(&e));
             }
         };
         // The user may have been deactivated since the session began.

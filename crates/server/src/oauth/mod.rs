@@ -184,12 +184,12 @@ pub async fn start(
     );
     // The poller holds a weak reference, so the state (and the history sender in it) goes away
     // when the HTTP host stops, which is what lets the flusher finish.
-    tasks.spawn(background::poll(
-        Arc::downgrade(&inner),
-        store,
-        clock,
-        shutdown,
-    ));
+    // Supervised: a panic in the poller restarts it instead of leaving revocations unseen.
+    let weak = Arc::downgrade(&inner);
+    let stop = shutdown.clone();
+    crate::supervise::spawn(tasks, "OAuth revocation poller", shutdown, move || {
+        background::poll(weak.clone(), store.clone(), clock.clone(), stop.clone())
+    });
     Ok(OAuthState(inner))
 }
 
@@ -277,11 +277,15 @@ pub(crate) fn json_body<T: serde::Serialize>(value: &T) -> Response {
 pub(crate) fn store_failure(e: &byoc_store::StoreError) -> Response {
     let error_id = uuid::Uuid::new_v4().simple().to_string();
     tracing::error!(error_id, error = %e, "OAuth endpoint store failure");
-    let mut r = plain_oauth_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "unknown_error",
-        "retry your request",
-    );
+    // The same body either way (Salesforce's answer to a request it failed to serve, which
+    // clients already treat as "retry"); a database that is unavailable makes it a 503, so load
+    // balancers and clients see it is transient (docs/scale-out.md, "When the database fails").
+    let status = if e.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let mut r = plain_oauth_error(status, "unknown_error", "retry your request");
     if let Ok(v) = HeaderValue::from_str(&format!("store failure, error id {error_id}")) {
         r.headers_mut().insert(DIAGNOSIS_HEADER, v);
     }

@@ -249,8 +249,18 @@ impl Host {
             self.service,
             self.shutdown.clone(),
         ));
-        tasks.spawn(access::poll(self.setup, self.shutdown.clone()));
         tasks.spawn(self.bus.clone().follow_notices(self.shutdown.clone()));
-        tasks.spawn(retention(self.bus, self.retention, self.shutdown));
+        // Supervised: restarted if they fail or panic (crate::supervise).
+        let (setup, stop) = (self.setup, self.shutdown.clone());
+        crate::supervise::spawn(
+            tasks,
+            "Pub/Sub access poller",
+            self.shutdown.clone(),
+            move || access::poll(setup.clone(), stop.clone()),
+        );
+        let (bus, keep, stop) = (self.bus, self.retention, self.shutdown.clone());
+        crate::supervise::spawn(tasks, "Pub/Sub retention purge", self.shutdown, move || {
+            retention(bus.clone(), keep, stop.clone())
+        });
     }
 }

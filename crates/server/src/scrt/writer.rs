@@ -5,6 +5,14 @@
 //! interactions cost little more than their SQL. If a batch fails, its jobs are retried one by
 //! one, so one bad job cannot fail its neighbours; the ops of one job always commit together.
 //!
+//! Unless the database is unavailable ([`StoreError::is_unavailable`]): then retrying job by
+//! job would only make every job wait for a dead pool in turn, so the batch's jobs and every job
+//! already queued fail at once (their requests answer "try again later"), and the next batch
+//! tries the database afresh. A batch also has a deadline of its own ([`BATCH_DEADLINE`]): a
+//! connection that stalls (the server never answers) can't hold the writer. A panic while
+//! committing fails that batch's jobs and the writer goes on with the next one. Nothing is
+//! answered as committed before its transaction committed.
+//!
 //! After a batch committed, the end users' new messages in it are announced as
 //! [`CommittedMessage`]s on a broadcast channel ([`GroupCommit::committed_messages`]): the seam
 //! through which other parts of the server (the echo agent) react to inbound messages without
@@ -12,9 +20,19 @@
 //! ([`GroupCommit::commits`]): the live feed's follower ([`crate::live`]) wakes on it and reads
 //! the feed rows the batch wrote.
 
+use std::time::Duration;
+
 use byoc_store::conversations::{WriteOp, WriteOutcome};
 use byoc_store::{Store, StoreError};
+use futures::FutureExt;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// The longest one batch's transaction may take before its jobs fail as unavailable: longer
+/// than PostgreSQL's `statement_timeout` (so a slow statement is normally cancelled by the
+/// server first, and answered) but short enough that a stalled connection makes requests fail
+/// within seconds. The commit may still land after this; its requests were not told it did,
+/// and a retry with the same entry ids is recognised as one.
+pub const BATCH_DEADLINE: Duration = Duration::from_secs(6);
 
 /// The most ops committed in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -177,8 +195,39 @@ async fn run(
         pending: Vec::new(),
     };
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        for batch in by_bytes(std::mem::take(&mut jobs), job_bytes, MAX_BATCH_BYTES) {
-            commit(&store, batch, &mut announcer).await;
+        let mut batches =
+            by_bytes(std::mem::take(&mut jobs), job_bytes, MAX_BATCH_BYTES).into_iter();
+        while let Some(batch) = batches.next() {
+            // A panic fails the batch's jobs (their reply senders are dropped: "the writer
+            // stopped", a 503) and the writer goes on: one bad batch can't stop every write.
+            let committed = std::panic::AssertUnwindSafe(commit(&store, batch, &mut announcer))
+                .catch_unwind()
+                .await;
+            let reason = match committed {
+                Ok(Some(reason)) => reason,
+                Ok(None) => continue,
+                Err(_) => {
+                    tracing::error!("the group-commit writer panicked in a batch; its requests failed, the writer goes on");
+                    continue;
+                }
+            };
+            // The database is unavailable: fail what is already waiting at once rather than
+            // making each batch wait for the dead pool in turn.
+            let mut failed = 0usize;
+            for job in batches.by_ref().flatten() {
+                let _ = job.reply.send(Err(StoreError::Unavailable(reason.clone())));
+                failed += 1;
+            }
+            while let Ok(job) = rx.try_recv() {
+                let _ = job.reply.send(Err(StoreError::Unavailable(reason.clone())));
+                failed += 1;
+            }
+            if failed > 0 {
+                tracing::warn!(
+                    jobs = failed,
+                    "the database is unavailable; queued writes failed at once"
+                );
+            }
         }
         announcer.flush();
         commits.send_modify(|n| *n = n.wrapping_add(1));
@@ -220,8 +269,9 @@ fn by_bytes<T>(items: Vec<T>, weight: impl Fn(&T) -> usize, max: usize) -> Vec<V
     runs
 }
 
-/// Commit one batch of jobs in one transaction and answer them.
-async fn commit(store: &Store, jobs: Vec<Job>, announcer: &mut Announcer) {
+/// Commit one batch of jobs in one transaction and answer them. `Some(reason)` when the batch
+/// failed because the database is unavailable (every job of it was answered so).
+async fn commit(store: &Store, jobs: Vec<Job>, announcer: &mut Announcer) -> Option<String> {
     // All ops in one list (moved, not copied: attachments are large), and each job's
     // share of it.
     let mut ops: Vec<WriteOp> = Vec::with_capacity(jobs.len());
@@ -231,13 +281,21 @@ async fn commit(store: &Store, jobs: Vec<Job>, announcer: &mut Announcer) {
         ops.extend(job.ops);
         shares.push((start..ops.len(), job.reply));
     }
-    match store.repo().write_batch(&ops).await {
+    match write_batch(store, &ops).await {
         Ok(outcomes) => {
             let mut outcomes = outcomes.into_iter();
             for (range, reply) in shares {
                 let mine: Vec<WriteOutcome> = outcomes.by_ref().take(range.len()).collect();
                 answer(announcer, &ops[range], reply, Ok(mine));
             }
+        }
+        Err(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, jobs = shares.len(), "a write batch failed: the database is unavailable; its jobs fail at once");
+            let reason = e.to_string();
+            for (_, reply) in shares {
+                let _ = reply.send(Err(StoreError::Unavailable(reason.clone())));
+            }
+            return Some(reason);
         }
         Err(e) if shares.len() == 1 => {
             if let Some((_, reply)) = shares.pop() {
@@ -246,11 +304,32 @@ async fn commit(store: &Store, jobs: Vec<Job>, announcer: &mut Announcer) {
         }
         Err(e) => {
             tracing::warn!(error = %e, jobs = shares.len(), "a write batch failed; retrying its jobs one by one");
-            for (range, reply) in shares {
-                let result = store.repo().write_batch(&ops[range.clone()]).await;
+            let mut shares = shares.into_iter();
+            for (range, reply) in shares.by_ref() {
+                let result = write_batch(store, &ops[range.clone()]).await;
+                if let Err(e) = &result {
+                    if e.is_unavailable() {
+                        // The database went away during the retries: the rest fail at once.
+                        let reason = e.to_string();
+                        let _ = reply.send(result);
+                        for (_, reply) in shares {
+                            let _ = reply.send(Err(StoreError::Unavailable(reason.clone())));
+                        }
+                        return Some(reason);
+                    }
+                }
                 answer(announcer, &ops[range], reply, result);
             }
         }
+    }
+    None
+}
+
+/// One transaction, within [`BATCH_DEADLINE`].
+async fn write_batch(store: &Store, ops: &[WriteOp]) -> Result<Vec<WriteOutcome>, StoreError> {
+    match tokio::time::timeout(BATCH_DEADLINE, store.repo().write_batch(ops)).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::TimedOut("a group-commit batch")),
     }
 }
 
