@@ -512,7 +512,9 @@ async fn a_stop_without_drain_still_writes_the_queued_login_history() {
             (username, status)
         }));
     }
-    while answered.load(Ordering::SeqCst) < 150 {
+    // SIGTERM as the last ones are answered: they are still in the flusher's queue (a stop that
+    // did not wait for the flusher lost 10 to 50 of them in each of four runs).
+    while answered.load(Ordering::SeqCst) < 190 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let pid = instance.pid();
