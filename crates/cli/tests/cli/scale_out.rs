@@ -221,6 +221,31 @@ async fn the_partner_toolkit_works_through_haproxy_in_front_of_three_instances()
         format!("http://127.0.0.1:{login}"),
         "{token}"
     );
+    // A SOAP login through the balancer: serverUrl names the balancer, whichever instance
+    // answered.
+    let soap = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{login}/services/Soap/u/68.0"))
+        .header("content-type", "text/xml; charset=UTF-8")
+        .header("SOAPAction", "login")
+        .body(format!(
+            r#"<?xml version="1.0" encoding="utf-8" ?>
+<env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"><env:Body>
+<n1:login xmlns:n1="urn:partner.soap.sforce.com"><n1:username>{}</n1:username><n1:password>{}</n1:password></n1:login>
+</env:Body></env:Envelope>"#,
+            org["admin_username"].as_str().unwrap(),
+            org["admin_password"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(soap.status(), 200);
+    let soap = soap.text().await.unwrap();
+    assert!(
+        soap.contains(&format!(
+            "<serverUrl>http://127.0.0.1:{login}/services/Soap/u/68.0/"
+        )),
+        "{soap}"
+    );
     let sent = json(&ok(&partner_cmd(
         &dir,
         &[
