@@ -5,6 +5,10 @@
 //!
 //! `byoc-bench tokens` starts a real byoc server in this process (loopback ports, a temporary
 //! data dir on SQLite, the default sample setup), then measures, in interleaved rounds:
+//! (with `--backends sqlite,postgres` also a server on a fresh PostgreSQL database, and with
+//! `--instances 2` two servers on one PostgreSQL database sharing the load; trivial and grants
+//! are measured on each setup in every round, and the database transactions per grant are
+//! counted on PostgreSQL: the token path does none of its own, apart from `--strict`'s jti)
 //!
 //! - **trivial**: `GET /id/keys` on the same login host (an empty JSON key set) — a route that
 //!   touches neither the database nor any crypto, so it prices HTTP and routing alone;
@@ -111,6 +115,29 @@ struct TokensArgs {
     /// Print one JSON document instead of text
     #[arg(long)]
     json: bool,
+    /// Store setups to measure, in this order (the first is the baseline of the ratios):
+    /// `sqlite` (a temporary data dir) and/or `postgres`
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "sqlite"
+    )]
+    backends: Vec<Backend>,
+    /// The PostgreSQL database of the `postgres` setups [default: a fresh database per setup on
+    /// BYOC_TEST_POSTGRES, or postgres://postgres@127.0.0.1:5432/postgres]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Also measure this many instances (servers in this process) on one PostgreSQL database,
+    /// the connections spread over them (1 or 2)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    instances: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -201,6 +228,56 @@ struct Report {
     rounds: Vec<Round>,
     median: Medians,
     target_grants_to_trivial: f64,
+    /// Every setup measured (the first is the one `rounds` and `median` describe).
+    setups: Vec<SetupReport>,
+}
+
+/// One store setup's trivial and grant figures (medians of its rounds).
+#[derive(Debug, Serialize)]
+struct SetupReport {
+    name: String,
+    instances: usize,
+    trivial_per_second: f64,
+    grants_per_second: f64,
+    grants_p50_ms: f64,
+    grants_p99_ms: f64,
+    grants_to_trivial: f64,
+    /// Median over the rounds of this setup's grants/s over the first setup's.
+    grants_to_first_setup: f64,
+    /// Transactions the database committed per grant over the whole run (PostgreSQL's
+    /// `pg_stat_database.xact_commit`, read before the first round and after the servers
+    /// stopped): background work and the buffered login history included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_transactions_per_grant: Option<f64>,
+}
+
+/// The servers of one setup, and what its phases send.
+struct Setup {
+    name: String,
+    database_url: Option<String>,
+    servers: Vec<(
+        tempfile::TempDir,
+        tokio::runtime::Runtime,
+        byoc_server::RunningServer,
+    )>,
+    addrs: Vec<SocketAddr>,
+    grants: Arc<Target>,
+    transactions_before: Option<i64>,
+    /// (trivial, grants) per round.
+    loads: Vec<(Load, Load)>,
+}
+
+/// Committed transactions of the database at `url` so far.
+async fn committed_transactions(url: &str) -> anyhow::Result<i64> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(n)
 }
 
 /// What a partner connector needs, read from the data dir the server just wrote.
@@ -235,54 +312,124 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         }
     };
 
-    let (temp, server_rt, server) = start_server(server_threads)?;
-    let data_dir = temp.path().join("data");
-    let login: url::Url = server.org_file().login_url.parse()?;
-    let addr = login
-        .socket_addrs(|| None)?
-        .into_iter()
-        .next()
-        .context("the login URL has no address")?;
-    if !addr.ip().is_loopback() {
-        bail!("the server is not on loopback ({addr}); refusing to send load there");
+    if args.backends.is_empty() {
+        bail!("--backends names no setup");
     }
-    let partner = read_partner(&data_dir)?;
-
-    say(format!(
-        "byoc-bench tokens: {cores} cores; server {server_threads} threads, load generator \
-         {client_threads} threads, {} connections; {} rounds of {:.1} s phases; server on {addr}",
-        args.concurrency, args.rounds, args.seconds
-    ));
-    let started = Instant::now();
-    let bodies = sign_assertions(&partner, args.assertions, cores)?;
-    say(format!(
-        "signed {} assertions (unique jti) in {:.1} s, before any timed phase",
-        bodies.len(),
-        started.elapsed().as_secs_f64()
-    ));
-    let (signing_input, signature) = first_signature(&bodies)?;
-    let public_key = byoc_pki::parse_certificate(&partner.certificate_pem)?
-        .rsa_public_key_pkcs1_der
-        .clone();
-    let bodies = Arc::new(
-        bodies
-            .into_iter()
-            .map(|(_, body)| Bytes::from(body))
-            .collect::<Vec<_>>(),
-    );
-
+    if !(1..=2).contains(&args.instances) {
+        bail!("--instances must be 1 or 2");
+    }
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(client_threads)
         .thread_name("byoc-bench-load")
         .enable_all()
         .build()?;
+    // The setups: each backend with one instance, and PostgreSQL with `--instances` too.
+    let mut wanted: Vec<(Backend, usize)> = args.backends.iter().map(|b| (*b, 1)).collect();
+    if args.instances > 1 && args.backends.contains(&Backend::Postgres) {
+        wanted.push((Backend::Postgres, args.instances));
+    }
+    let mut setups: Vec<Setup> = Vec::new();
+    for (backend, instances) in wanted {
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => match &args.database_url {
+                Some(url) => Some(url.clone()),
+                None => Some(
+                    client_rt
+                        .block_on(byoc_store::testing::postgres_url("token benchmark"))
+                        .context("no PostgreSQL for the postgres setup")?,
+                ),
+            },
+        };
+        let name = match (backend, instances) {
+            (Backend::Sqlite, _) => "sqlite".to_string(),
+            (Backend::Postgres, 1) => "postgres".to_string(),
+            (Backend::Postgres, n) => format!("postgres-x{n}"),
+        };
+        let mut servers = Vec::new();
+        for _ in 0..instances {
+            servers.push(start_server_on(server_threads, database_url.clone())?);
+        }
+        let mut addrs = Vec::new();
+        for (_, _, server) in &servers {
+            let login: url::Url = server.org_file().login_url.parse()?;
+            let addr = login
+                .socket_addrs(|| None)?
+                .into_iter()
+                .next()
+                .context("the login URL has no address")?;
+            if !addr.ip().is_loopback() {
+                bail!("the server is not on loopback ({addr}); refusing to send load there");
+            }
+            addrs.push(addr);
+        }
+        setups.push(Setup {
+            name,
+            database_url,
+            servers,
+            addrs,
+            grants: Arc::new(Target::Get(String::new())),
+            transactions_before: None,
+            loads: Vec::new(),
+        });
+    }
+    let first_addr = setups[0].addrs[0];
+
+    say(format!(
+        "byoc-bench tokens: {cores} cores; server {server_threads} threads, load generator \
+         {client_threads} threads, {} connections; {} rounds of {:.1} s phases; setups {}; first server on {first_addr}",
+        args.concurrency,
+        args.rounds,
+        args.seconds,
+        setups
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let trivial = Arc::new(Target::Get(args.trivial_path.clone()));
-    let grants = Arc::new(Target::Post(TOKEN_PATH, bodies));
-    // Both routes answer before anything is timed (this also fills the server's caches).
-    let granted = client_rt.block_on(async {
-        check_once(addr, &trivial).await?;
-        check_once(addr, &grants).await
-    })?;
+    let mut baseline = None;
+    for setup in &mut setups {
+        // The sample app of the first instance: the others share its database.
+        let partner = read_partner(&setup.servers[0].0.path().join("data"))?;
+        let started = Instant::now();
+        let bodies = sign_assertions(&partner, args.assertions, cores)?;
+        say(format!(
+            "{}: signed {} assertions (unique jti) in {:.1} s, before any timed phase",
+            setup.name,
+            bodies.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        let (signing_input, signature) = first_signature(&bodies)?;
+        let bodies = Arc::new(
+            bodies
+                .into_iter()
+                .map(|(_, body)| Bytes::from(body))
+                .collect::<Vec<_>>(),
+        );
+        setup.grants = Arc::new(Target::Post(TOKEN_PATH, bodies));
+        // Both routes answer on every instance before anything is timed (this also fills the
+        // servers' caches).
+        let mut granted = Bytes::new();
+        for addr in &setup.addrs {
+            granted = client_rt.block_on(async {
+                check_once(*addr, &trivial).await?;
+                check_once(*addr, &setup.grants).await
+            })?;
+        }
+        if let Some(url) = &setup.database_url {
+            setup.transactions_before = Some(client_rt.block_on(committed_transactions(url))?);
+        }
+        if baseline.is_none() {
+            baseline = Some((partner, signing_input, signature, granted));
+        }
+    }
+    let Some((partner, signing_input, signature, granted)) = baseline else {
+        bail!("no setup");
+    };
+    let public_key = byoc_pki::parse_certificate(&partner.certificate_pem)?
+        .rsa_public_key_pkcs1_der
+        .clone();
     let granted: serde_json::Value =
         serde_json::from_slice(&granted).context("the token answer is not JSON")?;
     let access_token_length = granted["access_token"].as_str().map_or(0, str::len);
@@ -291,19 +438,46 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         "a granted access token has {access_token_length} characters"
     ));
 
+    let several = setups.len() > 1;
     let mut rounds = Vec::new();
     for n in 1..=args.rounds {
         let runs = |p: Phase| args.only.is_none_or(|only| only == p);
-        let t = if runs(Phase::Trivial) {
-            client_rt.block_on(run_phase(addr, trivial.clone(), args.concurrency, phase))?
-        } else {
-            Load::default()
-        };
-        let g = if runs(Phase::Grants) {
-            client_rt.block_on(run_phase(addr, grants.clone(), args.concurrency, phase))?
-        } else {
-            Load::default()
-        };
+        for setup in &mut setups {
+            let t = if runs(Phase::Trivial) {
+                client_rt.block_on(run_phase_on(
+                    &setup.addrs,
+                    trivial.clone(),
+                    args.concurrency,
+                    phase,
+                ))?
+            } else {
+                Load::default()
+            };
+            let g = if runs(Phase::Grants) {
+                client_rt.block_on(run_phase_on(
+                    &setup.addrs,
+                    setup.grants.clone(),
+                    args.concurrency,
+                    phase,
+                ))?
+            } else {
+                Load::default()
+            };
+            if several {
+                say(format!(
+                    "round {n} {:<12} trivial {}  |  grants {}",
+                    setup.name,
+                    load_text(&t),
+                    load_text(&g)
+                ));
+            }
+            for (what, load) in [("trivial", &t), ("grants", &g)] {
+                if let Some(e) = &load.first_error {
+                    say(format!("  {what}: {} errors; first: {e}", load.errors));
+                }
+            }
+            setup.loads.push((t, g));
+        }
         let v = if runs(Phase::Verify) {
             verify_rate(&public_key, &signing_input, &signature, phase)?
         } else {
@@ -314,6 +488,7 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         } else {
             0.0
         };
+        let (t, g) = setups[0].loads[n - 1].clone();
         say(format!(
             "round {n}: trivial {}  |  grants {}  |  verify {:>8.0}/s  |  token check {:>8.0}/s",
             load_text(&t),
@@ -321,11 +496,6 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
             v,
             c
         ));
-        for (what, load) in [("trivial", &t), ("grants", &g)] {
-            if let Some(e) = &load.first_error {
-                say(format!("  {what}: {} errors; first: {e}", load.errors));
-            }
-        }
         rounds.push(Round {
             trivial: t,
             grants: g,
@@ -360,8 +530,48 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         grants_client_cpu_us: med_opt(&rounds, |r| r.grants.client_cpu_us),
     };
 
-    // Stopping flushes the login history, every grant's row included.
-    server_rt.block_on(server.shutdown())?;
+    // Stopping flushes the login history, every grant's row included; the servers' database
+    // sessions end, which also makes PostgreSQL publish their statistics.
+    let mut setup_reports = Vec::new();
+    let first_grants: Vec<f64> = setups[0].loads.iter().map(|l| l.1.per_second).collect();
+    for setup in setups {
+        let instances = setup.servers.len();
+        for (_temp, server_rt, server) in setup.servers {
+            server_rt.block_on(server.shutdown())?;
+        }
+        let grants_total: u64 = setup.loads.iter().map(|l| l.1.ok).sum();
+        let database_transactions_per_grant = match (&setup.database_url, setup.transactions_before)
+        {
+            (Some(url), Some(before)) if grants_total > 0 => {
+                std::thread::sleep(Duration::from_secs(1));
+                let after = client_rt.block_on(committed_transactions(url))?;
+                Some((after - before) as f64 / grants_total as f64)
+            }
+            _ => None,
+        };
+        let med =
+            |f: &dyn Fn(&(Load, Load)) -> f64| crate::median(setup.loads.iter().map(f).collect());
+        let trivial_per_second = med(&|l| l.0.per_second);
+        let grants_per_second = med(&|l| l.1.per_second);
+        setup_reports.push(SetupReport {
+            name: setup.name.clone(),
+            instances,
+            trivial_per_second,
+            grants_per_second,
+            grants_p50_ms: med(&|l| l.1.p50_ms),
+            grants_p99_ms: med(&|l| l.1.p99_ms),
+            grants_to_trivial: ratio(grants_per_second, trivial_per_second),
+            grants_to_first_setup: crate::median(
+                setup
+                    .loads
+                    .iter()
+                    .zip(&first_grants)
+                    .map(|(l, first)| ratio(l.1.per_second, *first))
+                    .collect(),
+            ),
+            database_transactions_per_grant,
+        });
+    }
 
     let report = Report {
         cores,
@@ -375,6 +585,7 @@ fn tokens(args: &TokensArgs) -> anyhow::Result<()> {
         rounds,
         median,
         target_grants_to_trivial: TARGET_RATIO,
+        setups: setup_reports,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -394,6 +605,18 @@ fn start_server(
     tokio::runtime::Runtime,
     byoc_server::RunningServer,
 )> {
+    start_server_on(threads, None)
+}
+
+/// [`start_server`] on `database_url` (`None`: SQLite in the data dir).
+fn start_server_on(
+    threads: usize,
+    database_url: Option<String>,
+) -> anyhow::Result<(
+    tempfile::TempDir,
+    tokio::runtime::Runtime,
+    byoc_server::RunningServer,
+)> {
     let temp = tempfile::tempdir().context("can't create a temporary data dir")?;
     let data_dir = temp.path().join("data");
     let server_rt = tokio::runtime::Builder::new_multi_thread()
@@ -408,7 +631,7 @@ fn start_server(
             listeners,
             byoc_server::ServerConfig {
                 data_dir,
-                database_url: None,
+                database_url,
                 empty: false,
                 strict: false,
                 accepted_audiences: Vec::new(),
@@ -451,7 +674,7 @@ fn summary(r: &Report) -> String {
          \x20 verify   RSA-2048 SHA-256, aws-lc-rs, 1 core   {:>9.0} /s\n\
          \x20 token check ({} chars), 1 core          {:>9.0} /s ({:.2} us each)\n\
          \x20 grants/trivial  {:.3}   (target >= {TARGET_RATIO:.1}: {verdict})\n\
-         \x20 grants/verify   {:.3}\n{cpu}",
+         \x20 grants/verify   {:.3}\n{cpu}{}",
         r.rounds.len(),
         r.trivial_endpoint,
         m.trivial_per_second,
@@ -467,7 +690,39 @@ fn summary(r: &Report) -> String {
         1e6 / m.token_checks_per_second.max(1e-9),
         m.grants_to_trivial,
         m.grants_to_verify,
+        setups_text(r),
     )
+}
+
+/// The per-setup table, when more than one setup ran.
+fn setups_text(r: &Report) -> String {
+    if r.setups.len() < 2 {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nper setup (medians of {} rounds; ratio to {}: the median of each round's ratio):\n",
+        r.rounds.len(),
+        r.setups[0].name
+    );
+    for s in &r.setups {
+        let transactions = match s.database_transactions_per_grant {
+            Some(t) => format!("   database transactions per grant {t:.3}"),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "\x20 {:<12} trivial {:>8.0} req/s   grants {:>8.0} req/s (p50 {:.2} ms, p99 {:.2} ms)   \
+             grants/trivial {:.3}   grants/{} {:.2}{transactions}\n",
+            s.name,
+            s.trivial_per_second,
+            s.grants_per_second,
+            s.grants_p50_ms,
+            s.grants_p99_ms,
+            s.grants_to_trivial,
+            r.setups[0].name,
+            s.grants_to_first_setup,
+        ));
+    }
+    out
 }
 
 fn load_text(l: &Load) -> String {
@@ -788,25 +1043,29 @@ async fn run_phase(
     connections: usize,
     phase: Duration,
 ) -> anyhow::Result<Load> {
+    run_phase_on(&[addr], target, connections, phase).await
+}
+
+/// [`run_phase`] with the connections spread over several servers (instances) in turn.
+async fn run_phase_on(
+    addrs: &[SocketAddr],
+    target: Arc<Target>,
+    connections: usize,
+    phase: Duration,
+) -> anyhow::Result<Load> {
     let mut senders = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        senders.push(connect(addr).await?);
+    for i in 0..connections {
+        let addr = addrs[i % addrs.len()];
+        senders.push((connect(addr).await?, Arc::new(addr.to_string())));
     }
-    let host = Arc::new(addr.to_string());
     let turn = Arc::new(AtomicUsize::new(0));
     let server_before = thread_cpu_ns(SERVER_THREADS);
     let client_before = thread_cpu_ns(CLIENT_THREADS);
     let start = Instant::now();
     let deadline = start + phase;
     let mut tasks = tokio::task::JoinSet::new();
-    for sender in senders {
-        tasks.spawn(drive(
-            sender,
-            target.clone(),
-            host.clone(),
-            turn.clone(),
-            deadline,
-        ));
+    for (sender, host) in senders {
+        tasks.spawn(drive(sender, target.clone(), host, turn.clone(), deadline));
     }
     let mut latencies = Vec::new();
     let mut errors = 0;

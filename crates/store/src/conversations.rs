@@ -1115,5 +1115,15 @@ async fn postgres_write_batch(
     store: &PostgresStore,
     ops: &[WriteOp],
 ) -> Result<Vec<WriteOutcome>, StoreError> {
+    if statement_by_statement() {
+        return store.write_batch_in_process(ops).await;
+    }
     crate::pg_batch::write_batch(&store.pool, ops).await
+}
+
+/// `BYOC_PG_BATCH=statements` (read at every batch) makes PostgreSQL batches go statement by
+/// statement again, as before the server-side function: only so a benchmark can measure both in
+/// one run (docs/benchmarks.md); both paths answer and store the same (the store tests check it).
+fn statement_by_statement() -> bool {
+    std::env::var_os("BYOC_PG_BATCH").is_some_and(|v| v == "statements")
 }
