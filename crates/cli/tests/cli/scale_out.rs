@@ -6,7 +6,7 @@
 //! The HAProxy test is skipped with a printed SKIPPED line when `haproxy` is not installed,
 //! unless `BYOC_REQUIRE_HAPROXY=1` (CI sets it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -48,7 +48,6 @@ fn free_ports(n: usize) -> Vec<u16> {
 /// and HAProxy stop too rather than outliving the test.
 struct ScaleOut {
     child: tokio::process::Child,
-    dir: PathBuf,
 }
 
 impl ScaleOut {
@@ -90,6 +89,14 @@ fn sigterm(pid: u32) {
 /// `show stat` on HAProxy's stats socket: for `backend`, how many requests or connections each
 /// server (instance) took.
 fn sessions_per_instance(socket: &Path, backend: &str) -> Vec<(String, u64)> {
+    stat(socket, backend, "stot")
+        .into_iter()
+        .map(|(server, n)| (server, n.parse().unwrap_or(0)))
+        .collect()
+}
+
+/// Column `column` of `show stat` for each server (instance) of `backend`.
+fn stat(socket: &Path, backend: &str, column: &str) -> Vec<(String, String)> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("stats socket");
     stream.write_all(b"show stat\n").expect("write");
@@ -102,11 +109,11 @@ fn sessions_per_instance(socket: &Path, backend: &str) -> Vec<(String, u64)> {
         .trim_start_matches("# ")
         .split(',')
         .collect();
-    let stot = header.iter().position(|h| *h == "stot").expect("stot");
+    let at = header.iter().position(|h| *h == column).expect(column);
     lines
         .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|f| f.len() > stot && f[0] == backend && f[1].starts_with('i'))
-        .map(|f| (f[1].to_string(), f[stot].parse().unwrap_or(0)))
+        .filter(|f| f.len() > at && f[0] == backend && f[1].starts_with('i'))
+        .map(|f| (f[1].to_string(), f[at].to_string()))
         .collect()
 }
 
@@ -158,10 +165,7 @@ async fn the_partner_toolkit_works_through_haproxy_in_front_of_three_instances()
         .spawn()
         .expect("run scripts/scale-out");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let lb = ScaleOut {
-        child,
-        dir: dir.clone(),
-    };
+    let lb = ScaleOut { child };
     let mut printed = String::new();
     tokio::time::timeout(Duration::from_secs(180), async {
         while let Some(line) = lines.next_line().await.expect("stdout") {
@@ -183,6 +187,24 @@ async fn the_partner_toolkit_works_through_haproxy_in_front_of_three_instances()
         "haproxy".to_string(),
     ] {
         assert!(printed.contains(&expected), "{expected} in:\n{printed}");
+    }
+
+    // Every instance passes its health check (GET /ready answered 200: L7OK) on every backend
+    // (checks run every second; a few seconds is generous).
+    let socket = dir.join("haproxy.sock");
+    for backend in ["login", "scrt", "pubsub", "login_https", "scrt_https"] {
+        let mut checks = Vec::new();
+        for _ in 0..100 {
+            checks = stat(&socket, backend, "check_status");
+            if checks.len() == 3 && checks.iter().all(|(_, s)| s == "L7OK") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            checks.len() == 3 && checks.iter().all(|(_, s)| s == "L7OK"),
+            "{backend}: {checks:?}"
+        );
     }
 
     // The balancer's files name the balancer.
@@ -317,7 +339,6 @@ async fn the_partner_toolkit_works_through_haproxy_in_front_of_three_instances()
     }
 
     // The balancer's own count: requests landed on more than one instance.
-    let socket = lb.dir.join("haproxy.sock");
     let login_counts = served_by_several(&socket, "login");
     let scrt_counts = served_by_several(&socket, "scrt");
     let https_counts = served_by_several(&socket, "login_https");
