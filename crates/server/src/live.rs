@@ -163,25 +163,52 @@ impl LiveFeed {
         // Streams opened from now on start at the head as it is now.
         let head = self.inner.store.repo().feed_bounds().await?.head;
         self.inner.head.send_replace(head);
-        let me = self.clone();
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            me.follow(head, commits, notices, stop).await;
-            me.inner.stop.cancel();
-            Ok(())
+        // Supervised (crate::supervise): a panic restarts them. The follower's first run uses
+        // the notices subscribed above; a restart subscribes afresh and reads what it missed at
+        // once, from the last seq it broadcast.
+        let (me, stop) = (self.clone(), shutdown.clone());
+        let first = Arc::new(std::sync::Mutex::new(Some(notices)));
+        crate::supervise::spawn(tasks, "live feed follower", shutdown.clone(), move || {
+            let (me, stop, commits) = (me.clone(), stop.clone(), commits.clone());
+            let taken = first.lock().ok().and_then(|mut n| n.take());
+            async move {
+                let (last, notices) = match taken {
+                    Some(n) => (head, n),
+                    None => {
+                        let n = me.inner.store.notices();
+                        (me.read_new(me.head()).await, n)
+                    }
+                };
+                me.follow(last, commits, notices, stop).await;
+                me.inner.stop.cancel();
+                Ok(())
+            }
         });
         if let Some(rx) = self.take_delivery_rx() {
-            let me = self.clone();
-            let stop = shutdown.clone();
-            tasks.spawn(async move {
-                me.write_deliveries(rx, stop).await;
-                Ok(())
-            });
+            // Behind a mutex so a restarted writer finds the same queue.
+            let rx = Arc::new(tokio::sync::Mutex::new(rx));
+            let (me, stop) = (self.clone(), shutdown.clone());
+            crate::supervise::spawn(
+                tasks,
+                "live feed delivery writer",
+                shutdown.clone(),
+                move || {
+                    let (me, stop, rx) = (me.clone(), stop.clone(), rx.clone());
+                    async move {
+                        let mut rx = rx.lock().await;
+                        me.write_deliveries(&mut rx, stop).await;
+                        Ok(())
+                    }
+                },
+            );
         }
-        let store = self.inner.store.clone();
-        tasks.spawn(async move {
-            prune(store, clock, shutdown).await;
-            Ok(())
+        let (store, stop) = (self.inner.store.clone(), shutdown.clone());
+        crate::supervise::spawn(tasks, "live feed pruner", shutdown, move || {
+            let (store, clock, stop) = (store.clone(), clock.clone(), stop.clone());
+            async move {
+                prune(store, clock, stop).await;
+                Ok(())
+            }
         });
         Ok(())
     }
@@ -275,7 +302,7 @@ impl LiveFeed {
 
     /// Write noted deliveries as `delivered` rows, a batch per transaction. On `stop`, what is
     /// already queued is still written (a clean stop flushes its buffers).
-    async fn write_deliveries(&self, mut rx: mpsc::Receiver<Delivery>, stop: CancellationToken) {
+    async fn write_deliveries(&self, rx: &mut mpsc::Receiver<Delivery>, stop: CancellationToken) {
         let mut batch = Vec::with_capacity(256);
         let mut stopping = false;
         loop {

@@ -563,3 +563,83 @@ async fn ready_follows_the_database_health_stays_up_grpc_is_unavailable() {
     eprintln!("back: /ready 200 after {:?}", back.elapsed());
     f.until_accepted("ready").await;
 }
+
+/// Token requests while the database is away: answered from memory (the token path reads no
+/// database) within the bound, and each answered attempt reaches the login history once the
+/// database is back — the flusher keeps its rows while the database is unavailable.
+#[tokio::test]
+async fn logins_during_an_outage_are_answered_and_reach_the_history_afterwards() {
+    let Some(f) = fixture("faults_logins").await else {
+        return;
+    };
+    let org = f.instance.org.clone();
+    let env = f.instance.partner_env();
+    let get = |k: &str| env.get(k).unwrap_or_default().to_string();
+    let bearer = JwtBearer::new(JwtBearerSettings {
+        token_url: get("SF_AUTH_ENDPOINT"),
+        consumer_key: get("SF_CONSUMER_KEY"),
+        username: get("SF_SUBJECT"),
+        audience: get("SF_AUDIENCE"),
+        private_key_pem: get("SF_PRIVATE_KEY"),
+    })
+    .unwrap();
+    let history = || {
+        let (http, url, admin) = (
+            f.http.clone(),
+            format!("{}/admin/v1/login-history?limit=10000", org.login_url),
+            org.admin_token.clone(),
+        );
+        async move {
+            let r = http.get(url).bearer_auth(admin).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+            r.json::<Vec<Value>>().await.unwrap().len()
+        }
+    };
+    // The fixture's own token request is written first.
+    let settled = Instant::now();
+    let mut before = history().await;
+    while before == 0 && settled.elapsed() < RECOVERY {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        before = history().await;
+    }
+
+    f.proxy.refuse(true);
+    f.proxy.cut();
+    let mut answered = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let got = bearer.fetch().await;
+        assert!(
+            started.elapsed() < BOUND,
+            "a token request took {:?}",
+            started.elapsed()
+        );
+        if got.is_ok() {
+            answered += 1;
+        }
+    }
+    eprintln!("down: {answered} of 5 token requests answered 200");
+    assert_eq!(answered, 5, "the token path needs no database");
+    // Longer than the flusher's ordinary retries (about 1.5 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    f.proxy.refuse(false);
+
+    let back = Instant::now();
+    loop {
+        let now = history().await;
+        if now >= before + answered {
+            assert_eq!(now, before + answered, "each attempt once");
+            break;
+        }
+        assert!(
+            back.elapsed() < RECOVERY,
+            "login history has {now} rows, expected {}",
+            before + answered
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "back: the outage's logins in the history after {:?}",
+        back.elapsed()
+    );
+}

@@ -31,6 +31,8 @@ const BATCH: usize = 1_024;
 /// How long the flusher waits for more entries after the first before writing: under load the
 /// rows of a burst share one transaction; an attempt is visible in the history this much later.
 const LINGER: Duration = Duration::from_millis(20);
+/// How long a batch waits for a database that is unavailable before its rows are given up.
+const UNAVAILABLE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Salesforce's *Login Type* for OAuth logins.
 pub const LOGIN_TYPE: &str = "Remote Access 2.0";
@@ -84,19 +86,40 @@ fn storable(mut entry: LoginHistoryEntry) -> LoginHistoryEntry {
     entry
 }
 
-async fn write(store: &Store, batch: &[LoginHistoryEntry]) {
+/// Write `batch`; while the database is unavailable, keep trying for up to
+/// [`UNAVAILABLE_PATIENCE`] (5 s once the stop's `deadline` passed, so a stop stays bounded).
+async fn write(store: &Store, batch: &[LoginHistoryEntry], deadline: &CancellationToken) {
     let batch: Vec<LoginHistoryEntry> = batch.iter().cloned().map(storable).collect();
     let mut delay = Duration::from_millis(100);
-    for attempt in 1..=5 {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         match store.repo().record_logins(&batch).await {
             Ok(()) => return,
-            Err(e) if attempt < 5 => {
+            // The database is away (restarting, a cut connection): keep the rows and try again
+            // for up to UNAVAILABLE_PATIENCE; requests go on queueing meanwhile (QUEUE bounds it).
+            Err(e)
+                if e.is_unavailable()
+                    && started.elapsed()
+                        < if deadline.is_cancelled() {
+                            Duration::from_secs(5)
+                        } else {
+                            UNAVAILABLE_PATIENCE
+                        } =>
+            {
+                tracing::warn!(error = %e, attempt, rows = batch.len(), "login history write failed: the database is unavailable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) if attempt < 5 && !e.is_unavailable() => {
                 tracing::warn!(error = %e, attempt, rows = batch.len(), "login history write failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
             Err(e) if batch.len() == 1 => {
-                tracing::error!(error = %e, username = %batch[0].username, "login history write failed; row dropped")
+                tracing::error!(error = %e, username = %batch[0].username, "login history write failed; row dropped");
+                return;
             }
             Err(e) => {
                 // One row the database refuses must not cost the others: write them one by one
@@ -107,6 +130,7 @@ async fn write(store: &Store, batch: &[LoginHistoryEntry]) {
                         tracing::error!(error = %e, username = %row.username, login_time = row.login_time, "login history write failed; row dropped");
                     }
                 }
+                return;
             }
         }
     }
@@ -116,7 +140,7 @@ async fn write(store: &Store, batch: &[LoginHistoryEntry]) {
 /// drain deadline passed, some request still holds a sender), writing what is queued either way.
 pub async fn flush(
     store: Store,
-    mut rx: mpsc::Receiver<LoginHistoryEntry>,
+    rx: &mut mpsc::Receiver<LoginHistoryEntry>,
     deadline: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(BATCH);
@@ -126,15 +150,15 @@ pub async fn flush(
                 if n == 0 {
                     break;
                 }
-                linger(&mut rx, &mut batch).await;
-                write(&store, &batch).await;
+                linger(rx, &mut batch).await;
+                write(&store, &batch, &deadline).await;
                 batch.clear();
             }
             _ = deadline.cancelled() => {
                 // Something still holds a sender; write what is queued and stop.
                 rx.close();
                 while rx.recv_many(&mut batch, BATCH).await > 0 {
-                    write(&store, &batch).await;
+                    write(&store, &batch, &deadline).await;
                     batch.clear();
                 }
                 break;
@@ -252,7 +276,7 @@ mod tests {
                 entry("evil\0@example.com"),
                 entry("after@example.com"),
             ];
-            write(&store, &batch).await;
+            write(&store, &batch, &CancellationToken::new()).await;
             let rows = store
                 .repo()
                 .login_history(&LoginHistoryFilter {

@@ -160,7 +160,22 @@ pub async fn start(
 
     let (recorder, receiver) = history::channel();
     let deadline = flushers.deadline();
-    flushers.spawn(history::flush(store.clone(), receiver, deadline));
+    // Supervised (crate::supervise): a panic restarts the flusher on the same queue.
+    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+    let history_store = store.clone();
+    let supervisor_deadline = deadline.clone();
+    flushers.spawn(async move {
+        crate::supervise::supervise("login-history flusher", supervisor_deadline, move || {
+            let (store, receiver, deadline) =
+                (history_store.clone(), receiver.clone(), deadline.clone());
+            async move {
+                let mut receiver = receiver.lock().await;
+                history::flush(store, &mut receiver, deadline).await
+            }
+        })
+        .await;
+        Ok(())
+    });
 
     let inner = Arc::new(Inner {
         directory: directory::Directory::new(store.clone(), fingerprint),

@@ -56,7 +56,7 @@ pub struct EventBus {
     /// Per topic, the newest replay id this process appended; subscribers wait on changes.
     heads: Mutex<HashMap<String, watch::Sender<i64>>>,
     /// The store's change notices, subscribed at creation (so none committed after it is
-    /// missed) and taken by [`EventBus::follow_notices`].
+    /// missed) and taken by the first run of [`EventBus::follow_notices`].
     notices: Mutex<Option<broadcast::Receiver<Notice>>>,
 }
 
@@ -77,9 +77,17 @@ impl EventBus {
         self: Arc<Self>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        // The first run takes the receiver subscribed at creation; a restart (the task is
+        // supervised) subscribes afresh and wakes every topic, since notices sent while no task
+        // listened are gone: the subscribers' catch-up read covers them.
         let taken = self.notices.lock().ok().and_then(|mut n| n.take());
-        let Some(mut notices) = taken else {
-            return Ok(());
+        let mut notices = match taken {
+            Some(n) => n,
+            None => {
+                let n = self.store.notices();
+                self.wake(None);
+                n
+            }
         };
         loop {
             let notice = tokio::select! {

@@ -249,7 +249,13 @@ impl Host {
             self.service,
             self.shutdown.clone(),
         ));
-        tasks.spawn(self.bus.clone().follow_notices(self.shutdown.clone()));
+        let (bus, stop) = (self.bus.clone(), self.shutdown.clone());
+        crate::supervise::spawn(
+            tasks,
+            "Pub/Sub change-notice follower",
+            self.shutdown.clone(),
+            move || bus.clone().follow_notices(stop.clone()),
+        );
         // Supervised: restarted if they fail or panic (crate::supervise).
         let (setup, stop) = (self.setup, self.shutdown.clone());
         crate::supervise::spawn(
