@@ -2,7 +2,6 @@
 //! process, real HTTP, the SQLite file in its data dir; then a restart on the same data dir.
 
 use std::collections::HashSet;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,50 +10,13 @@ use byoc_client::settings::PartnerSettings;
 use byoc_client::token::{JwtBearer, JwtBearerSettings};
 use byoc_proto::files::OrgFile;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::BYOC;
-
-/// Start `byoc serve` on free ports and wait for its ready line; the org file it names.
+/// Start `byoc serve` on free ports (SQLite in `data_dir`) and wait for its ready line.
 async fn serve(data_dir: &std::path::Path) -> (tokio::process::Child, OrgFile) {
-    let mut child = tokio::process::Command::new(BYOC)
-        .args(["--output", "json", "--data-dir"])
-        .arg(data_dir)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--scrt-listen",
-            "127.0.0.1:0",
-            "--pubsub-listen",
-            "127.0.0.1:0",
-            "--https-listen",
-            "127.0.0.1:0",
-            "--scrt-https-listen",
-            "127.0.0.1:0",
-        ])
-        .env_remove("DATABASE_URL")
-        .env("BYOC_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn byoc serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+    let instance = super::cluster::start_instance(data_dir, None, &[])
         .await
-        .expect("byoc serve became ready")
-        .expect("read ready line")
-        .expect("a ready line");
-    let ready: Value = serde_json::from_str(&line).expect("ready line is JSON");
-    // The ready line leaves the admin credential out; org.json holds it.
-    let org_file = ready["org_file"]
-        .as_str()
-        .expect("ready line names org.json");
-    let org: OrgFile = serde_json::from_str(&std::fs::read_to_string(org_file).expect("org.json"))
-        .expect("org.json");
-    (child, org)
+        .expect("byoc serve became ready");
+    (instance.child, instance.org)
 }
 
 fn interaction(to: &str, from: &str, entry_id: &str) -> Value {
