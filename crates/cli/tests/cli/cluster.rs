@@ -97,6 +97,28 @@ pub async fn start_instance(
     })
 }
 
+/// An Interaction API request body: one text message `text` from end user `from` to channel
+/// address `to`, entry id `entry_id` (the form part `json` of `POST /api/v1/interactions`).
+pub fn text_interaction(to: &str, from: &str, entry_id: &str, text: &str) -> Value {
+    serde_json::json!({
+        "to": to,
+        "from": from,
+        "interactions": [{
+            "timestamp": 1_700_000_000_000i64,
+            "interactionType": "EntryInteraction",
+            "payload": {
+                "id": entry_id,
+                "entryType": "Message",
+                "abstractMessage": {
+                    "messageType": "StaticContentMessage",
+                    "id": entry_id,
+                    "staticContent": {"formatType": "Text", "text": text}
+                }
+            }
+        }]
+    })
+}
+
 /// N instances on one fresh PostgreSQL database.
 pub struct Cluster {
     pub database_url: String,

@@ -20,23 +20,7 @@ async fn serve(data_dir: &std::path::Path) -> (tokio::process::Child, OrgFile) {
 }
 
 fn interaction(to: &str, from: &str, entry_id: &str) -> Value {
-    json!({
-        "to": to,
-        "from": from,
-        "interactions": [{
-            "timestamp": 1_700_000_000_000i64,
-            "interactionType": "EntryInteraction",
-            "payload": {
-                "id": entry_id,
-                "entryType": "Message",
-                "abstractMessage": {
-                    "messageType": "StaticContentMessage",
-                    "id": entry_id,
-                    "staticContent": {"formatType": "Text", "text": format!("burst {entry_id}")}
-                }
-            }
-        }]
-    })
+    super::cluster::text_interaction(to, from, entry_id, &format!("burst {entry_id}"))
 }
 
 #[tokio::test]

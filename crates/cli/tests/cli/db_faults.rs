@@ -98,23 +98,8 @@ struct Outcome {
 impl Fixture {
     /// Send one text message as `from`, entry id `entry`.
     async fn send(&self, from: &str, entry: &str) -> Outcome {
-        let body = json!({
-            "to": self.address,
-            "from": from,
-            "interactions": [{
-                "timestamp": 1_700_000_000_000i64,
-                "interactionType": "EntryInteraction",
-                "payload": {
-                    "id": entry,
-                    "entryType": "Message",
-                    "abstractMessage": {
-                        "messageType": "StaticContentMessage",
-                        "id": entry,
-                        "staticContent": {"formatType": "Text", "text": format!("fault {entry}")}
-                    }
-                }
-            }]
-        });
+        let body =
+            super::cluster::text_interaction(&self.address, from, entry, &format!("fault {entry}"));
         let form = reqwest::multipart::Form::new().part(
             "json",
             reqwest::multipart::Part::text(body.to_string())

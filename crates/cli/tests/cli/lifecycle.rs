@@ -47,23 +47,7 @@ fn bearer(env: &PartnerSettings, username: Option<&str>) -> JwtBearer {
 }
 
 fn interaction(to: &str, from: &str, entry_id: &str) -> Value {
-    json!({
-        "to": to,
-        "from": from,
-        "interactions": [{
-            "timestamp": 1_700_000_000_000i64,
-            "interactionType": "EntryInteraction",
-            "payload": {
-                "id": entry_id,
-                "entryType": "Message",
-                "abstractMessage": {
-                    "messageType": "StaticContentMessage",
-                    "id": entry_id,
-                    "staticContent": {"formatType": "Text", "text": format!("lifecycle {entry_id}")}
-                }
-            }
-        }]
-    })
+    super::cluster::text_interaction(to, from, entry_id, &format!("lifecycle {entry_id}"))
 }
 
 /// What an Interaction API request needs besides its body.
