@@ -9,7 +9,7 @@ use std::time::Duration;
 use byoc_client::settings::PartnerSettings;
 use byoc_client::token::{JwtBearer, JwtBearerSettings};
 use byoc_proto::files::OrgFile;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Start `byoc serve` on free ports (SQLite in `data_dir`) and wait for its ready line.
 async fn serve(data_dir: &std::path::Path) -> (tokio::process::Child, OrgFile) {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use byoc_client::pubsub::Code;
 use byoc_client::token::{JwtBearer, JwtBearerSettings};
 use byoc_testkit::proxy::{through, upstream_of, TcpProxy};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::cluster::{start_instance, Instance};
 
