@@ -20,7 +20,7 @@ use byoc_client::pubsub::{
 use byoc_client::settings::PartnerSettings;
 use byoc_client::token::{JwtBearer, JwtBearerSettings};
 use byoc_client::AdminClient;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
