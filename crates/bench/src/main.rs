@@ -638,6 +638,8 @@ fn start_server_on(
                 pubsub: Default::default(),
                 drain_timeout: byoc_server::DEFAULT_DRAIN_TIMEOUT,
                 advertise: Default::default(),
+                seed: None,
+                allow_clock_control: false,
             },
         )
         .await

@@ -337,6 +337,8 @@ async fn start_server(
             pubsub,
             drain_timeout: byoc_server::DEFAULT_DRAIN_TIMEOUT,
             advertise: Default::default(),
+            seed: None,
+            allow_clock_control: false,
         },
     )
     .await

@@ -29,16 +29,19 @@
 mod agent;
 mod ca;
 mod cert;
+mod clock;
 mod context;
 mod conversations;
 mod doctor;
 mod inspect;
 mod listen;
 mod logins;
+mod metadata;
 mod open;
 mod output;
 mod partner;
 mod query;
+mod reset;
 mod send;
 mod serve;
 pub mod setup;
@@ -172,6 +175,20 @@ pub enum Command {
     /// Open the web console (Setup) in the browser, logged in as the bootstrap admin; `--print`
     /// prints the login URL instead
     Open(open::OpenArgs),
+
+    /// Salesforce DX metadata: retrieve the org's setup as a DX project, or deploy one into the
+    /// org (all or nothing)
+    #[command(subcommand)]
+    Metadata(metadata::MetadataCommand),
+
+    /// Return the running org to its seed (the sample setup or `serve --seed DIR`), or with
+    /// --keep-setup empty its conversations and events only; for use between test cases
+    Reset(reset::ResetArgs),
+
+    /// The org clock: show it, move it (advance 3h, set 2027-01-01T00:00:00Z) or make it real
+    /// again; moving it needs `serve --allow-clock-control`
+    #[command(subcommand)]
+    Clock(clock::ClockCommand),
 }
 
 /// Run a parsed command line: print its output (or its error) and return the exit code.
@@ -233,6 +250,9 @@ pub async fn execute(cli: Cli) -> Result<Output, CliError> {
         Command::Doctor(args) => doctor::execute(&ctx, &args).await,
         Command::Open(args) => open::execute(&ctx, &args),
         Command::Query(args) => query::execute(&ctx, &args).await,
+        Command::Metadata(command) => metadata::execute(&ctx, command).await,
+        Command::Reset(args) => reset::execute(&ctx, &args).await,
+        Command::Clock(command) => clock::execute(&ctx, command).await,
         Command::Listen(_) => Err(CliError::usage(
             "`byoc listen` prints as events arrive; call byoc::run for it",
         )),

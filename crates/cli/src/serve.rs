@@ -68,6 +68,13 @@ pub struct ServeArgs {
     /// Behind a load balancer: the Interaction API URL over HTTPS
     #[arg(long, value_name = "URL")]
     pub public_scrt_https_url: Option<String>,
+    /// On first start, build the org from this Salesforce DX project (sfdx-project.json and
+    /// force-app/...) instead of the sample setup; `byoc reset` returns to it
+    #[arg(long, value_name = "DIR", conflicts_with = "empty")]
+    pub seed: Option<std::path::PathBuf>,
+    /// Let `byoc clock` (and the admin API) move this org's clock; without it the clock stays real
+    #[arg(long)]
+    pub allow_clock_control: bool,
 }
 
 pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError> {
@@ -109,6 +116,8 @@ pub async fn serve(global: &GlobalArgs, args: ServeArgs) -> Result<(), CliError>
             },
             drain_timeout: args.drain_timeout,
             advertise,
+            seed: args.seed,
+            allow_clock_control: args.allow_clock_control,
         },
     )
     .await

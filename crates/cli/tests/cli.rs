@@ -12,6 +12,8 @@ const BYOC: &str = env!("CARGO_BIN_EXE_byoc");
 
 #[path = "cli/ccd.rs"]
 mod ccd;
+#[path = "cli/clock.rs"]
+mod clock;
 #[path = "cli/cluster.rs"]
 mod cluster;
 #[path = "cli/crash.rs"]
@@ -20,10 +22,16 @@ mod crash;
 mod db_faults;
 #[path = "cli/lifecycle.rs"]
 mod lifecycle;
+#[path = "cli/metadata.rs"]
+mod metadata;
 #[path = "cli/multi_instance.rs"]
 mod multi_instance;
+#[path = "cli/org_as_code.rs"]
+mod org_as_code;
 #[path = "cli/query.rs"]
 mod query;
+#[path = "cli/reset.rs"]
+mod reset;
 #[path = "cli/scale_out.rs"]
 mod scale_out;
 

@@ -521,3 +521,136 @@ mod tests {
         assert_eq!(again, c);
     }
 }
+
+/// A custom platform event (`Acme_Outbound__e`) and its custom fields, as Setup > Platform
+/// Events defines it and as the Metadata API's `CustomObject` (`objects/<Name>__e/`) carries it.
+/// Its Avro schema, `GetTopic`/`GetSchema` and the events published on it follow these fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformEventDefinition {
+    /// 15-character record id, `01I...` (the `CustomObject` key prefix).
+    pub id: String,
+    /// API name, `Name__e` (with the namespace prefix when there is one: `acme__Outbound__e`).
+    pub full_name: String,
+    pub label: String,
+    pub plural_label: String,
+    #[serde(default)]
+    pub description: String,
+    /// `HighVolume` (the only kind new events can have) or `StandardVolume`.
+    pub event_type: PlatformEventType,
+    /// `PublishAfterCommit` or `PublishImmediately`.
+    pub publish_behavior: PublishBehavior,
+    /// `Deployed` or `InDevelopment`.
+    #[serde(default = "deployed")]
+    pub deployment_status: String,
+    /// In the order they were defined (the Avro schema lists them sorted by name, as Salesforce does).
+    pub fields: Vec<CustomField>,
+    pub created_at: EpochMillis,
+    pub last_modified_at: EpochMillis,
+}
+
+fn deployed() -> String {
+    "Deployed".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlatformEventType {
+    HighVolume,
+    StandardVolume,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PublishBehavior {
+    PublishAfterCommit,
+    PublishImmediately,
+}
+
+/// A custom field of a platform event (`CustomField` in the Metadata API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomField {
+    /// API name, `Name__c` (with the namespace prefix when there is one).
+    pub full_name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Text: 1–255; Long Text Area: 256–131072.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    /// Number: total digits (1–18) and digits after the point (0–precision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    /// Long Text Area: lines shown in the edit box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_lines: Option<u32>,
+    #[serde(default)]
+    pub required: bool,
+    /// Checkbox: `true` or `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub inline_help_text: String,
+}
+
+/// The field types a platform event's custom field can have (Setup's labels in the docs; the
+/// Metadata API's `type` values as serialized).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FieldType {
+    /// Text
+    Text,
+    /// Text Area (Long)
+    LongTextArea,
+    /// Number
+    Number,
+    /// Checkbox
+    Checkbox,
+    /// Date/Time
+    DateTime,
+    /// Date
+    Date,
+}
+
+impl FieldType {
+    pub const ALL: [FieldType; 6] = [
+        FieldType::Text,
+        FieldType::LongTextArea,
+        FieldType::Number,
+        FieldType::Checkbox,
+        FieldType::DateTime,
+        FieldType::Date,
+    ];
+
+    /// The Metadata API value (`LongTextArea`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "Text",
+            FieldType::LongTextArea => "LongTextArea",
+            FieldType::Number => "Number",
+            FieldType::Checkbox => "Checkbox",
+            FieldType::DateTime => "DateTime",
+            FieldType::Date => "Date",
+        }
+    }
+
+    /// Setup's label (`Text Area (Long)`).
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldType::Text => "Text",
+            FieldType::LongTextArea => "Text Area (Long)",
+            FieldType::Number => "Number",
+            FieldType::Checkbox => "Checkbox",
+            FieldType::DateTime => "Date/Time",
+            FieldType::Date => "Date",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FieldType> {
+        FieldType::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+}

@@ -28,10 +28,13 @@ pub mod https;
 pub mod inspector;
 pub mod keep_alive;
 pub mod live;
+pub mod metadata_service;
 pub mod oauth;
+pub mod org_clock;
 pub mod passwords;
 pub mod public;
 pub mod pubsub;
+pub mod reset;
 pub mod rest;
 pub mod scrt;
 pub mod setup_service;
@@ -97,6 +100,11 @@ pub struct ServerConfig {
     /// balancer (written to `org.json`, named in token responses); unset ones come from the
     /// listeners' addresses.
     pub advertise: Advertise,
+    /// `--seed DIR`: build the org from this DX project on first start instead of the sample
+    /// setup (docs/org-as-code.md).
+    pub seed: Option<PathBuf>,
+    /// `--allow-clock-control`: `byoc clock` may move this org's clock.
+    pub allow_clock_control: bool,
 }
 
 /// How long requests may take to leave once the drain deadline passed (each leaves at its next

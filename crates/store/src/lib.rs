@@ -48,7 +48,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use byoc_proto::setup::{
     App, AppKind, AuditEntry, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet,
-    User,
+    PlatformEventDefinition, User,
 };
 
 pub use records::{Kind, SetupRecord};
@@ -551,6 +551,19 @@ impl Store {
     /// Every Conversation Channel Definition no channel uses yet.
     pub async fn standalone_ccds(&self) -> Result<Vec<ConversationChannelDefinition>, StoreError> {
         self.all(Kind::StandaloneCcd).await
+    }
+
+    /// A custom platform event's definition, by API name (`Acme_Outbound__e`, case-insensitive).
+    pub async fn platform_event(
+        &self,
+        full_name: &str,
+    ) -> Result<Option<PlatformEventDefinition>, StoreError> {
+        self.get(Kind::PlatformEvent, Lookup::Name(full_name)).await
+    }
+
+    /// Every custom platform event's definition.
+    pub async fn platform_events(&self) -> Result<Vec<PlatformEventDefinition>, StoreError> {
+        self.all(Kind::PlatformEvent).await
     }
 
     /// The username an admin credential (by its SHA-256 hex digest) acts as.

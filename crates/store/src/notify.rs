@@ -36,6 +36,8 @@ pub enum Channel {
     Events,
     /// The console's live feed (conversation changes).
     Feed,
+    /// The org clock (`byoc clock`, migration `0014_org_clock`): its offset changed.
+    Clock,
 }
 
 /// One notice.
@@ -51,11 +53,12 @@ pub enum Notice {
 pub const CAPACITY: usize = 4096;
 
 /// The PostgreSQL channels (migration `0010_change_notices`) and what each carries.
-pub const PG_CHANNELS: [(&str, Channel); 4] = [
+pub const PG_CHANNELS: [(&str, Channel); 5] = [
     ("byoc_setup", Channel::Setup),
     ("byoc_oauth", Channel::OAuth),
     ("byoc_events", Channel::Events),
     ("byoc_live", Channel::Feed),
+    ("byoc_clock", Channel::Clock),
 ];
 
 /// How long the listening connection may be silent before it is checked with a query: a

@@ -1,7 +1,8 @@
 //! Which keys each setup record is stored and found under.
 
 use byoc_proto::setup::{
-    App, AppKind, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet, User,
+    App, AppKind, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet,
+    PlatformEventDefinition, User,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -23,10 +24,12 @@ pub enum Kind {
     /// A Conversation Channel Definition no channel uses yet (created through the Tooling API);
     /// a channel's CCD lives in the channel's record.
     StandaloneCcd,
+    /// A custom platform event's definition and fields (Setup > Platform Events).
+    PlatformEvent,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Org,
         Kind::User,
         Kind::PermissionSet,
@@ -35,6 +38,7 @@ impl Kind {
         Kind::Channel,
         Kind::AdminCredential,
         Kind::StandaloneCcd,
+        Kind::PlatformEvent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl Kind {
             Kind::Channel => "messaging_channel",
             Kind::AdminCredential => "admin_credential",
             Kind::StandaloneCcd => "conversation_channel_definition",
+            Kind::PlatformEvent => "platform_event",
         }
     }
 
@@ -72,6 +77,7 @@ impl Kind {
             Kind::Channel => "messaging channel",
             Kind::AdminCredential => "admin credential",
             Kind::StandaloneCcd => "Conversation Channel Definition",
+            Kind::PlatformEvent => "platform event",
         }
     }
 }
@@ -226,6 +232,25 @@ impl SetupRecord for ConversationChannelDefinition {
     fn keys(&self) -> Keys {
         Keys {
             name: self.developer_name.clone(),
+            alt: None,
+            lookup: None,
+        }
+    }
+    fn updated_at(&self) -> i64 {
+        self.last_modified_at
+    }
+}
+
+impl SetupRecord for PlatformEventDefinition {
+    fn kind(&self) -> Kind {
+        Kind::PlatformEvent
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn keys(&self) -> Keys {
+        Keys {
+            name: self.full_name.clone(),
             alt: None,
             lookup: None,
         }

@@ -88,6 +88,8 @@ impl TestServer {
                 pubsub: options.pubsub.clone(),
                 drain_timeout: byoc_server::DEFAULT_DRAIN_TIMEOUT,
                 advertise: Default::default(),
+                seed: None,
+                allow_clock_control: false,
             },
         )
         .await?;

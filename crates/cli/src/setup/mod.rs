@@ -6,6 +6,7 @@
 
 pub mod apps;
 pub mod channels;
+pub mod platform_events;
 
 use byoc_proto::admin::{NewPermissionSet, NewUser, UpdateOrg, UpdatePermissionSet, UpdateUser};
 use byoc_proto::setup::{
@@ -56,6 +57,11 @@ pub enum SetupCommand {
     /// the app allowed to call the Interaction API for it
     #[command(subcommand)]
     Ccd(CcdCommand),
+
+    /// Platform events: custom platform events and their fields; a CCD names the event its
+    /// agent replies are published on (Setup > Platform Events)
+    #[command(subcommand)]
+    PlatformEvent(platform_events::PlatformEventCommand),
 
     /// Setup audit trail: who changed what in Setup, newest first (Setup > View Setup Audit
     /// Trail)
@@ -287,6 +293,7 @@ async fn dispatch(ctx: &Context, command: SetupCommand) -> Result<Output, CliErr
         SetupCommand::ConnectedApp(command) => apps::connected_app(ctx, command).await,
         SetupCommand::Channel(command) => channels::channel(ctx, command).await,
         SetupCommand::Ccd(command) => channels::ccd(ctx, command).await,
+        SetupCommand::PlatformEvent(command) => platform_events::execute(ctx, command).await,
         SetupCommand::Audit(args) => audit(ctx, &args).await,
         SetupCommand::TokenKeys(command) => token_keys(ctx, command).await,
     }

@@ -33,6 +33,7 @@ mod inspector;
 mod interactions;
 mod live;
 mod oauth;
+mod platform_event_definitions;
 mod platform_events;
 mod pubsub;
 mod rest;

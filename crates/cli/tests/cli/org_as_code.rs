@@ -1,0 +1,1 @@
+//! Filled in by issue 14's work (docs/org-as-code.md).

@@ -1,0 +1,1 @@
+//! Round trips and Salesforce's documentation examples (tests/fixtures/README.md).

@@ -1,0 +1,1 @@
+//! Platform event definitions: fields, schemas, GetTopic/GetSchema and outbound events follow them.
