@@ -21,7 +21,12 @@ use byoc_proto::setup::{
 };
 use serde::{Deserialize, Serialize};
 
+mod eca;
+mod events;
+mod parse;
 pub mod plan;
+mod scopes;
+mod xml;
 
 /// A DX project: relative path → contents.
 pub type Files = BTreeMap<String, String>;
@@ -93,17 +98,45 @@ impl std::fmt::Display for DeployProblem {
     }
 }
 
-/// An org's setup as a DX project's files.
+/// The `sourceApiVersion` retrieved projects declare: every type written here exists in it
+/// (`MessagingChannel`'s `Custom` channel type needs 61.0; ECA policies files 60.0).
+pub const SOURCE_API_VERSION: &str = "64.0";
+
+/// An org's setup as a DX project's files: `sfdx-project.json` and one or more files per
+/// component under [`DEFAULT_PACKAGE_DIR`]. The same setup always gives the same bytes.
 pub fn retrieve(setup: &OrgSetup, options: &RetrieveOptions) -> Files {
-    let _ = (setup, options);
-    // Filled in by the metadata XML work (issue 14).
     let mut files = Files::new();
-    files.insert("sfdx-project.json".into(), String::new());
+    files.insert("sfdx-project.json".into(), sfdx_project());
+    let mut put = |list: Vec<(String, String)>| {
+        for (path, contents) in list {
+            files.insert(format!("{DEFAULT_PACKAGE_DIR}/{path}"), contents);
+        }
+    };
+    for app in &setup.external_client_apps {
+        put(eca::write(app, options.include_secrets));
+    }
+    for event in &setup.platform_events {
+        put(events::write(event));
+    }
     files
 }
 
-/// A DX project's components, or every problem found in it.
+/// `sfdx-project.json` as `sf project generate` writes it (2-space indented JSON).
+fn sfdx_project() -> String {
+    let project = serde_json::json!({
+        "packageDirectories": [{ "path": "force-app", "default": true }],
+        "name": "byoc",
+        "namespace": "",
+        "sfdcLoginUrl": "https://login.salesforce.com",
+        "sourceApiVersion": SOURCE_API_VERSION,
+    });
+    let mut s = serde_json::to_string_pretty(&project).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// A DX project's components, or every problem found in it. Files this crate doesn't know
+/// (other metadata types, `sfdx-project.json`, README files) are skipped.
 pub fn parse(files: &Files) -> Result<OrgSetup, Vec<DeployProblem>> {
-    let _ = files;
-    Ok(OrgSetup::default())
+    parse::parse(files)
 }
