@@ -35,6 +35,7 @@ pub mod inspector;
 pub mod interaction;
 pub mod logins;
 pub mod pubsub;
+pub mod reset;
 pub mod rest;
 pub mod settings;
 pub mod token;

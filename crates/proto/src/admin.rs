@@ -332,3 +332,44 @@ pub struct InspectorQuery {
     #[serde(default)]
     pub limit: Option<u32>,
 }
+
+/// `POST /admin/v1/reset` (docs/org-as-code.md, "Reset"). An empty body is `keepSetup: false`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetRequest {
+    /// Keep the setup as it is now: empty conversations, events and logs only.
+    #[serde(default)]
+    pub keep_setup: bool,
+}
+
+/// A setup record a reset removed or put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetComponent {
+    /// The record's kind as the store names it: `user`, `permission_set`,
+    /// `external_client_app`, `connected_app`, `messaging_channel`,
+    /// `conversation_channel_definition`, `platform_event`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+}
+
+/// The answer of `POST /admin/v1/reset`: what went, with counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetOutcome {
+    pub keep_setup: bool,
+    /// Rows deleted, by what they were (`conversations`, `conversationEntries`, `platformEvents`,
+    /// `loginHistory`, `auditTrail`, ...), zeros included.
+    pub removed: std::collections::BTreeMap<String, u64>,
+    /// Setup records the seed doesn't have, deleted (empty with `keepSetup`).
+    pub setup_removed: Vec<ResetComponent>,
+    /// Seed records changed or deleted since, put back as the seed has them.
+    pub setup_restored: Vec<ResetComponent>,
+    /// When the seed was taken (ms since the epoch) and from what (`sample`, `empty`,
+    /// `project DIR`, `existing`); absent when the org has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_taken_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_source: Option<String>,
+}

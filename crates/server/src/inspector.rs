@@ -270,6 +270,13 @@ impl Inspector {
             .find_map(|ring| ring.iter().find(|r| r.id == id).cloned())
     }
 
+    /// Forget every kept call (the org was reset: `byoc reset`). Ids go on increasing.
+    pub fn clear(&self) {
+        if let Ok(mut rings) = self.inner.rings.lock() {
+            rings.iter_mut().for_each(VecDeque::clear);
+        }
+    }
+
     /// End every live viewer (the server is stopping).
     pub fn stop(&self) {
         self.inner.stop.cancel();

@@ -408,6 +408,10 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     let admin_password =
         bootstrap::admin_password(&setup, &data, &org, &admin, clock.as_ref()).await?;
     let ca = bootstrap::local_ca(&store, &data, &org, clock.as_ref()).await?;
+    // The setup as the first start left it is what `byoc reset` returns to.
+    reset::take_seed(&store, clock.as_ref(), created, &seed_source(&config))
+        .await
+        .context("can't keep the org's seed")?;
 
     let login_addr = listeners.login.local_addr()?;
     let scrt_addr = listeners.scrt.local_addr()?;
@@ -539,6 +543,15 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             Ok(())
         });
     }
+    // When any instance resets the org, what this one keeps in memory of it starts over.
+    tasks.spawn(reset::follow(
+        store.clone(),
+        reset::Forgetful {
+            inspector: inspector.clone(),
+            usage: usage.clone(),
+        },
+        shutdown.clone(),
+    ));
     let login_router = Router::new()
         .merge(admin_api::router(admin_state.clone()))
         .merge(inspector::api::router(
@@ -663,6 +676,15 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         hurry: CancellationToken::new(),
         store,
     })
+}
+
+/// What the seed is taken from, in words (`seed_snapshot.source`).
+fn seed_source(config: &ServerConfig) -> String {
+    match (&config.seed, config.empty) {
+        (Some(dir), _) => format!("project {}", dir.display()),
+        (None, true) => "empty".into(),
+        (None, false) => "sample".into(),
+    }
 }
 
 /// The JWT `aud` values accepted besides the (public) login URLs: the configured ones (Salesforce's

@@ -180,6 +180,11 @@ impl SetupService {
         &self.store
     }
 
+    /// The org's clock this service reads.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     fn now(&self) -> i64 {
         self.clock.now_millis()
     }

@@ -24,6 +24,8 @@
 //! - [`pki::PkiRepository`]: the org's local CA, shared by every instance on the database.
 //! - [`cursors::CursorRepository`]: the REST API's query cursors and daily API request count,
 //!   kept for the org so every instance answers alike.
+//! - [`seed::SeedRepository`]: the org's seed (its setup right after the first start) and
+//!   `byoc reset`, one transaction; [`Store::reset`] tells every instance.
 //! - [`notify`]: change notices across instances (PostgreSQL `LISTEN/NOTIFY`), so caches and
 //!   streams are pushed, not polled.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
@@ -38,6 +40,7 @@ pub mod oauth;
 mod pg_batch;
 pub mod pki;
 mod records;
+pub mod seed;
 pub mod sobjects;
 pub mod sql;
 pub mod testing;
@@ -88,6 +91,9 @@ pub enum StoreError {
     /// that shared its transaction or waited behind it (the original error is logged once).
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// A reset to the seed was asked for, but no seed was ever taken (docs/org-as-code.md).
+    #[error("this org has no seed to reset to (it is taken at the first start; start byoc once more to take it from the setup as it is, or reset with --keep-setup)")]
+    NoSeed,
 }
 
 impl StoreError {
@@ -302,6 +308,7 @@ pub trait Repositories:
     + sobjects::SObjectRepository
     + pki::PkiRepository
     + cursors::CursorRepository
+    + seed::SeedRepository
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -588,6 +595,33 @@ impl Store {
             if revokes {
                 self.announce(notify::Channel::OAuth, "principal_revocations");
             }
+        }
+        result
+    }
+
+    /// Keep the setup as it is now as the org's seed ([`seed::SeedRepository::save_seed`]).
+    pub async fn save_seed(
+        &self,
+        taken_at: i64,
+        source: &str,
+        replace: bool,
+    ) -> Result<bool, StoreError> {
+        self.repo.save_seed(taken_at, source, replace).await
+    }
+
+    /// Reset the org ([`seed::SeedRepository::reset`]) and tell every instance: this process's
+    /// setup caches move on at once; on SQLite the commit is announced here (`Setup` and
+    /// `Reset`), on PostgreSQL the transaction's own notifications reach every instance.
+    pub async fn reset(
+        &self,
+        keep_setup: bool,
+        audit: &AuditEntry,
+    ) -> Result<seed::ResetReport, StoreError> {
+        let result = self.repo.reset(keep_setup, audit).await;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if result.is_ok() {
+            self.announce(notify::Channel::Setup, "");
+            self.announce(notify::Channel::Reset, "");
         }
         result
     }

@@ -38,6 +38,9 @@ pub enum Channel {
     Feed,
     /// The org clock (`byoc clock`, migration `0014_org_clock`): its offset changed.
     Clock,
+    /// The org was reset (`byoc reset`, [`crate::seed`]): conversations, events, logs are gone;
+    /// in-memory copies of them (the request inspector, API usage counts) start over.
+    Reset,
 }
 
 /// One notice.
@@ -53,12 +56,13 @@ pub enum Notice {
 pub const CAPACITY: usize = 4096;
 
 /// The PostgreSQL channels (migration `0010_change_notices`) and what each carries.
-pub const PG_CHANNELS: [(&str, Channel); 5] = [
+pub const PG_CHANNELS: [(&str, Channel); 6] = [
     ("byoc_setup", Channel::Setup),
     ("byoc_oauth", Channel::OAuth),
     ("byoc_events", Channel::Events),
     ("byoc_live", Channel::Feed),
     ("byoc_clock", Channel::Clock),
+    ("byoc_reset", Channel::Reset),
 ];
 
 /// How long the listening connection may be silent before it is checked with a query: a

@@ -46,6 +46,13 @@ impl ApiUsage {
         self.shown.load(Ordering::Acquire).max(now)
     }
 
+    /// Start the count over (the org was reset: `byoc reset` deleted the stored counts).
+    pub fn forget(&self) {
+        self.pending.store(0, Ordering::Release);
+        self.org_total.store(0, Ordering::Release);
+        self.shown.store(0, Ordering::Release);
+    }
+
     /// Add the local count to `day`'s in the database and take the org's total from it. On a
     /// database error the count stays pending for the next flush.
     pub async fn flush(&self, store: &Store, day: &str) {
