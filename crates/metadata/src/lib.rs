@@ -21,9 +21,12 @@ use byoc_proto::setup::{
 };
 use serde::{Deserialize, Serialize};
 
+mod channels;
+mod connected_app;
 mod eca;
 mod events;
 mod parse;
+mod permission_sets;
 pub mod plan;
 mod scopes;
 mod xml;
@@ -115,8 +118,23 @@ pub fn retrieve(setup: &OrgSetup, options: &RetrieveOptions) -> Files {
     for app in &setup.external_client_apps {
         put(eca::write(app, options.include_secrets));
     }
+    for app in &setup.connected_apps {
+        put(vec![connected_app::write(app, options.include_secrets)]);
+    }
+    for ps in &setup.permission_sets {
+        put(vec![permission_sets::write(ps)]);
+    }
     for event in &setup.platform_events {
         put(events::write(event));
+    }
+    for channel in &setup.channels {
+        put(vec![channels::write_channel(channel)]);
+        if let Some(ccd) = &channel.conversation_channel_definition {
+            put(vec![channels::write_ccd(ccd)]);
+        }
+    }
+    for ccd in &setup.standalone_ccds {
+        put(vec![channels::write_ccd(ccd)]);
     }
     files
 }

@@ -4,10 +4,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use byoc_proto::setup::{App, CustomField, PlatformEventDefinition};
+use byoc_proto::setup::{
+    App, ConversationChannelDefinition, CustomField, MessagingChannel, PermissionSet,
+    PlatformEventDefinition,
+};
 
+use crate::channels::{self, CCD, CHANNEL};
+use crate::connected_app::{self, CONNECTED_APP};
 use crate::eca::{self, Plugin};
 use crate::events;
+use crate::permission_sets::{self, PERMISSION_SET};
 use crate::xml::Ctx;
 use crate::{DeployProblem, Files, OrgSetup};
 
@@ -32,6 +38,20 @@ const TYPES: &[(&str, &str, &str)] = &[
         eca::OAUTH_POLICIES,
     ),
     ("extlClntAppPolicies", "ecaPlcy", eca::POLICIES),
+    ("connectedApps", "connectedApp", CONNECTED_APP),
+    ("permissionsets", "permissionset", PERMISSION_SET),
+    (
+        "conversationChannelDefinitions",
+        "ConversationChannelDefinition",
+        CCD,
+    ),
+    // The lower-case spelling, which the sf CLI doesn't recognise; byoc is lenient.
+    (
+        "conversationChannelDefinitions",
+        "conversationChannelDefinition",
+        CCD,
+    ),
+    ("messagingChannels", "messagingChannel", CHANNEL),
 ];
 
 /// The component a path holds, if this crate reads it.
@@ -72,6 +92,11 @@ pub(crate) fn parse(files: &Files) -> Result<OrgSetup, Vec<DeployProblem>> {
     let mut plugins: Vec<(String, String, String, Plugin)> = Vec::new();
     let mut objects: BTreeMap<String, (String, PlatformEventDefinition)> = BTreeMap::new();
     let mut fields: Vec<(String, String, CustomField)> = Vec::new();
+    let mut connected_apps: BTreeMap<String, App> = BTreeMap::new();
+    let mut permission_sets: BTreeMap<String, PermissionSet> = BTreeMap::new();
+    let mut ccds: BTreeMap<String, (String, ConversationChannelDefinition)> = BTreeMap::new();
+    let mut channels: BTreeMap<String, (String, MessagingChannel, Option<String>)> =
+        BTreeMap::new();
     // Components whose own file has problems: their plugin files and fields aren't blamed for
     // the component's absence.
     let mut failed: BTreeSet<String> = BTreeSet::new();
@@ -111,9 +136,34 @@ pub(crate) fn parse(files: &Files) -> Result<OrgSetup, Vec<DeployProblem>> {
                             }
                         }
                     }
+                    CONNECTED_APP => {
+                        if let Some(app) = connected_app::parse(&mut ctx) {
+                            insert_once(&mut ctx, &mut connected_apps, &name, app);
+                        }
+                    }
+                    PERMISSION_SET => {
+                        if let Some(ps) = permission_sets::parse(&mut ctx) {
+                            insert_once(&mut ctx, &mut permission_sets, &name, ps);
+                        }
+                    }
+                    CCD => {
+                        if let Some(ccd) = channels::parse_ccd(&mut ctx) {
+                            insert_once(&mut ctx, &mut ccds, &name, (path.clone(), ccd));
+                        }
+                    }
+                    CHANNEL => {
+                        if let Some((channel, ccd)) = channels::parse_channel(&mut ctx) {
+                            insert_once(
+                                &mut ctx,
+                                &mut channels,
+                                &name,
+                                (path.clone(), channel, ccd),
+                            );
+                        }
+                    }
                     _ => {}
                 }
-                if !ctx.ok() && matches!(ty, eca::ECA | events::OBJECT) {
+                if !ctx.ok() && matches!(ty, eca::ECA | events::OBJECT | CCD) {
                     failed.insert(name.clone());
                 }
                 problems.append(&mut ctx.problems);
@@ -213,14 +263,60 @@ pub(crate) fn parse(files: &Files) -> Result<OrgSetup, Vec<DeployProblem>> {
         event.fields.push(field);
     }
 
+    // Channels take their CCD; the CCDs no channel names stay standalone.
+    let mut used_by: BTreeMap<String, String> = BTreeMap::new();
+    let mut out_channels = Vec::new();
+    for (name, (path, mut channel, ccd_name)) in channels {
+        if let Some(ccd_name) = ccd_name {
+            let problem = |problem: String| DeployProblem {
+                file_name: path.clone(),
+                component_type: CHANNEL.into(),
+                full_name: name.clone(),
+                problem,
+                line_number: None,
+                column_number: None,
+            };
+            if let Some(other) = used_by.get(&ccd_name) {
+                problems.push(problem(format!(
+                    "The Conversation Channel Definition {ccd_name} is already the channel {other}'s: a definition serves one channel"
+                )));
+            } else if let Some((_, ccd)) = ccds.get(&ccd_name) {
+                channel.conversation_channel_definition = Some(ccd.clone());
+                used_by.insert(ccd_name, name.clone());
+            } else if !failed.contains(&ccd_name) {
+                problems.push(problem(format!(
+                    "channelDefinition names {ccd_name}, which isn't in the project: byoc deploys a channel together with conversationChannelDefinitions/{ccd_name}.ConversationChannelDefinition-meta.xml"
+                )));
+            }
+        }
+        out_channels.push(channel);
+    }
+    ccds.retain(|name, _| !used_by.contains_key(name));
+
     if !problems.is_empty() {
         return Err(problems);
     }
     Ok(OrgSetup {
         external_client_apps: ecas.into_values().map(|(_, a)| a).collect(),
+        connected_apps: connected_apps.into_values().collect(),
+        permission_sets: permission_sets.into_values().collect(),
         platform_events: objects.into_values().map(|(_, e)| e).collect(),
-        ..Default::default()
+        channels: out_channels,
+        standalone_ccds: ccds.into_values().map(|(_, c)| c).collect(),
     })
+}
+
+/// Keeps a parsed component under its name unless its file had problems or the name is taken
+/// (two package directories may both define it).
+fn insert_once<T>(ctx: &mut Ctx<'_>, map: &mut BTreeMap<String, T>, name: &str, value: T) {
+    if map.contains_key(name) {
+        ctx.problem(format!(
+            "The project has more than one {} named {name}",
+            ctx.component_type
+        ));
+    } else if ctx.ok() {
+        map.insert(name.to_string(), value);
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@ use std::path::Path;
 
 use byoc_metadata::{parse, retrieve, DeployProblem, Files, OrgSetup, RetrieveOptions};
 use byoc_proto::setup::{
-    App, AppKind, AppPolicies, Certificate, CustomField, FieldType, IpRelaxation, OAuthSettings,
-    PermittedUsers, PlatformEventDefinition, PlatformEventType, PublishBehavior,
+    App, AppKind, AppManagedBy, AppPolicies, AppRef, Certificate, ChannelType,
+    ConversationChannelDefinition, CustomField, FieldType, IpRelaxation, MessagingChannel,
+    OAuthSettings, ObjectPermissions, Owner, PermissionSet, PermittedUsers,
+    PlatformEventDefinition, PlatformEventType, PublishBehavior, UserPermission,
 };
 use proptest::prelude::*;
 
@@ -151,10 +153,139 @@ fn sample() -> OrgSetup {
     );
     acme.description = "Acme's outbound event".into();
     acme.publish_behavior = PublishBehavior::PublishImmediately;
-    OrgSetup {
-        external_client_apps: vec![eca("Byoc_Sample_App", "byoc sample app")],
-        platform_events: vec![acme, byoc],
+    let app = eca("Byoc_Sample_App", "byoc sample app");
+    let mut legacy = eca("Legacy_Connector", "Legacy Connector");
+    legacy.kind = AppKind::ConnectedApp;
+    legacy.distribution_state = None;
+    legacy.policies.ip_relaxation = IpRelaxation::BypassUsingSecondFactor;
+    legacy.oauth.client_credentials_enabled = true;
+    legacy.policies.run_as_username = Some("integration@example.com".into());
+    legacy.oauth.scopes = vec!["api".into(), "refresh_token".into()];
+    let mut unused = eca("No_OAuth", "No OAuth");
+    unused.kind = AppKind::ConnectedApp;
+    unused.distribution_state = None;
+    unused.oauth.is_enabled = false;
+    unused.oauth.certificate = None;
+    unused.oauth.jwt_bearer_enabled = false;
+    unused.oauth.consumer_key.clear();
+    unused.oauth.consumer_secret = None;
+    unused.oauth.callback_urls.clear();
+    unused.oauth.scopes.clear();
+    unused.policies = AppPolicies {
+        profiles: vec!["Standard User".into()],
         ..Default::default()
+    };
+    let ccd = |dev: &str, event: &str, fields: [&str; 4], linked: Option<&App>| {
+        ConversationChannelDefinition {
+            id: "0Yd000000000001".into(),
+            developer_name: dev.into(),
+            master_label: format!("{dev} label"),
+            custom_platform_event: event.into(),
+            custom_event_payload_field: fields[0].into(),
+            custom_event_type_field: fields[1].into(),
+            custom_event_channel_address_id_field: fields[2].into(),
+            custom_event_recipient_field: fields[3].into(),
+            routing_owner: Owner::Salesforce,
+            consent_owner: Owner::Salesforce,
+            connected_app_type: if linked.is_some() {
+                AppManagedBy::Customer
+            } else {
+                AppManagedBy::Partner
+            },
+            linked_app: linked.map(|a| AppRef {
+                kind: a.kind,
+                id: a.id.clone(),
+                name: a.name.clone(),
+                api_name: a.api_name.clone(),
+            }),
+            created_at: 1,
+            last_modified_at: 2,
+        }
+    };
+    let channel =
+        |dev: &str, t: ChannelType, ccd: Option<ConversationChannelDefinition>| MessagingChannel {
+            id: "0Mj000000000001".into(),
+            name: dev.replace('_', " "),
+            developer_name: dev.into(),
+            channel_type: t,
+            channel_address_identifier: format!("{dev}-address"),
+            is_active: true,
+            conversation_channel_definition: ccd,
+            created_at: 3,
+        };
+    let sample_fields = [
+        "Payload__c",
+        "EventType__c",
+        "ChannelAddressIdentifier__c",
+        "Recipient__c",
+    ];
+    let acme_fields = [
+        "acme__Payload__c",
+        "acme__Type__c",
+        "acme__Address__c",
+        "acme__To__c",
+    ];
+    let mut ccaas = channel(
+        "Acme_CCaaS",
+        ChannelType::ByocCcaas,
+        Some(ccd(
+            "Acme_CCaaS_CCD",
+            "acme__Outbound__e",
+            acme_fields,
+            None,
+        )),
+    );
+    ccaas.is_active = false;
+    if let Some(d) = ccaas.conversation_channel_definition.as_mut() {
+        d.routing_owner = Owner::Partner;
+        d.consent_owner = Owner::Partner;
+    }
+    OrgSetup {
+        external_client_apps: vec![app.clone()],
+        connected_apps: vec![legacy.clone(), unused],
+        permission_sets: vec![PermissionSet {
+            id: "0PS000000000001".into(),
+            name: "Connector_Users".into(),
+            label: "Connector Users".into(),
+            permissions: vec![
+                UserPermission::ViewSetup,
+                UserPermission::CustomizeApplication,
+            ],
+            object_permissions: vec![
+                ObjectPermissions {
+                    object: "acme__Outbound__e".into(),
+                    allow_read: true,
+                    allow_create: true,
+                },
+                ObjectPermissions {
+                    object: "Byoc_Outbound__e".into(),
+                    allow_read: true,
+                    allow_create: false,
+                },
+            ],
+            created_at: 4,
+        }],
+        platform_events: vec![acme, byoc],
+        channels: vec![
+            channel(
+                "Byoc_Sample_Channel",
+                ChannelType::ByocMessaging,
+                Some(ccd(
+                    "Byoc_Sample_Channel_CCD",
+                    "Byoc_Outbound__e",
+                    sample_fields,
+                    Some(&app),
+                )),
+            ),
+            ccaas,
+            channel("Support_WhatsApp", ChannelType::WhatsApp, None),
+        ],
+        standalone_ccds: vec![ccd(
+            "Legacy_CCD",
+            "Byoc_Outbound__e",
+            sample_fields,
+            Some(&legacy),
+        )],
     }
 }
 
@@ -185,6 +316,35 @@ fn normalized(mut s: OrgSetup) -> OrgSetup {
         a.policies.profiles.sort();
         a.policies.permission_sets.sort();
     }
+    s.connected_apps.sort_by(|a, b| a.api_name.cmp(&b.api_name));
+    for p in &mut s.permission_sets {
+        p.id.clear();
+        p.created_at = 0;
+        p.permissions.sort_by_key(|p| format!("{p:?}"));
+        p.object_permissions.sort_by(|a, b| a.object.cmp(&b.object));
+    }
+    s.permission_sets.sort_by(|a, b| a.name.cmp(&b.name));
+    let ccd = |c: &mut ConversationChannelDefinition| {
+        c.id.clear();
+        c.created_at = 0;
+        c.last_modified_at = 0;
+        if let Some(a) = c.linked_app.as_mut() {
+            a.id.clear();
+            a.name = a.api_name.clone();
+        }
+    };
+    for c in &mut s.channels {
+        c.id.clear();
+        c.created_at = 0;
+        if let Some(d) = c.conversation_channel_definition.as_mut() {
+            ccd(d);
+        }
+    }
+    s.channels
+        .sort_by(|a, b| a.developer_name.cmp(&b.developer_name));
+    s.standalone_ccds.iter_mut().for_each(ccd);
+    s.standalone_ccds
+        .sort_by(|a, b| a.developer_name.cmp(&b.developer_name));
     for e in &mut s.platform_events {
         e.id.clear();
         e.created_at = 0;
@@ -713,4 +873,273 @@ proptest! {
         files.insert(paths[which % paths.len()].clone(), text);
         let _ = parse(&files);
     }
+}
+
+#[test]
+fn channels_ccds_connected_apps_and_permission_sets_are_written_as_salesforce_names_them() {
+    let files = retrieve(&sample(), &RetrieveOptions::default());
+    let ccd = &files[&format!(
+        "{PKG}/conversationChannelDefinitions/Byoc_Sample_Channel_CCD.ConversationChannelDefinition-meta.xml"
+    )];
+    assert_eq!(
+        ccd.as_str(),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ConversationChannelDefinition xmlns="http://soap.sforce.com/2006/04/metadata">
+    <connectedAppType>Customer</connectedAppType>
+    <consentOwner>Salesforce</consentOwner>
+    <customEventPayloadField>Byoc_Outbound__e.Payload__c</customEventPayloadField>
+    <customEventTypeField>Byoc_Outbound__e.EventType__c</customEventTypeField>
+    <customPlatformEvent>Byoc_Outbound__e</customPlatformEvent>
+    <developerName>Byoc_Sample_Channel_CCD</developerName>
+    <linkedExternalClientApp>Byoc_Sample_App</linkedExternalClientApp>
+    <masterLabel>Byoc_Sample_Channel_CCD label</masterLabel>
+    <routingOwner>Salesforce</routingOwner>
+</ConversationChannelDefinition>
+"#
+    );
+    // byoc's two extra fields appear only when they aren't byoc's defaults.
+    let acme = &files[&format!(
+        "{PKG}/conversationChannelDefinitions/Acme_CCaaS_CCD.ConversationChannelDefinition-meta.xml"
+    )];
+    assert!(acme.contains(
+        "<customEventChannelAddressIdField>acme__Outbound__e.acme__Address__c</customEventChannelAddressIdField>"
+    ));
+    assert!(acme.contains(
+        "<customEventRecipientField>acme__Outbound__e.acme__To__c</customEventRecipientField>"
+    ));
+    let channel =
+        &files[&format!("{PKG}/messagingChannels/Byoc_Sample_Channel.messagingChannel-meta.xml")];
+    assert_eq!(
+        channel.as_str(),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<MessagingChannel xmlns="http://soap.sforce.com/2006/04/metadata">
+    <channelAddressIdentifier>Byoc_Sample_Channel-address</channelAddressIdentifier>
+    <channelDefinition>Byoc_Sample_Channel_CCD</channelDefinition>
+    <channelType>ByocMessaging</channelType>
+    <isActive>true</isActive>
+    <masterLabel>Byoc Sample Channel</masterLabel>
+    <messagingChannelType>Custom</messagingChannelType>
+</MessagingChannel>
+"#
+    );
+    let whatsapp =
+        &files[&format!("{PKG}/messagingChannels/Support_WhatsApp.messagingChannel-meta.xml")];
+    assert!(!whatsapp.contains("messagingChannelType"), "{whatsapp}");
+    let legacy = &files[&format!("{PKG}/connectedApps/Legacy_Connector.connectedApp-meta.xml")];
+    for part in [
+        "    <label>Legacy Connector</label>\n    <oauthConfig>\n",
+        "        <isAdminApproved>true</isAdminApproved>\n",
+        "        <scopes>Api</scopes>\n        <scopes>RefreshToken</scopes>\n    </oauthConfig>\n",
+        "        <ipRelaxation>BYPASS_2FACTOR</ipRelaxation>\n",
+        "    <permissionSetName>Agents</permissionSetName>\n    <permissionSetName>Connector_Users</permissionSetName>\n    <profileName>System Administrator</profileName>\n",
+        "    <sessionPolicy>\n        <sessionTimeout>60</sessionTimeout>\n    </sessionPolicy>\n</ConnectedApp>\n",
+    ] {
+        assert!(legacy.contains(part), "{part:?} not in {legacy}");
+    }
+    let no_oauth = &files[&format!("{PKG}/connectedApps/No_OAuth.connectedApp-meta.xml")];
+    assert!(!no_oauth.contains("oauthConfig"), "{no_oauth}");
+    let ps = &files[&format!("{PKG}/permissionsets/Connector_Users.permissionset-meta.xml")];
+    assert!(ps.contains(
+        "    <objectPermissions>\n        <allowCreate>false</allowCreate>\n        <allowDelete>false</allowDelete>\n        <allowEdit>false</allowEdit>\n        <allowRead>true</allowRead>\n        <modifyAllRecords>false</modifyAllRecords>\n        <object>Byoc_Outbound__e</object>\n        <viewAllRecords>false</viewAllRecords>\n    </objectPermissions>\n"
+    ), "{ps}");
+    assert!(ps.contains(
+        "    <userPermissions>\n        <enabled>true</enabled>\n        <name>CustomizeApplication</name>\n    </userPermissions>\n    <userPermissions>\n        <enabled>true</enabled>\n        <name>ViewSetup</name>\n    </userPermissions>\n</PermissionSet>\n"
+    ), "{ps}");
+}
+
+/// A hand-written BYOC project as partners write them: a CCD with bare or qualified field names
+/// (the lower-case suffix too), a permission set with many permissions byoc doesn't model.
+#[test]
+fn hand_written_byoc_files_deploy() {
+    let mut files = Files::new();
+    files.insert(
+        format!("{PKG}/conversationChannelDefinitions/BYOC_ChannelDefinition1.conversationChannelDefinition-meta.xml"),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ConversationChannelDefinition xmlns="http://soap.sforce.com/2006/04/metadata">
+    <connectedAppType>Customer</connectedAppType>
+    <consentOwner>Salesforce</consentOwner>
+    <customPlatformEvent>Telegram_Message_Event__e</customPlatformEvent>
+    <customEventTypeField>Telegram_Message_Event__e.EventType__c</customEventTypeField>
+    <customEventPayloadField>Payload__c</customEventPayloadField>
+    <developerName>BYOC_ChannelDefinition1</developerName>
+    <masterLabel>Telegram BYOC Channel Definition</masterLabel>
+    <routingOwner>Salesforce</routingOwner>
+    <connectedAppOauthLink>00D000000000001:3MVG9</connectedAppOauthLink>
+</ConversationChannelDefinition>
+"#
+        .into(),
+    );
+    files.insert(
+        format!("{PKG}/permissionsets/Telegram_Integration.permissionset-meta.xml"),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">
+    <description>Integration user</description>
+    <hasActivationRequired>false</hasActivationRequired>
+    <label>Telegram Integration</label>
+    <objectPermissions>
+        <allowCreate>false</allowCreate>
+        <allowDelete>false</allowDelete>
+        <allowEdit>false</allowEdit>
+        <allowRead>true</allowRead>
+        <modifyAllRecords>false</modifyAllRecords>
+        <object>Case</object>
+        <viewAllRecords>false</viewAllRecords>
+    </objectPermissions>
+    <objectPermissions>
+        <allowCreate>true</allowCreate>
+        <allowRead>true</allowRead>
+        <object>Telegram_Message_Event__e</object>
+    </objectPermissions>
+    <userPermissions>
+        <enabled>true</enabled>
+        <name>ApiEnabled</name>
+    </userPermissions>
+    <userPermissions>
+        <enabled>true</enabled>
+        <name>ManageProfilesPermissionsets</name>
+    </userPermissions>
+    <userPermissions>
+        <enabled>false</enabled>
+        <name>ModifyAllData</name>
+    </userPermissions>
+</PermissionSet>
+"#
+        .into(),
+    );
+    let s = ok(parse(&files));
+    let ccd = &s.standalone_ccds[0];
+    assert_eq!(ccd.developer_name, "BYOC_ChannelDefinition1");
+    assert_eq!(ccd.custom_event_type_field, "EventType__c");
+    assert_eq!(ccd.custom_event_payload_field, "Payload__c");
+    assert_eq!(
+        ccd.custom_event_channel_address_id_field,
+        "ChannelAddressIdentifier__c"
+    );
+    assert_eq!(ccd.connected_app_type, AppManagedBy::Customer);
+    assert_eq!(ccd.linked_app, None);
+    let ps = &s.permission_sets[0];
+    assert_eq!(
+        ps.permissions,
+        vec![UserPermission::ManageProfilesPermissionSets]
+    );
+    assert_eq!(
+        ps.object_permissions,
+        vec![ObjectPermissions {
+            object: "Telegram_Message_Event__e".into(),
+            allow_read: true,
+            allow_create: true
+        }]
+    );
+}
+
+#[test]
+fn channel_and_ccd_problems_name_the_file_and_component() {
+    let mut files = retrieve(&sample(), &RetrieveOptions::default());
+    let ccd = format!(
+        "{PKG}/conversationChannelDefinitions/Acme_CCaaS_CCD.ConversationChannelDefinition-meta.xml"
+    );
+    let legacy_ccd = format!(
+        "{PKG}/conversationChannelDefinitions/Legacy_CCD.ConversationChannelDefinition-meta.xml"
+    );
+    let channel = format!("{PKG}/messagingChannels/Support_WhatsApp.messagingChannel-meta.xml");
+    let legacy = format!("{PKG}/connectedApps/Legacy_Connector.connectedApp-meta.xml");
+    let edit = |files: &mut Files, path: &str, from: &str, to: &str| {
+        let t = files[path].replace(from, to);
+        assert_ne!(t, files[path], "{from} not in {path}");
+        files.insert(path.to_string(), t);
+    };
+    edit(
+        &mut files,
+        &ccd,
+        "acme__Outbound__e.acme__Type__c",
+        "Other__e.acme__Type__c",
+    );
+    edit(
+        &mut files,
+        &ccd,
+        "<routingOwner>Partner",
+        "<routingOwner>Nobody",
+    );
+    edit(
+        &mut files,
+        &legacy_ccd,
+        "<developerName>Legacy_CCD<",
+        "<developerName>Renamed<",
+    );
+    edit(
+        &mut files,
+        &channel,
+        "<channelType>WhatsApp",
+        "<channelType>Telegram",
+    );
+    edit(
+        &mut files,
+        &legacy,
+        "<scopes>Api</scopes>",
+        "<scopes>Eclair</scopes>",
+    );
+    edit(
+        &mut files,
+        &legacy,
+        "<ipRelaxation>BYPASS_2FACTOR",
+        "<ipRelaxation>Bypass",
+    );
+    // A second channel naming a CCD another channel has.
+    let second = files
+        [&format!("{PKG}/messagingChannels/Byoc_Sample_Channel.messagingChannel-meta.xml")]
+        .clone();
+    files.insert(
+        format!("{PKG}/messagingChannels/Sample_Copy.messagingChannel-meta.xml"),
+        second,
+    );
+    // A channel naming a CCD that isn't there.
+    files.insert(
+        format!("{PKG}/messagingChannels/Lost.messagingChannel-meta.xml"),
+        files[&format!("{PKG}/messagingChannels/Acme_CCaaS.messagingChannel-meta.xml")]
+            .replace("Acme_CCaaS_CCD", "Missing_CCD"),
+    );
+    let p = problems(parse(&files));
+    let find = |ty: &str, name: &str, words: &str| {
+        p.iter()
+            .find(|x| x.component_type == ty && x.full_name == name && x.problem.contains(words))
+            .unwrap_or_else(|| panic!("no {ty} {name} problem with {words:?} in {p:#?}"))
+    };
+    let f = find(
+        "ConversationChannelDefinition",
+        "Acme_CCaaS_CCD",
+        "Other__e",
+    );
+    assert_eq!(f.file_name, ccd);
+    assert_eq!(f.line_number, Some(8));
+    find(
+        "ConversationChannelDefinition",
+        "Acme_CCaaS_CCD",
+        "'Nobody' is not a valid value for the enum 'RoutingOwner'",
+    );
+    find("ConversationChannelDefinition", "Legacy_CCD", "Renamed");
+    find(
+        "MessagingChannel",
+        "Support_WhatsApp",
+        "'Telegram' is not a valid value",
+    );
+    find("ConnectedApp", "Legacy_Connector", "'Eclair'");
+    find(
+        "ConnectedApp",
+        "Legacy_Connector",
+        "'Bypass' is not a valid value for the enum 'ConnectedAppIpRelaxation'",
+    );
+    // Channels are read in name order: the first one keeps the definition.
+    find(
+        "MessagingChannel",
+        "Sample_Copy",
+        "already the channel Byoc_Sample_Channel's",
+    );
+    find(
+        "MessagingChannel",
+        "Lost",
+        "Missing_CCD, which isn't in the project",
+    );
+    // The channel whose CCD file is broken (Acme_CCaaS) isn't blamed for it.
+    assert!(!p.iter().any(|x| x.full_name == "Acme_CCaaS"), "{p:#?}");
+    assert_eq!(p.len(), 8, "{p:#?}");
 }
