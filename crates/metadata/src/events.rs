@@ -222,8 +222,16 @@ pub(crate) fn parse_object(ctx: &mut Ctx<'_>) -> Option<PlatformEventDefinition>
 }
 
 /// A field file (`ctx.full_name` is the field's name); `None` with problems.
-pub(crate) fn parse_field(ctx: &mut Ctx<'_>) -> Option<CustomField> {
-    let x: FieldXml = crate::xml::read(ctx, FIELD)?;
+pub(crate) fn parse_field(ctx: &mut Ctx<'_>, object: &str) -> Option<CustomField> {
+    let mut x: FieldXml = crate::xml::read(ctx, FIELD)?;
+    // A field's full name is also written `Object__e.Field__c` (the Metadata API's own form).
+    if let Some(declared) = x.full_name.as_deref() {
+        if let Some((obj, field)) = declared.trim().split_once('.') {
+            if obj == object {
+                x.full_name = Some(field.to_string());
+            }
+        }
+    }
     ctx.check_full_name("fullName", &x.full_name);
     let name = ctx.full_name.clone();
     field(ctx, &name, &x)

@@ -171,7 +171,7 @@ pub(crate) fn parse(files: &Files) -> Result<OrgSetup, Vec<DeployProblem>> {
             Kind::Field(object, field) => {
                 // A field's full name is `Object.Field`, as a deploy names it.
                 let mut ctx = Ctx::new(path, text, events::FIELD, &field);
-                if let Some(f) = events::parse_field(&mut ctx) {
+                if let Some(f) = events::parse_field(&mut ctx, &object) {
                     if ctx.ok() {
                         fields.push((path.clone(), object.clone(), f));
                     }

@@ -817,6 +817,13 @@ fn unknown_elements_and_types_are_skipped() {
         "<CustomObject/>".into(),
     );
     files.insert(format!("{PKG}/lwc/x/x.js"), "export default 1;".into());
+    // A field file may give its full name with the object's.
+    let day = format!("{PKG}/objects/acme__Outbound__e/fields/acme__Day__c.field-meta.xml");
+    let t = files[&day].replace(
+        "<fullName>acme__Day__c<",
+        "<fullName>acme__Outbound__e.acme__Day__c<",
+    );
+    files.insert(day, t);
     files.insert("README.md".into(), "# project".into());
     assert_eq!(ok(parse(&files)), normalized(sample()));
 }
@@ -1142,4 +1149,27 @@ fn channel_and_ccd_problems_name_the_file_and_component() {
     // The channel whose CCD file is broken (Acme_CCaaS) isn't blamed for it.
     assert!(!p.iter().any(|x| x.full_name == "Acme_CCaaS"), "{p:#?}");
     assert_eq!(p.len(), 8, "{p:#?}");
+}
+
+#[test]
+fn deep_nesting_and_byte_order_marks_are_handled() {
+    let mut files = retrieve(&sample(), &RetrieveOptions::default());
+    let header = format!("{PKG}/externalClientApps/Byoc_Sample_App.eca-meta.xml");
+    // Editors on Windows save a byte order mark: still the same app.
+    let with_bom = format!("\u{feff}{}", files[&header]);
+    files.insert(header.clone(), with_bom);
+    assert_eq!(ok(parse(&files)), normalized(sample()));
+    // 200 000 nested unknown elements, and nested inside a known one: problems or skipped, no
+    // stack overflow.
+    let depth = 200_000;
+    let deep = format!("{}{}", "<x>".repeat(depth), "</x>".repeat(depth));
+    for (from, to) in [
+        ("<label>", format!("{deep}<label>")),
+        ("<label>byoc sample app", format!("<label>{deep}")),
+    ] {
+        let t = files[&header].replace(from, &to);
+        let mut f = files.clone();
+        f.insert(header.clone(), t);
+        let _ = parse(&f);
+    }
 }
