@@ -445,6 +445,7 @@ fn the_url_comes_from_the_flag_then_org_json_then_the_default() {
         admin_token: "t".into(),
         admin_password: Some("p4ssword".into()),
         database: "sqlite".into(),
+        clock: None,
     };
     let mut global = parse("setup org show").global;
     global.url = None;

@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod clock;
 pub mod conversations;
 pub mod inspector;
 pub mod interaction;

@@ -19,6 +19,7 @@
 
 pub mod audit;
 pub mod checklist;
+pub mod duration;
 pub mod events;
 pub mod ids;
 pub mod interaction;
@@ -32,6 +33,17 @@ pub use permissions::{Actor, SetupAction};
 /// The current time, in milliseconds since the Unix epoch.
 pub trait Clock: Send + Sync {
     fn now_millis(&self) -> i64;
+
+    /// How far this clock is from real time (the org clock moved with `byoc clock`); 0 for a
+    /// clock that is not an org clock.
+    fn offset_millis(&self) -> i64 {
+        0
+    }
+
+    /// When (real time, epoch ms) the org clock was last moved; `None` for real time.
+    fn moved_at_millis(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// A clock that always says the same time, for tests.

@@ -373,3 +373,34 @@ pub struct ResetOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_source: Option<String>,
 }
+
+/// `GET /admin/v1/clock` and the answer of `POST /admin/v1/clock`: the org's time
+/// (docs/org-as-code.md, "The org clock").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgClockState {
+    /// The org's time now, RFC 3339 with milliseconds, UTC (`2027-01-01T00:00:00.000Z`).
+    pub now: String,
+    /// How far the org's time is from real time (negative: behind).
+    pub offset_millis: i64,
+    /// Whether the org runs on real time (`offsetMillis` 0).
+    pub real: bool,
+    /// When (real time, RFC 3339) the clock was last moved; absent on real time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_at: Option<String>,
+}
+
+/// `POST /admin/v1/clock`: exactly one of the three.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MoveOrgClock {
+    /// Move forward by a duration (`90s`, `15m`, `3h`, `2d`, `1h30m`; `-1h` moves back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advance: Option<String>,
+    /// Set the org's time to this RFC 3339 time; it runs on from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+    /// `true`: back to real time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real: Option<bool>,
+}

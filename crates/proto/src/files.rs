@@ -35,6 +35,20 @@ pub struct OrgFile {
     pub admin_password: Option<String>,
     /// `sqlite` or `postgres`.
     pub database: String,
+    /// The org clock when it is not real time (`byoc clock`, docs/org-as-code.md); absent on
+    /// real time and in files written before the org clock existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<OrgFileClock>,
+}
+
+/// [`OrgFile::clock`]: how far the org's time is from real time, and the org's time when the
+/// file was written (each instance rewrites the file when the clock moves).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgFileClock {
+    pub offset_millis: i64,
+    /// RFC 3339 with milliseconds, UTC.
+    pub now: String,
 }
 
 /// Variable names of `partner.env`, as Salesforce's public BYOC samples name them.

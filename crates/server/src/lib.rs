@@ -368,7 +368,9 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     install_crypto_provider();
     // Before any Avro is decoded in this process: published payloads can't make it allocate more.
     byoc_core::events::limit_avro_allocations();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // The machine's clock, for what must not move with the org (TLS certificates, which clients
+    // check against their own clocks); everything org-visible reads the org clock below.
+    let real_clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let data = DataDir::open(&config.data_dir)?;
     let database_url = match config.database_url.clone() {
         Some(url) => url,
@@ -394,6 +396,12 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             return Err(anyhow::Error::new(e).context(what));
         }
     };
+    let org_clock = Arc::new(
+        org_clock::OrgClock::load(&store, real_clock.clone())
+            .await
+            .context("can't read the org clock")?,
+    );
+    let clock: Arc<dyn Clock> = org_clock.clone();
     let setup = SetupService::new(store.clone(), clock.clone());
 
     let (org, created) = bootstrap::ensure_org(&store, clock.as_ref()).await?;
@@ -407,7 +415,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         bootstrap::admin_credential(&store, &data, &org, &admin, clock.as_ref()).await?;
     let admin_password =
         bootstrap::admin_password(&setup, &data, &org, &admin, clock.as_ref()).await?;
-    let ca = bootstrap::local_ca(&store, &data, &org, clock.as_ref()).await?;
+    let ca = bootstrap::local_ca(&store, &data, &org, real_clock.as_ref()).await?;
     // The setup as the first start left it is what `byoc reset` returns to.
     reset::take_seed(&store, clock.as_ref(), created, &seed_source(&config))
         .await
@@ -455,6 +463,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         admin_token,
         admin_password,
         database: store.backend().to_string(),
+        clock: org_clock.org_file_clock(),
     };
 
     let shutdown = CancellationToken::new();
@@ -582,6 +591,10 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             },
         )))
         .fallback(admin_api::not_found)
+        .layer(axum::Extension(org_clock::ClockControl {
+            clock: org_clock.clone(),
+            allowed: config.allow_clock_control,
+        }))
         .layer(axum::middleware::from_fn_with_state(
             recording.clone(),
             inspector::http::login_host,
@@ -610,7 +623,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         &ca,
         &[login_https_addr, scrt_https_addr],
         &public_hosts,
-        clock.as_ref(),
+        real_clock.as_ref(),
     )?;
     tasks.spawn(serve_https(
         https::TlsListener::spawn(
@@ -650,7 +663,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         gate.clone(),
         "Interaction API",
     ));
-    let tls = pubsub::tls_identity(&ca, pubsub_addr, &public_hosts, clock.as_ref())?;
+    let tls = pubsub::tls_identity(&ca, pubsub_addr, &public_hosts, real_clock.as_ref())?;
     let pubsub_listeners = std::iter::once(listeners.pubsub)
         .chain(listeners.pubsub_ipv6_loopback)
         .collect();
@@ -663,6 +676,32 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         true,
     )?;
     bootstrap::write_partner_env(&store, &data, &org_file).await?;
+    // The org clock: every instance follows moves made through any of them, and rewrites its
+    // org.json when the clock moved.
+    {
+        let (clock, db, stop) = (org_clock.clone(), store.clone(), shutdown.clone());
+        supervise::spawn(&mut tasks, "org clock", shutdown.clone(), move || {
+            org_clock::follow(clock.clone(), db.clone(), stop.clone())
+        });
+        let (clock, db, stop, data, file, retention) = (
+            org_clock.clone(),
+            store.clone(),
+            shutdown.clone(),
+            data.clone(),
+            org_file.clone(),
+            config.pubsub.retention,
+        );
+        supervise::spawn(&mut tasks, "org clock moves", shutdown.clone(), move || {
+            org_clock::on_moves(
+                clock.clone(),
+                db.clone(),
+                data.clone(),
+                file.clone(),
+                retention,
+                stop.clone(),
+            )
+        });
+    }
     tracing::info!(login = %org_file.login_url, scrt = %org_file.scrt_url, login_https = %org_file.login_url_https, scrt_https = %org_file.scrt_url_https, pubsub = %org_file.pubsub_endpoint, org = %org_file.org_id, database = store.backend(), "byoc ready");
 
     Ok(RunningServer {

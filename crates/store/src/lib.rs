@@ -30,6 +30,7 @@
 //!   streams are pushed, not polled.
 //! - [`testing`]: a throwaway PostgreSQL database for tests.
 
+pub mod clock;
 pub mod console;
 pub mod conversations;
 pub mod cursors;
@@ -307,6 +308,7 @@ pub trait Repositories:
     + live::LiveFeedRepository
     + sobjects::SObjectRepository
     + pki::PkiRepository
+    + clock::ClockRepository
     + cursors::CursorRepository
     + seed::SeedRepository
 {

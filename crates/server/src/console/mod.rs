@@ -155,6 +155,8 @@ pub struct Layout {
     pub nav: &'static [nav::Section],
     /// [`assets::PREFIX`], for the style sheet and scripts.
     pub assets: &'static str,
+    /// `Org clock: <time> (+3h)` when the org clock is not real (`byoc clock`).
+    pub org_clock: Option<String>,
 }
 
 impl Layout {
@@ -171,6 +173,7 @@ impl Layout {
             current,
             nav: nav::SECTIONS,
             assets: assets::PREFIX,
+            org_clock: session.org_clock.clone(),
         }
     }
 }

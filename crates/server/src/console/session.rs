@@ -130,6 +130,8 @@ pub struct ConsoleSession {
     pub record: SessionRecord,
     /// The user the console acts as, with the permissions of their profile and permission sets.
     pub actor: Actor,
+    /// The header's org clock line when the clock is not real (`byoc clock`).
+    pub org_clock: Option<String>,
 }
 
 impl ConsoleSession {
@@ -248,7 +250,12 @@ impl FromRequestParts<ConsoleState> for ConsoleSession {
                 _ => return Err(login()),
             }
         }
-        Ok(ConsoleSession { id, record, actor })
+        Ok(ConsoleSession {
+            id,
+            record,
+            actor,
+            org_clock: crate::org_clock::OrgClock::header_note(state.oauth.0.clock.as_ref()),
+        })
     }
 }
 

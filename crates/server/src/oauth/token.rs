@@ -95,7 +95,19 @@ pub async fn token(
             s.history.record(attempt.entry(now, None)).await;
             response
         }
-        Err(Refused::Grant(refusal)) => {
+        Err(Refused::Grant(mut refusal)) => {
+            // A moved org clock explains many refusals (exp judged by the org's time, a
+            // certificate expired by it): say so, in the login history and the header.
+            let not_after = attempt
+                .app
+                .as_ref()
+                .and_then(|a| a.oauth.certificate.as_ref())
+                .map(|c| c.not_after);
+            if let Some(note) =
+                crate::org_clock::OrgClock::refusal_note(s.clock.as_ref(), not_after)
+            {
+                refusal.diagnosis = format!("{} {note}", refusal.diagnosis);
+            }
             s.history.record(attempt.entry(now, Some(&refusal))).await;
             oauth_error(StatusCode::BAD_REQUEST, &refusal)
         }
