@@ -35,6 +35,7 @@ pub mod conversations;
 pub mod inspector;
 pub mod interaction;
 pub mod logins;
+pub mod platform_events;
 pub mod pubsub;
 pub mod reset;
 pub mod rest;

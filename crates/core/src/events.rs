@@ -3,8 +3,16 @@
 //! Each CCD's `customPlatformEvent` (e.g. `Byoc_Outbound__e`) is a topic `/event/<Name>__e`
 //! ([Pub/Sub API topics](https://developer.salesforce.com/docs/platform/pub-sub-api/guide/supported-topics.html)).
 //! Its schema is an Avro record in namespace `com.sforce.eventbus` with the standard fields
-//! `CreatedDate` (long, epoch ms) and `CreatedById` (string), then the custom fields of every CCD
-//! that names this event, each `["null","string"]` with default `null`. The schema id is derived
+//! `CreatedDate` (long, epoch ms) and `CreatedById` (string), then the event's custom fields,
+//! each a `["null", T]` union with default `null`:
+//! - a defined event (Setup > Platform Events, [`PlatformEventDefinition`]): its fields in the
+//!   order they were defined, T per type as Salesforce maps them ([`avro_type`]: Text and Long
+//!   Text Area `string`, Number `double`, Checkbox `boolean`, Date/Time and Date `long`);
+//! - an event a CCD names that nobody defined (an org from before definitions existed): the
+//!   custom fields of every CCD naming it, sorted by name, all `string` — byte for byte the
+//!   schema byoc always gave it, so its schema id doesn't change.
+//!
+//! The schema id is derived
 //! from the schema's Avro Parsing Canonical Form, so the same fields always give the same id and
 //! any change of fields gives a new one, as in Salesforce.
 //!
@@ -21,7 +29,9 @@ use byoc_proto::outbound::{
     ConversationEntry, InteractionEvent, RoutingRequested, INTERACTION_EVENT_TYPE,
     ROUTING_REQUESTED_EVENT_TYPE,
 };
-use byoc_proto::setup::ConversationChannelDefinition;
+use byoc_proto::setup::{
+    ConversationChannelDefinition, CustomField, FieldType, PlatformEventDefinition,
+};
 use sha2::{Digest, Sha256};
 
 /// The Avro namespace of every platform event schema.
@@ -64,6 +74,12 @@ pub enum EventError {
     TrailingBytes(usize),
     #[error("the event has no field {0}")]
     UnknownField(String),
+    /// Salesforce: `REQUIRED_FIELD_MISSING`.
+    #[error("Required fields are missing: [{0}]")]
+    RequiredFieldsMissing(String),
+    /// A value that doesn't fit its field's type or length.
+    #[error("{field}: {message}")]
+    InvalidValue { field: String, message: String },
 }
 
 /// `/event/<Name>__e` for a custom platform event API name.
@@ -118,10 +134,87 @@ pub fn ccd_fields(ccd: &ConversationChannelDefinition) -> Vec<String> {
     .collect()
 }
 
+/// One custom field of a topic's schema: its API name, its type, and what a value must satisfy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaField {
+    pub name: String,
+    pub field_type: FieldType,
+    /// Text and Long Text Area: the most characters a value may have (`None`: no limit, the
+    /// schema of an event without a definition).
+    pub length: Option<u32>,
+    /// A published event must carry a value (Setup's *Required*).
+    pub required: bool,
+}
+
+impl SchemaField {
+    /// A text field without limits: what the schema of an undefined event has.
+    fn text(name: &str) -> SchemaField {
+        SchemaField {
+            name: name.to_string(),
+            field_type: FieldType::Text,
+            length: None,
+            required: false,
+        }
+    }
+
+    fn of(field: &CustomField) -> SchemaField {
+        SchemaField {
+            name: field.full_name.clone(),
+            field_type: field.field_type,
+            length: match field.field_type {
+                FieldType::Text | FieldType::LongTextArea => field.length,
+                _ => None,
+            },
+            required: field.required && field.field_type != FieldType::Checkbox,
+        }
+    }
+}
+
+/// The Avro type of a custom field's value (inside the `["null", T]` union every custom field
+/// has), as Salesforce's Pub/Sub API schemas give it: Text and Long Text Area `string`, Number
+/// `double`, Checkbox `boolean`, Date/Time and Date `long` (epoch milliseconds; a Date is the
+/// midnight UTC of its day).
+pub fn avro_type(t: FieldType) -> &'static str {
+    match t {
+        FieldType::Text | FieldType::LongTextArea => "string",
+        FieldType::Number => "double",
+        FieldType::Checkbox => "boolean",
+        FieldType::DateTime | FieldType::Date => "long",
+    }
+}
+
+/// The `doc` of a custom field in the schema: `Data:<type>`. Salesforce appends the field's id
+/// (`Data:Text:00N...`); byoc's fields have none (docs/pubsub.md). Long Text Area is `Data:Text`
+/// as well: what Salesforce writes for a custom Long Text Area isn't documented.
+fn field_doc(t: FieldType) -> &'static str {
+    match t {
+        FieldType::Text | FieldType::LongTextArea => "Data:Text",
+        FieldType::Number => "Data:Double",
+        FieldType::Checkbox => "Data:Boolean",
+        FieldType::DateTime => "Data:DateTime",
+        FieldType::Date => "Data:DateOnly",
+    }
+}
+
+/// The field type a schema's field was written for, from its `doc` and Avro type (to read
+/// schemas stored with old events).
+fn field_type_of(avro: &str, doc: &str) -> Option<FieldType> {
+    let kind = doc.split(':').nth(1).unwrap_or("");
+    Some(match (avro, kind) {
+        ("string", _) => FieldType::Text,
+        ("double", _) => FieldType::Number,
+        ("boolean", _) => FieldType::Checkbox,
+        ("long", "DateOnly") => FieldType::Date,
+        ("long", _) => FieldType::DateTime,
+        _ => return None,
+    })
+}
+
 /// The schema of one platform event topic.
 #[derive(Debug, Clone)]
 pub struct EventSchema {
     event_name: String,
+    fields: Vec<SchemaField>,
     custom_fields: Vec<String>,
     schema: Schema,
     json: String,
@@ -129,25 +222,88 @@ pub struct EventSchema {
 }
 
 impl EventSchema {
-    /// The schema of `platform_event` with these custom fields (order and duplicates don't
-    /// matter: fields are sorted by name).
+    /// The schema of an event without a definition: these custom fields, all text, sorted by
+    /// name (order and duplicates don't matter). What byoc gave every event before platform
+    /// events were setup objects, and still gives an event a CCD names but nobody defined.
     pub fn new(
         platform_event: &str,
         custom_fields: impl IntoIterator<Item = String>,
     ) -> Result<EventSchema, EventError> {
+        let mut names: Vec<String> = custom_fields.into_iter().collect();
+        names.sort();
+        names.dedup();
+        EventSchema::build(
+            platform_event,
+            names.iter().map(|n| SchemaField::text(n)).collect(),
+        )
+    }
+
+    /// The schema of a defined platform event: its custom fields in the order they were defined
+    /// (as Salesforce lists them), each with its type's Avro mapping.
+    pub fn from_definition(
+        definition: &PlatformEventDefinition,
+    ) -> Result<EventSchema, EventError> {
+        EventSchema::build(
+            &definition.full_name,
+            definition.fields.iter().map(SchemaField::of).collect(),
+        )
+    }
+
+    /// A schema as `GetSchema` returned it (stored with the events written with it): the event
+    /// name and the fields with their types, read back from the JSON.
+    pub fn from_json(json: &str) -> Result<EventSchema, EventError> {
+        let bad = |message: &str| EventError::Schema {
+            event: "?".into(),
+            message: message.into(),
+        };
+        let doc: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
+        let name = doc
+            .get("name")
+            .and_then(|n| n.as_str())
+            .ok_or_else(|| bad("no record name"))?;
+        let mut fields = Vec::new();
+        for f in doc
+            .get("fields")
+            .and_then(|f| f.as_array())
+            .ok_or_else(|| bad("no fields"))?
+        {
+            let field_name = f.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            if field_name == CREATED_DATE || field_name == CREATED_BY_ID {
+                continue;
+            }
+            let avro = f
+                .get("type")
+                .and_then(|t| t.as_array())
+                .and_then(|u| u.get(1))
+                .and_then(|t| t.as_str())
+                .unwrap_or("");
+            let doc = f.get("doc").and_then(|d| d.as_str()).unwrap_or("");
+            let field_type = field_type_of(avro, doc)
+                .ok_or_else(|| bad(&format!("field {field_name} has an unknown type")))?;
+            fields.push(SchemaField {
+                name: field_name.to_string(),
+                field_type,
+                length: None,
+                required: false,
+            });
+        }
+        EventSchema::build(name, fields)
+    }
+
+    fn build(platform_event: &str, fields: Vec<SchemaField>) -> Result<EventSchema, EventError> {
         if !valid_event_name(platform_event) {
             return Err(EventError::InvalidEventName(platform_event.to_string()));
         }
-        let mut fields: Vec<String> = custom_fields.into_iter().collect();
-        fields.sort();
-        fields.dedup();
-        if let Some(bad) = fields
-            .iter()
-            .find(|f| !valid_field_name(f) || *f == CREATED_DATE || *f == CREATED_BY_ID)
-        {
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(bad) = fields.iter().find(|f| {
+            !valid_field_name(&f.name)
+                || f.name == CREATED_DATE
+                || f.name == CREATED_BY_ID
+                || !seen.insert(f.name.to_ascii_lowercase())
+        }) {
             return Err(EventError::Schema {
                 event: platform_event.into(),
-                message: format!("{bad:?} is not a usable custom field name"),
+                message: format!("{:?} is not a usable custom field name", bad.name),
             });
         }
         let mut json_fields = vec![
@@ -155,7 +311,12 @@ impl EventSchema {
             serde_json::json!({"name": CREATED_BY_ID, "type": "string", "doc": "CreatedBy:EntityId"}),
         ];
         for f in &fields {
-            json_fields.push(serde_json::json!({"name": f, "type": ["null", "string"], "doc": "Data:Text", "default": null}));
+            json_fields.push(serde_json::json!({
+                "name": f.name,
+                "type": ["null", avro_type(f.field_type)],
+                "doc": field_doc(f.field_type),
+                "default": null,
+            }));
         }
         let doc = serde_json::json!({
             "type": "record",
@@ -174,15 +335,16 @@ impl EventSchema {
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
         Ok(EventSchema {
             event_name: platform_event.to_string(),
-            custom_fields: fields,
+            custom_fields: fields.iter().map(|f| f.name.clone()).collect(),
+            fields,
             schema,
             json,
             id,
         })
     }
 
-    /// The schema of a topic whose event is named by these CCDs (all CCDs naming the same event
-    /// share one topic, so its fields are the union of theirs).
+    /// The schema of a topic whose event is named by these CCDs but has no definition (all
+    /// CCDs naming the same event share one topic, so its fields are the union of theirs).
     pub fn for_ccds<'a>(
         platform_event: &str,
         ccds: impl IntoIterator<Item = &'a ConversationChannelDefinition>,
@@ -198,8 +360,19 @@ impl EventSchema {
         topic_name(&self.event_name)
     }
 
+    /// The custom fields' API names, in schema order.
     pub fn custom_fields(&self) -> &[String] {
         &self.custom_fields
+    }
+
+    /// The custom fields with their types, in schema order.
+    pub fn fields(&self) -> &[SchemaField] {
+        &self.fields
+    }
+
+    /// A custom field by API name (exact, as the schema spells it).
+    pub fn field(&self, name: &str) -> Option<&SchemaField> {
+        self.fields.iter().find(|f| f.name == name)
     }
 
     /// The schema as `GetSchema` returns it.
@@ -215,7 +388,10 @@ impl EventSchema {
         &self.schema
     }
 
-    /// One raw Avro datum of this schema.
+    /// One raw Avro datum of this schema. Values are given in their text form (see
+    /// [`EventFields::fields`]) and converted to each field's Avro type; a value that doesn't
+    /// fit its field (not a number, too long, a required field left empty) is refused, naming
+    /// the field.
     pub fn encode(&self, event: &EventFields) -> Result<Vec<u8>, EventError> {
         if let Some(unknown) = event
             .fields
@@ -224,6 +400,15 @@ impl EventSchema {
         {
             return Err(EventError::UnknownField(unknown.clone()));
         }
+        let missing: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|f| f.required && event.fields.get(&f.name).is_none_or(Option::is_none))
+            .map(|f| f.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(EventError::RequiredFieldsMissing(missing.join(", ")));
+        }
         let mut record = vec![
             (CREATED_DATE.to_string(), Value::Long(event.created_date)),
             (
@@ -231,18 +416,19 @@ impl EventSchema {
                 Value::String(event.created_by_id.clone()),
             ),
         ];
-        for f in &self.custom_fields {
-            let value = match event.fields.get(f).cloned().flatten() {
-                Some(s) => Value::Union(1, Box::new(Value::String(s))),
+        for f in &self.fields {
+            let value = match event.fields.get(&f.name).cloned().flatten() {
+                Some(text) => Value::Union(1, Box::new(to_avro(f, text)?)),
                 None => Value::Union(0, Box::new(Value::Null)),
             };
-            record.push((f.clone(), value));
+            record.push((f.name.clone(), value));
         }
         apache_avro::to_avro_datum(&self.schema, Value::Record(record))
             .map_err(|e| EventError::Payload(e.to_string()))
     }
 
-    /// Read one raw Avro datum of this schema; the whole payload must be that datum.
+    /// Read one raw Avro datum of this schema; the whole payload must be that datum. Values
+    /// come back in their text form (see [`EventFields::fields`]).
     pub fn decode(&self, payload: &[u8]) -> Result<EventFields, EventError> {
         limit_avro_allocations();
         let mut reader = payload;
@@ -260,11 +446,8 @@ impl EventSchema {
                 (CREATED_DATE, Value::Long(v)) => out.created_date = v,
                 (CREATED_BY_ID, Value::String(v)) => out.created_by_id = v,
                 (_, Value::Union(_, inner)) => {
-                    let v = match *inner {
-                        Value::String(s) => Some(s),
-                        _ => None,
-                    };
-                    out.fields.insert(name, v);
+                    let text = from_avro(&name, *inner)?;
+                    out.fields.insert(name, text);
                 }
                 (other, _) => {
                     return Err(EventError::Payload(format!(
@@ -277,12 +460,86 @@ impl EventSchema {
     }
 }
 
+/// A field's value from its text form: Number a decimal number, Checkbox `true`/`false`,
+/// Date/Time RFC 3339 (`2026-01-31T12:00:00.000Z`) or epoch milliseconds, Date `2026-01-31` or
+/// epoch milliseconds.
+fn to_avro(field: &SchemaField, text: String) -> Result<Value, EventError> {
+    let bad = |what: &str| EventError::InvalidValue {
+        field: field.name.clone(),
+        message: format!("{text:?} is not {what}"),
+    };
+    Ok(match field.field_type {
+        FieldType::Text | FieldType::LongTextArea => {
+            if let Some(max) = field.length {
+                let n = text.chars().count();
+                if n > max as usize {
+                    return Err(EventError::InvalidValue {
+                        field: field.name.clone(),
+                        message: format!("data value too large: {n} characters (max length={max})"),
+                    });
+                }
+            }
+            Value::String(text)
+        }
+        FieldType::Number => match text.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => Value::Double(n),
+            _ => return Err(bad("a number")),
+        },
+        FieldType::Checkbox => match text.trim() {
+            t if t.eq_ignore_ascii_case("true") => Value::Boolean(true),
+            t if t.eq_ignore_ascii_case("false") => Value::Boolean(false),
+            _ => return Err(bad("true or false")),
+        },
+        FieldType::DateTime => {
+            let t = text.trim();
+            match t.parse::<i64>() {
+                Ok(ms) => Value::Long(ms),
+                Err(_) => chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|d| Value::Long(d.timestamp_millis()))
+                    .map_err(|_| bad("a date/time (RFC 3339, such as 2026-01-31T12:00:00Z)"))?,
+            }
+        }
+        FieldType::Date => {
+            let t = text.trim();
+            match t.parse::<i64>() {
+                Ok(ms) => Value::Long(ms),
+                Err(_) => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| Value::Long(d.and_utc().timestamp_millis()))
+                    .ok_or_else(|| bad("a date (such as 2026-01-31)"))?,
+            }
+        }
+    })
+}
+
+/// The text form of a field's value: strings as they are, numbers as Rust writes an `f64`
+/// (which reads back to the same number), booleans `true`/`false`, longs as epoch
+/// milliseconds.
+fn from_avro(name: &str, value: Value) -> Result<Option<String>, EventError> {
+    Ok(match value {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        Value::Double(d) => Some(d.to_string()),
+        Value::Boolean(b) => Some(b.to_string()),
+        Value::Long(l) => Some(l.to_string()),
+        _ => {
+            return Err(EventError::Payload(format!(
+                "field {name} has an unexpected type"
+            )))
+        }
+    })
+}
+
 /// The values of one platform event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFields {
     pub created_date: i64,
     pub created_by_id: String,
-    /// Custom fields by API name; `None` is Avro `null`.
+    /// Custom fields by API name, each in its text form (`None` is Avro `null`): what the REST
+    /// API's JSON and Setup show. [`EventSchema::encode`] converts them to the field's Avro
+    /// type; [`EventSchema::decode`] gives numbers as decimal text, checkboxes `true`/`false`,
+    /// dates and date/times as epoch milliseconds.
     pub fields: BTreeMap<String, Option<String>>,
 }
 
@@ -616,6 +873,161 @@ mod tests {
                 other => panic!("{claimed}: {other:?}"),
             }
         }
+    }
+
+    fn definition() -> PlatformEventDefinition {
+        let f = |name: &str, t: FieldType, length: Option<u32>, required: bool| CustomField {
+            full_name: name.into(),
+            label: name.into(),
+            field_type: t,
+            length,
+            precision: None,
+            scale: None,
+            visible_lines: None,
+            required,
+            default_value: None,
+            description: String::new(),
+            inline_help_text: String::new(),
+        };
+        PlatformEventDefinition {
+            id: "01I000000000001".into(),
+            full_name: "acme__Order__e".into(),
+            label: "Order".into(),
+            plural_label: "Orders".into(),
+            description: String::new(),
+            event_type: byoc_proto::setup::PlatformEventType::HighVolume,
+            publish_behavior: byoc_proto::setup::PublishBehavior::PublishAfterCommit,
+            deployment_status: "Deployed".into(),
+            fields: vec![
+                f("Order_Number__c", FieldType::Text, Some(5), true),
+                f("Amount__c", FieldType::Number, None, false),
+                f("Shipped__c", FieldType::Checkbox, None, false),
+                f("At__c", FieldType::DateTime, None, false),
+                f("Due__c", FieldType::Date, None, false),
+                f("Notes__c", FieldType::LongTextArea, Some(1000), false),
+            ],
+            created_at: 0,
+            last_modified_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_defined_event_has_typed_nullable_fields_in_definition_order() {
+        let s = EventSchema::from_definition(&definition()).expect("schema");
+        let json: serde_json::Value = serde_json::from_str(s.json()).expect("json");
+        let fields: Vec<(String, serde_json::Value, String)> = json["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap_or("").to_string(),
+                    f["type"].clone(),
+                    f["doc"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let expect = |n: &str, t: &str, d: &str| {
+            (n.to_string(), serde_json::json!(["null", t]), d.to_string())
+        };
+        assert_eq!(
+            fields[2..],
+            [
+                expect("Order_Number__c", "string", "Data:Text"),
+                expect("Amount__c", "double", "Data:Double"),
+                expect("Shipped__c", "boolean", "Data:Boolean"),
+                expect("At__c", "long", "Data:DateTime"),
+                expect("Due__c", "long", "Data:DateOnly"),
+                expect("Notes__c", "string", "Data:Text"),
+            ]
+        );
+        assert_eq!(json["fields"][0]["type"], "long");
+        // Read back from its JSON (events stored with it), the schema is the same.
+        let back = EventSchema::from_json(s.json()).expect("from json");
+        assert_eq!(back.id(), s.id());
+        assert_eq!(back.json(), s.json());
+        // Another order is another schema.
+        let mut swapped = definition();
+        swapped.fields.swap(1, 2);
+        assert_ne!(
+            EventSchema::from_definition(&swapped).expect("schema").id(),
+            s.id()
+        );
+    }
+
+    #[test]
+    fn typed_values_round_trip_and_bad_ones_are_refused() {
+        let s = EventSchema::from_definition(&definition()).expect("schema");
+        let event = |values: &[(&str, &str)]| EventFields {
+            created_date: 1,
+            created_by_id: "005".into(),
+            fields: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect(),
+        };
+        let ok = event(&[
+            ("Order_Number__c", "A-1"),
+            ("Amount__c", "12.5"),
+            ("Shipped__c", "TRUE"),
+            ("At__c", "2026-01-31T12:00:00.250Z"),
+            ("Due__c", "2026-01-31"),
+        ]);
+        let back = s.decode(&s.encode(&ok).expect("encode")).expect("decode");
+        let get = |k: &str| back.fields.get(k).cloned().flatten();
+        assert_eq!(get("Amount__c").as_deref(), Some("12.5"));
+        assert_eq!(get("Shipped__c").as_deref(), Some("true"));
+        assert_eq!(get("At__c").as_deref(), Some("1769860800250"));
+        assert_eq!(get("Due__c").as_deref(), Some("1769817600000"));
+        assert_eq!(get("Notes__c"), None);
+        // Decoded values encode to the same bytes (what Publish does with a partner's event).
+        assert_eq!(
+            s.encode(&back).expect("again"),
+            s.encode(&ok).expect("encode")
+        );
+        for (values, expected) in [
+            (
+                vec![("Order_Number__c", "A-1"), ("Amount__c", "lots")],
+                "Amount__c",
+            ),
+            (
+                vec![("Order_Number__c", "A-1"), ("Shipped__c", "yes")],
+                "true or false",
+            ),
+            (
+                vec![("Order_Number__c", "A-1"), ("At__c", "tomorrow")],
+                "RFC 3339",
+            ),
+            (
+                vec![("Order_Number__c", "A-1"), ("Due__c", "2026-02-30")],
+                "a date",
+            ),
+            (
+                vec![("Order_Number__c", "A-1"), ("Amount__c", "NaN")],
+                "a number",
+            ),
+            (vec![("Order_Number__c", "ABCDEF")], "max length=5"),
+            (
+                vec![("Amount__c", "1")],
+                "Required fields are missing: [Order_Number__c]",
+            ),
+        ] {
+            let err = s.encode(&event(&values)).expect_err(expected);
+            assert!(err.to_string().contains(expected), "{err} / {expected}");
+        }
+    }
+
+    #[test]
+    fn the_undefined_schema_is_what_byoc_always_gave() {
+        let s = EventSchema::new(
+            "Byoc_Outbound__e",
+            ["Payload__c".to_string(), "EventType__c".to_string()],
+        )
+        .expect("schema");
+        assert_eq!(
+            s.json(),
+            r#"{"fields":[{"doc":"CreatedDate:DateTime","name":"CreatedDate","type":"long"},{"doc":"CreatedBy:EntityId","name":"CreatedById","type":"string"},{"default":null,"doc":"Data:Text","name":"EventType__c","type":["null","string"]},{"default":null,"doc":"Data:Text","name":"Payload__c","type":["null","string"]}],"name":"Byoc_Outbound__e","namespace":"com.sforce.eventbus","type":"record"}"#
+        );
     }
 
     #[test]

@@ -194,6 +194,8 @@ pub enum SetupAction {
     ManageConnectedAppAccess,
     MigrateConnectedApp,
     ManageMessagingChannels,
+    /// Define custom platform events and their fields (Setup > Platform Events).
+    ManagePlatformEvents,
     /// Setup's *Login As* (the admin API's `X-Byoc-As`).
     LoginAs,
     /// Read Setup's records: org, profiles, users, permission sets, apps, channels, CCDs, the
@@ -218,6 +220,7 @@ impl SetupAction {
             }
             SetupAction::MigrateConnectedApp => "migrate a connected app to an External Client App",
             SetupAction::ManageMessagingChannels => "manage messaging channels",
+            SetupAction::ManagePlatformEvents => "create, edit, or delete platform events",
             SetupAction::LoginAs => "log in as another user",
             SetupAction::ViewSetup => "view setup and configuration",
             SetupAction::ReadConversations => "read conversations",
@@ -250,6 +253,8 @@ impl SetupAction {
                 Requirement::All(vec![p(CustomizeApplication), p(ModifyAllData)])
             }
             SetupAction::ManageMessagingChannels => p(CustomizeApplication),
+            // Custom objects, and so platform events, need Customize Application in Setup.
+            SetupAction::ManagePlatformEvents => p(CustomizeApplication),
             // Salesforce: *Login As* needs Modify All Data and Manage Users (which byoc models
             // as Manage Profiles and Permission Sets), with "Administrators Can Log in as Any
             // User" on.

@@ -26,6 +26,7 @@ use crate::scopes;
 use crate::SetupError;
 
 pub mod ccd;
+pub mod platform_events;
 
 /// Setup audit-trail sections, as *View Setup Audit Trail* names them.
 pub mod section {
@@ -35,6 +36,7 @@ pub mod section {
     pub const EXTERNAL_CLIENT_APPS: &str = "External Client App Manager";
     pub const CONNECTED_APPS: &str = "Connected Apps";
     pub const MESSAGING: &str = "Messaging Settings";
+    pub const CUSTOM_OBJECTS: &str = "Custom Objects";
 }
 
 /// The warning Setup shows before Permitted Users becomes *Admin approved users are pre-authorized*.

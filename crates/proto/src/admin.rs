@@ -404,3 +404,59 @@ pub struct MoveOrgClock {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real: Option<bool>,
 }
+
+/// Create or change a custom platform event (Setup > Platform Events > New Platform Event):
+/// `POST /admin/v1/platform-events`, `PATCH /admin/v1/platform-events/{name}`. `None` leaves a
+/// field as it is (on create: its default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformEventInput {
+    /// API name, `Name__e` (`ns__Name__e` with a namespace); required on create, fixed after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plural_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<crate::setup::PlatformEventType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_behavior: Option<crate::setup::PublishBehavior>,
+    /// Create only: custom fields to add with the event, in this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<CustomFieldInput>>,
+}
+
+/// Add or change a custom field of a platform event (Setup > Platform Events > the event >
+/// Custom Fields & Relationships > New): `POST /admin/v1/platform-events/{name}/fields`,
+/// `PATCH /admin/v1/platform-events/{name}/fields/{field}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomFieldInput {
+    /// API name, `Name__c`; required on add, fixed after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `Text`, `LongTextArea`, `Number`, `Checkbox`, `DateTime` or `Date`; required on add.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<crate::setup::FieldType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_lines: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_help_text: Option<String>,
+}

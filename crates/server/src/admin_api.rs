@@ -428,6 +428,24 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/ccds/{developer_name}", get(ccd))
         .route("/admin/v1/ccds/{developer_name}/app", put(link_ccd))
         .route("/admin/v1/audit", get(audit))
+        .route(
+            "/admin/v1/platform-events",
+            get(platform_events).post(create_platform_event),
+        )
+        .route(
+            "/admin/v1/platform-events/{name}",
+            get(platform_event)
+                .patch(update_platform_event)
+                .delete(delete_platform_event),
+        )
+        .route(
+            "/admin/v1/platform-events/{name}/fields",
+            post(add_platform_event_field),
+        )
+        .route(
+            "/admin/v1/platform-events/{name}/fields/{field}",
+            patch(update_platform_event_field).delete(delete_platform_event_field),
+        )
         .merge(crate::metadata_service::admin_routes())
         .merge(crate::reset::admin_routes())
         .merge(crate::org_clock::admin_routes())
@@ -808,4 +826,89 @@ async fn audit(
             .map_err(ServiceError::from)?,
     )
     .into_response())
+}
+
+// ---- platform events (Setup > Platform Events) ---------------------------------------------
+
+async fn platform_events(State(s): State<AdminState>, _a: SetupViewer) -> ApiResult {
+    Ok(Json(s.setup.platform_events().await?).into_response())
+}
+
+async fn platform_event(
+    State(s): State<AdminState>,
+    _a: SetupViewer,
+    Path(name): Path<String>,
+) -> ApiResult {
+    Ok(Json(s.setup.platform_event(&name).await?).into_response())
+}
+
+async fn create_platform_event(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Body(input): Body<byoc_proto::admin::PlatformEventInput>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::CREATED,
+        s.setup.create_platform_event(&a, &input).await?,
+    ))
+}
+
+async fn update_platform_event(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<byoc_proto::admin::PlatformEventInput>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup.update_platform_event(&a, &name, &input).await?,
+    ))
+}
+
+async fn delete_platform_event(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+) -> ApiResult {
+    s.setup.delete_platform_event(&a, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn add_platform_event_field(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(name): Path<String>,
+    Body(input): Body<byoc_proto::admin::CustomFieldInput>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::CREATED,
+        s.setup.add_platform_event_field(&a, &name, &input).await?,
+    ))
+}
+
+async fn update_platform_event_field(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path((name, field)): Path<(String, String)>,
+    Body(input): Body<byoc_proto::admin::CustomFieldInput>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup
+            .update_platform_event_field(&a, &name, &field, &input)
+            .await?,
+    ))
+}
+
+async fn delete_platform_event_field(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path((name, field)): Path<(String, String)>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup
+            .delete_platform_event_field(&a, &name, &field)
+            .await?,
+    ))
 }

@@ -7,9 +7,11 @@ use anyhow::Context;
 use byoc_core::ids;
 use byoc_core::permissions::SYSTEM_ADMINISTRATOR;
 use byoc_core::Clock;
-use byoc_proto::admin::{AppInput, LinkApp, NewChannel, PolicyInput};
+use byoc_proto::admin::{
+    AppInput, CustomFieldInput, LinkApp, NewChannel, PlatformEventInput, PolicyInput,
+};
 use byoc_proto::files::{partner_env as env, OrgFile};
-use byoc_proto::setup::{AppKind, AppManagedBy, Org, PermittedUsers, User};
+use byoc_proto::setup::{AppKind, AppManagedBy, FieldType, Org, PermittedUsers, User};
 use byoc_store::{AdminCredential, ChangeSet, Store, StoreError};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -261,9 +263,61 @@ fn data_dir_ca(data: &DataDir) -> Option<byoc_pki::LocalCa> {
     None
 }
 
+/// The sample platform event: `Byoc_Outbound__e` with the four fields the public BYOC samples
+/// name, defined in name order so that its schema is byte for byte the one byoc gave the sample
+/// event before platform events were setup objects (same schema id). The payload and recipient
+/// carry JSON, so they are Text Area (Long); the type and channel address are short Text.
+pub fn sample_platform_event() -> PlatformEventInput {
+    use byoc_core::setup as s;
+    let field =
+        |name: &str, field_type: FieldType, length: u32, description: &str| CustomFieldInput {
+            full_name: Some(name.into()),
+            field_type: Some(field_type),
+            length: Some(length),
+            description: Some(description.into()),
+            ..CustomFieldInput::default()
+        };
+    PlatformEventInput {
+        full_name: Some(s::DEFAULT_PLATFORM_EVENT.into()),
+        label: Some("Byoc Outbound".into()),
+        plural_label: Some("Byoc Outbound".into()),
+        description: Some(
+            "Agent replies and routing requests of the BYOC sample channel, as its CCD names them."
+                .into(),
+        ),
+        fields: Some(vec![
+            field(
+                s::DEFAULT_CHANNEL_ADDRESS_ID_FIELD,
+                FieldType::Text,
+                255,
+                "The channel address the event is for.",
+            ),
+            field(
+                s::DEFAULT_EVENT_TYPE_FIELD,
+                FieldType::Text,
+                255,
+                "Interaction or RoutingRequested.",
+            ),
+            field(
+                s::DEFAULT_PAYLOAD_FIELD,
+                FieldType::LongTextArea,
+                131_072,
+                "The event's JSON (InteractionEvent or RoutingRequested).",
+            ),
+            field(
+                s::DEFAULT_RECIPIENT_FIELD,
+                FieldType::LongTextArea,
+                32_768,
+                "The recipient participant's JSON.",
+            ),
+        ]),
+        ..PlatformEventInput::default()
+    }
+}
+
 /// The seed's setup steps, as the bootstrap admin: key pair, ECA with JWT Bearer and both
-/// scopes, admin-approved policy with System Administrator, a BYOC Messaging channel whose
-/// customer-managed CCD is linked to the ECA.
+/// scopes, admin-approved policy with System Administrator, the sample platform event, a BYOC
+/// Messaging channel whose customer-managed CCD (naming that event) is linked to the ECA.
 pub async fn seed_sample(
     setup: &SetupService,
     data: &DataDir,
@@ -307,7 +361,11 @@ pub async fn seed_sample(
     setup
         .set_policies(&actor, AppKind::ExternalClientApp, SAMPLE_APP, &policy)
         .await?;
-    // Step 4: the BYOC channel and its customer-managed CCD, linked to the app.
+    // Step 4: the platform event the CCD publishes agent replies on.
+    setup
+        .create_platform_event(&actor, &sample_platform_event())
+        .await?;
+    // Step 5: the BYOC channel and its customer-managed CCD, linked to the app.
     let channel = NewChannel {
         name: SAMPLE_CHANNEL.into(),
         channel_type: "byoc-messaging".into(),

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use byoc_core::setup::{self, NewAppIds, Outcome};
 use byoc_core::{ids, Actor, Clock, SetupError};
 use byoc_proto::admin::{
-    AppInput, AssignmentChange, LinkApp, NewChannel, NewPermissionSet, NewUser, PolicyInput,
-    UpdateOrg, UpdatePermissionSet, UpdateUser,
+    AppInput, AssignmentChange, CustomFieldInput, LinkApp, NewChannel, NewPermissionSet, NewUser,
+    PlatformEventInput, PolicyInput, UpdateOrg, UpdatePermissionSet, UpdateUser,
 };
 use byoc_proto::setup::{
     App, AppKind, Certificate, ConversationChannelDefinition, MessagingChannel, Org, PermissionSet,
-    User,
+    PlatformEventDefinition, User,
 };
 use byoc_store::{ChangeSet, Store, StoreError};
 use rand::RngCore;
@@ -744,6 +744,9 @@ impl SetupService {
             ))
             .into());
         }
+        if let Some(ccd) = &c.conversation_channel_definition {
+            self.check_ccd_fits(ccd).await?;
+        }
         let mut change = ChangeSet::new().insert(&out.record);
         match (&existing, &c.conversation_channel_definition) {
             (Some(standalone), _) => change = change.delete(standalone),
@@ -865,6 +868,7 @@ impl SetupService {
     ) -> Result<Outcome<CcdRecord>> {
         let out = setup::ccd::create_ccd(actor, input, random_id(CCD_KEY_PREFIX), self.now())?;
         self.check_ccd_name_free(&out.record.developer_name).await?;
+        self.check_ccd_fits(&out.record).await?;
         self.commit(&out, ChangeSet::new().insert(&out.record))
             .await?;
         Ok(Outcome {
@@ -902,6 +906,7 @@ impl SetupService {
         {
             self.check_ccd_name_free(&new.developer_name).await?;
         }
+        self.check_ccd_fits(&new).await?;
         let (change, channel) = match &record.channel {
             Some(channel) => {
                 let mut updated = channel.clone();
@@ -977,6 +982,168 @@ impl SetupService {
         let app = self.app_to_link(&input.app).await?;
         let out = setup::link_ccd(actor, &channel, &app, self.now())?;
         self.commit(&out, ChangeSet::new().update_from(&channel, &out.record))
+            .await?;
+        Ok(out)
+    }
+
+    /// Refuse a CCD whose platform event is defined but lacks its fields, or has them with a
+    /// type other than text. A CCD naming an event nobody defined is accepted: its topic gets
+    /// the all-text schema made from the CCDs (docs/org-as-code.md).
+    async fn check_ccd_fits(&self, ccd: &ConversationChannelDefinition) -> Result<()> {
+        if let Some(event) = self
+            .store
+            .platform_event(&ccd.custom_platform_event)
+            .await?
+        {
+            if let Some(problem) = setup::platform_events::ccd_problem(&event, ccd) {
+                return Err(SetupError::invalid("customPlatformEvent", problem).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every CCD (a channel's or standalone) that names this platform event.
+    async fn ccds_naming(&self, event: &str) -> Result<Vec<ConversationChannelDefinition>> {
+        Ok(self
+            .ccd_records()
+            .await?
+            .into_iter()
+            .map(|r| r.ccd)
+            .filter(|c| c.custom_platform_event.eq_ignore_ascii_case(event))
+            .collect())
+    }
+
+    /// Refuse a changed definition that a CCD naming it no longer fits.
+    async fn check_ccds_fit(&self, event: &PlatformEventDefinition) -> Result<()> {
+        for ccd in self.ccds_naming(&event.full_name).await? {
+            if let Some(problem) = setup::platform_events::ccd_problem(event, &ccd) {
+                return Err(SetupError::NotAllowed(problem).into());
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn platform_events(&self) -> Result<Vec<PlatformEventDefinition>> {
+        let mut all = self.store.platform_events().await?;
+        all.sort_by_key(|e| e.full_name.to_lowercase());
+        Ok(all)
+    }
+
+    pub async fn platform_event(&self, name: &str) -> Result<PlatformEventDefinition> {
+        self.store
+            .platform_event(name.trim())
+            .await?
+            .ok_or_else(|| {
+                SetupError::NotFound {
+                    kind: "Platform event",
+                    name: name.trim().into(),
+                }
+                .into()
+            })
+    }
+
+    /// Define a custom platform event (with the fields the input lists).
+    pub async fn create_platform_event(
+        &self,
+        actor: &Actor,
+        input: &PlatformEventInput,
+    ) -> Result<Outcome<PlatformEventDefinition>> {
+        let out = setup::platform_events::create_platform_event(
+            actor,
+            input,
+            random_id(setup::platform_events::CUSTOM_OBJECT_KEY_PREFIX),
+            self.now(),
+        )?;
+        if let Some(existing) = self.store.platform_event(&out.record.full_name).await? {
+            return Err(SetupError::Duplicate(format!(
+                "A platform event named {} already exists.",
+                existing.full_name
+            ))
+            .into());
+        }
+        self.check_ccds_fit(&out.record).await?;
+        self.commit(&out, ChangeSet::new().insert(&out.record))
+            .await?;
+        Ok(out)
+    }
+
+    pub async fn update_platform_event(
+        &self,
+        actor: &Actor,
+        name: &str,
+        input: &PlatformEventInput,
+    ) -> Result<Outcome<PlatformEventDefinition>> {
+        let old = self.platform_event(name).await?;
+        let out = setup::platform_events::update_platform_event(actor, &old, input, self.now())?;
+        self.save_platform_event(&old, out).await
+    }
+
+    /// Delete a platform event no CCD names; one a CCD names is refused, naming the CCD.
+    pub async fn delete_platform_event(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<Outcome<PlatformEventDefinition>> {
+        let old = self.platform_event(name).await?;
+        actor.authorize(byoc_core::SetupAction::ManagePlatformEvents)?;
+        if let Some(ccd) = self.ccds_naming(&old.full_name).await?.first() {
+            return Err(SetupError::NotAllowed(format!(
+                "The platform event {} is used by the Conversation Channel Definition {}; it can't be deleted while a CCD names it.",
+                old.full_name, ccd.developer_name
+            ))
+            .into());
+        }
+        let out = setup::platform_events::delete_platform_event(actor, &old, self.now())?;
+        self.commit(&out, ChangeSet::new().delete(&old)).await?;
+        Ok(out)
+    }
+
+    pub async fn add_platform_event_field(
+        &self,
+        actor: &Actor,
+        name: &str,
+        input: &CustomFieldInput,
+    ) -> Result<Outcome<PlatformEventDefinition>> {
+        let old = self.platform_event(name).await?;
+        let out = setup::platform_events::add_field(actor, &old, input, self.now())?;
+        self.save_platform_event(&old, out).await
+    }
+
+    pub async fn update_platform_event_field(
+        &self,
+        actor: &Actor,
+        name: &str,
+        field: &str,
+        input: &CustomFieldInput,
+    ) -> Result<Outcome<PlatformEventDefinition>> {
+        let old = self.platform_event(name).await?;
+        let out = setup::platform_events::update_field(actor, &old, field, input, self.now())?;
+        self.save_platform_event(&old, out).await
+    }
+
+    /// Remove a field no CCD names; one a CCD names is refused, naming the CCD.
+    pub async fn delete_platform_event_field(
+        &self,
+        actor: &Actor,
+        name: &str,
+        field: &str,
+    ) -> Result<Outcome<PlatformEventDefinition>> {
+        let old = self.platform_event(name).await?;
+        let out = setup::platform_events::delete_field(actor, &old, field, self.now())?;
+        self.save_platform_event(&old, out).await
+    }
+
+    /// Write a changed definition, unless nothing changed or a CCD naming it no longer fits.
+    async fn save_platform_event(
+        &self,
+        old: &PlatformEventDefinition,
+        out: Outcome<PlatformEventDefinition>,
+    ) -> Result<Outcome<PlatformEventDefinition>> {
+        if out.audit.is_empty() {
+            return Ok(out);
+        }
+        self.check_ccds_fit(&out.record).await?;
+        self.commit(&out, ChangeSet::new().update_from(old, &out.record))
             .await?;
         Ok(out)
     }

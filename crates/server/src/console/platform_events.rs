@@ -20,7 +20,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use byoc_core::events::{EventSchema, CREATED_BY_ID, CREATED_DATE};
+use byoc_core::events::EventSchema;
 use byoc_core::{SetupAction, SetupError};
 use byoc_store::events::StoredEvent;
 use serde::Deserialize;
@@ -228,16 +228,10 @@ impl Decoders {
     }
 }
 
-/// byoc's schemas are made from the event name and its custom fields, so a stored schema is
-/// rebuilt from those; it is used only if it is the same schema (same id).
+/// A stored schema read back (event name, fields and their types); used only if it is the
+/// same schema (same id).
 fn rebuild_schema(json: &str, schema_id: &str) -> Option<EventSchema> {
-    let doc: Value = serde_json::from_str(json).ok()?;
-    let name = doc.get("name")?.as_str()?;
-    let fields = schema_fields(json)
-        .into_iter()
-        .map(|f| f.name)
-        .filter(|n| n != CREATED_DATE && n != CREATED_BY_ID);
-    EventSchema::new(name, fields)
+    EventSchema::from_json(json)
         .ok()
         .filter(|s| s.id() == schema_id)
 }

@@ -1,4 +1,5 @@
-//! The event bus: which topics the org has (one per distinct CCD `customPlatformEvent`), and
+//! The event bus: which topics the org has (one per defined platform event, and one per event a
+//! CCD names that has no definition), and
 //! publishing to them — a durable append to the store's event log, then a wake-up of this
 //! process's subscribers of that topic.
 //!
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use byoc_core::events::{self, EventError, EventFields, EventSchema};
 use byoc_core::Clock;
-use byoc_proto::setup::ConversationChannelDefinition;
+use byoc_proto::setup::{ConversationChannelDefinition, PlatformEventDefinition};
 use byoc_store::conversations::OutboxEvent;
 use byoc_store::events::{NewEvent, StoredSchema};
 use byoc_store::notify::{Channel, Notice};
@@ -32,6 +33,8 @@ pub struct Topic {
     pub schema: EventSchema,
     /// The CCDs that publish on it.
     pub ccds: Vec<ConversationChannelDefinition>,
+    /// The event's definition (Setup > Platform Events); `None` for an event only CCDs name.
+    pub definition: Option<PlatformEventDefinition>,
 }
 
 /// Why a publish failed.
@@ -128,30 +131,53 @@ impl EventBus {
         self.clock.now_millis()
     }
 
-    /// Every topic of the org, from the CCDs of its messaging channels.
+    /// Every topic of the org: each defined platform event (its schema follows the definition),
+    /// and each event a CCD names that has no definition (an org from before definitions
+    /// existed: the CCDs' fields, all text, as byoc always gave it).
     pub async fn topics(&self) -> Result<Vec<Topic>, StoreError> {
         let mut by_event: BTreeMap<String, Vec<ConversationChannelDefinition>> = BTreeMap::new();
         for channel in self.store.channels().await? {
             if let Some(ccd) = channel.conversation_channel_definition {
                 by_event
-                    .entry(ccd.custom_platform_event.clone())
+                    .entry(ccd.custom_platform_event.to_ascii_lowercase())
                     .or_default()
                     .push(ccd);
             }
         }
+        let mut definitions = self.store.platform_events().await?;
+        definitions.sort_by(|a, b| a.full_name.cmp(&b.full_name));
         let mut out = Vec::new();
-        for (event, ccds) in by_event {
+        for definition in definitions {
+            let ccds = by_event
+                .remove(&definition.full_name.to_ascii_lowercase())
+                .unwrap_or_default();
+            match EventSchema::from_definition(&definition) {
+                Ok(schema) => out.push(Topic {
+                    name: events::topic_name(&definition.full_name),
+                    schema,
+                    ccds,
+                    definition: Some(definition),
+                }),
+                Err(e) => {
+                    tracing::warn!(event = definition.full_name, error = %e, "a platform event definition gives no usable schema; it gets no topic")
+                }
+            }
+        }
+        for (_, ccds) in by_event {
+            let event = ccds[0].custom_platform_event.clone();
             match EventSchema::for_ccds(&event, &ccds) {
                 Ok(schema) => out.push(Topic {
                     name: events::topic_name(&event),
                     schema,
                     ccds,
+                    definition: None,
                 }),
                 Err(e) => {
                     tracing::warn!(event, error = %e, "a CCD names an unusable platform event; it gets no topic")
                 }
             }
         }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 

@@ -17,10 +17,14 @@
 
 use std::collections::HashMap;
 
+use byoc_core::events::EventSchema;
 use byoc_core::ids;
 use byoc_core::permissions::{builtin_profiles, event_access};
 use byoc_core::{Actor, SetupAction};
-use byoc_proto::setup::{AppKind, ChannelType, PermissionSet, PermittedUsers, UserPermission};
+use byoc_proto::setup::FieldType as DefinedType;
+use byoc_proto::setup::{
+    AppKind, ChannelType, PermissionSet, PermittedUsers, PlatformEventDefinition, UserPermission,
+};
 use byoc_soql::{Dataset, FieldDef, FieldType, ObjectDef, Row, Value};
 use sha2::{Digest, Sha256};
 
@@ -533,9 +537,21 @@ fn message_type(t: ChannelType) -> &'static str {
     }
 }
 
-/// The describe of a platform event: Salesforce's standard fields and the CCDs' custom fields.
-pub fn event_object(name: &str, custom_fields: &[String], createable: bool) -> ObjectDef {
-    let label = name.trim_end_matches("__e").replace('_', " ");
+/// The describe of a platform event: Salesforce's standard fields and the event's custom fields
+/// with their types (Text `string`, Text Area (Long) `textarea`, Number `double`, Checkbox
+/// `boolean`, Date/Time `datetime`, Date `date`); labels from the definition when there is one.
+pub fn event_object(
+    schema: &EventSchema,
+    definition: Option<&PlatformEventDefinition>,
+    createable: bool,
+) -> ObjectDef {
+    let name = schema.event_name();
+    let label = definition
+        .map(|d| d.label.clone())
+        .unwrap_or_else(|| name.trim_end_matches("__e").replace('_', " "));
+    let label_plural = definition
+        .map(|d| d.plural_label.clone())
+        .unwrap_or_else(|| label.clone());
     let mut fields = vec![
         FieldDef {
             nillable: true,
@@ -545,22 +561,39 @@ pub fn event_object(name: &str, custom_fields: &[String], createable: bool) -> O
         reference("CreatedById", "Created By ID", "User", "CreatedBy"),
         f("EventUuid", "Event UUID", FieldType::String),
     ];
-    for custom in custom_fields {
-        fields.push(FieldDef {
+    for custom in schema.fields() {
+        let defined = definition.and_then(|d| {
+            d.fields
+                .iter()
+                .find(|f| f.full_name.eq_ignore_ascii_case(&custom.name))
+        });
+        let field_label = defined
+            .map(|d| d.label.clone())
+            .unwrap_or_else(|| custom.name.trim_end_matches("__c").replace('_', " "));
+        let (t, length) = match custom.field_type {
+            // An undefined event's fields have no length: byoc described them as long text.
+            DefinedType::Text if custom.length.is_some() => (FieldType::String, custom.length),
+            DefinedType::Text | DefinedType::LongTextArea => (FieldType::Textarea, custom.length),
+            DefinedType::Number => (FieldType::Double, None),
+            DefinedType::Checkbox => (FieldType::Boolean, None),
+            DefinedType::DateTime => (FieldType::Datetime, None),
+            DefinedType::Date => (FieldType::Date, None),
+        };
+        let mut def = FieldDef {
             createable,
             filterable: false,
             sortable: false,
-            ..f(
-                custom,
-                &custom.trim_end_matches("__c").replace('_', " "),
-                FieldType::Textarea,
-            )
-        });
+            ..f(&custom.name, &field_label, t)
+        };
+        if let Some(n) = length {
+            def.length = n;
+        }
+        fields.push(def);
     }
     ObjectDef {
         name: name.into(),
-        label: label.clone(),
-        label_plural: label,
+        label,
+        label_plural,
         key_prefix: Some(PLATFORM_EVENT.into()),
         custom: true,
         queryable: false,
@@ -607,8 +640,8 @@ pub async fn catalog(
                 let access = event_access(&actor.user, &sets, name);
                 if access.read || access.create {
                     out.push(event_object(
-                        name,
-                        topic.schema.custom_fields(),
+                        &topic.schema,
+                        topic.definition.as_ref(),
                         access.create,
                     ));
                 }

@@ -391,7 +391,7 @@ pub(crate) async fn inbound_message(server: &TestServer, token: &str, from: &str
 }
 
 /// `text` from end user `from` to a channel (its address and CCD); the conversation id.
-async fn inbound_text(
+pub(crate) async fn inbound_text(
     server: &TestServer,
     token: &str,
     (to, ccd): (&str, &str),
