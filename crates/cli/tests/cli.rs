@@ -28,6 +28,8 @@ mod metadata;
 mod multi_instance;
 #[path = "cli/org_as_code.rs"]
 mod org_as_code;
+#[path = "cli/platform_events.rs"]
+mod platform_events;
 #[path = "cli/query.rs"]
 mod query;
 #[path = "cli/reset.rs"]
