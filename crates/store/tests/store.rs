@@ -2218,3 +2218,107 @@ async fn postgres_cursors_and_api_usage() {
     };
     cursors_suite(Store::open(&url).await.unwrap()).await;
 }
+
+/// The org clock's offset (migration 0014): absent means real time; `advance` adds in one
+/// statement and refuses (changing nothing) what would leave the bounds; `set` replaces.
+async fn clock_suite(store: Store) {
+    use byoc_store::clock::StoredClock;
+    let repo = store.repo();
+    assert_eq!(repo.org_clock().await.unwrap(), StoredClock::REAL);
+    // A first move out of bounds stores nothing.
+    assert_eq!(
+        repo.advance_org_clock(5_000, -100, 1_000, 7).await.unwrap(),
+        None
+    );
+    assert_eq!(repo.org_clock().await.unwrap(), StoredClock::REAL);
+    let first = repo.advance_org_clock(600, -100, 1_000, 7).await.unwrap();
+    assert_eq!(
+        first,
+        Some(StoredClock {
+            offset_millis: 600,
+            moved_at: 7
+        })
+    );
+    let second = repo.advance_org_clock(300, -100, 1_000, 8).await.unwrap();
+    assert_eq!(second.map(|c| c.offset_millis), Some(900));
+    // 900 + 300 is past 1000: refused, the stored offset and time stay.
+    assert_eq!(
+        repo.advance_org_clock(300, -100, 1_000, 9).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        repo.org_clock().await.unwrap(),
+        StoredClock {
+            offset_millis: 900,
+            moved_at: 8
+        }
+    );
+    // Backwards, within bounds; and a large step back that lands within them.
+    let back = repo.advance_org_clock(-950, -100, 1_000, 10).await.unwrap();
+    assert_eq!(back.map(|c| c.offset_millis), Some(-50));
+    repo.set_org_clock(4_000, 11).await.unwrap();
+    let landed = repo
+        .advance_org_clock(-3_500, -100, 1_000, 12)
+        .await
+        .unwrap();
+    assert_eq!(landed.map(|c| c.offset_millis), Some(500));
+    repo.set_org_clock(0, 13).await.unwrap();
+    assert_eq!(repo.org_clock().await.unwrap().offset_millis, 0);
+}
+
+#[tokio::test]
+async fn sqlite_org_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("byoc.db").display());
+    clock_suite(Store::open(&url).await.unwrap()).await;
+}
+
+/// On PostgreSQL every move is also announced to every instance (`byoc_clock`).
+#[tokio::test]
+async fn postgres_org_clock_and_its_notices() {
+    let Some(url) = byoc_store::testing::postgres_url("store org clock").await else {
+        return;
+    };
+    let a = Store::open(&url).await.unwrap();
+    let b = Store::open(&url).await.unwrap();
+    let mut rx = b.notices();
+    clock_suite(a.clone()).await;
+    let mut clock_notices = 0;
+    while let Ok(Ok(notice)) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv()).await
+    {
+        if matches!(
+            notice,
+            byoc_store::notify::Notice::Changed {
+                channel: byoc_store::notify::Channel::Clock,
+                ..
+            }
+        ) {
+            clock_notices += 1;
+            // One per write that changed the row (three advances, two sets, one more advance);
+            // the refused advances change nothing and stay silent.
+            if clock_notices == 6 {
+                break;
+            }
+        }
+    }
+    assert_eq!(clock_notices, 6, "one notice per move that changed the row");
+    // None more: the refused advances stayed silent.
+    while let Ok(Ok(notice)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await
+    {
+        assert!(
+            !matches!(
+                notice,
+                byoc_store::notify::Notice::Changed {
+                    channel: byoc_store::notify::Channel::Clock,
+                    ..
+                }
+            ),
+            "a refused move was announced"
+        );
+    }
+
+    let _ = a.repo().advance_org_clock(1, -100, 1_000, 1).await.unwrap();
+    assert_eq!(b.repo().org_clock().await.unwrap().offset_millis, 1);
+}

@@ -143,6 +143,11 @@ async fn advance_set_and_real_and_an_access_token_outlives_its_lifetime_no_more(
         "{file}"
     );
 
+    // The console's header shows the org's time on every page.
+    let header = console_header(&login, &server.org.admin_token).await;
+    assert!(header.contains("Org clock: "), "{header}");
+    assert!(header.contains("(+1h)"), "{header}");
+
     // Another 1h30m: past the token's lifetime, it is refused (userinfo's answer to a bad
     // token is Salesforce's 403 Bad_OAuth_Token).
     let moved = clock(&data, &["advance", "1h30m"]).await;
@@ -471,6 +476,40 @@ async fn events_older_than_retention_by_the_org_clock_are_purged() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The console's home page, logged in through `frontdoor.jsp` with the admin credential, up to
+/// the end of its header.
+async fn console_header(login_url: &str, admin_token: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let front = client
+        .get(format!("{login_url}/secur/frontdoor.jsp"))
+        .query(&[("sid", admin_token)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = front
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sid="))
+        .and_then(|c| c.split(';').next())
+        .expect("a sid cookie")
+        .to_string();
+    let page = client
+        .get(format!("{login_url}/lightning/setup/SetupOneHome/home"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let end = html.find("</header>").expect("a header");
+    html[..end].to_string()
 }
 
 /// Poll `check` for up to 10 seconds.
