@@ -8,6 +8,12 @@
 //!   schema (fields with Avro types, the JSON as GetSchema returns it), all its stored events
 //!   newest first in pages (`?before=<replay id>`), and its subscriptions.
 //!
+//! - `GET/POST /lightning/setup/EventObjects/new`: *New Platform Event* (label, object name,
+//!   description, publish behavior); `GET/POST /lightning/setup/EventObjects/{event}/fields/new`:
+//!   *New Custom Field* of a defined event (data type, label, field name and the type's
+//!   attributes). Both need *Customize Application* and save through the setup service, as the
+//!   admin API does; a refused save shows the admin API's message above the form as typed.
+//!
 //! Reads need *Read conversations* ([`SetupAction::ReadConversations`], what
 //! `GET /admin/v1/conversations` needs): the payloads carry the conversations' messages. An
 //! unknown or mangled event name in the path is a 404 page.
@@ -20,13 +26,18 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use byoc_core::events::EventSchema;
+use byoc_core::events::{self, EventSchema};
 use byoc_core::{SetupAction, SetupError};
+use byoc_proto::admin::{CustomFieldInput, PlatformEventInput};
+use byoc_proto::setup::{CustomField, FieldType, PublishBehavior};
 use byoc_store::events::StoredEvent;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{page, path_segment, refused_page, ConsoleSession, ConsoleState, Layout};
+use super::{
+    page, page_with_status, path_segment, refusal, refused_page, see_other, ConsoleSession,
+    ConsoleState, Layout, PostedForm,
+};
 use crate::pubsub::bus::Topic;
 use crate::pubsub::registry::ActiveSubscription;
 use crate::setup_service::ServiceError;
@@ -41,10 +52,28 @@ const PAGE_SIZE: i64 = 50;
 /// The longest field value shown; the rest is cut (payloads can hold 32,000 characters).
 const MAX_VALUE_CHARS: usize = 4_000;
 
+/// Setup's *New Platform Event*.
+pub const NEW_EVENT: &str = "/lightning/setup/EventObjects/new";
+
 pub fn routes() -> Router<ConsoleState> {
-    Router::new().route(HOME, get(home)).route(
-        "/lightning/setup/EventObjects/{event}/view",
-        get(topic_page),
+    Router::new()
+        .route(HOME, get(home))
+        .route(NEW_EVENT, get(new_event_form).post(create_event))
+        .route(
+            "/lightning/setup/EventObjects/{event}/view",
+            get(topic_page),
+        )
+        .route(
+            "/lightning/setup/EventObjects/{event}/fields/new",
+            get(new_field_form).post(create_field),
+        )
+}
+
+/// A defined event's *New Custom Field* page.
+pub fn new_field_href(event: &str) -> String {
+    format!(
+        "/lightning/setup/EventObjects/{}/fields/new",
+        path_segment(event)
     )
 }
 
@@ -405,6 +434,7 @@ impl SubscriptionRow {
 #[template(path = "console/platform_events/home.html")]
 struct HomePage {
     l: Layout,
+    new_event: &'static str,
     topics: Vec<TopicRow>,
     events: Vec<EventRow>,
     subscriptions: Vec<SubscriptionRow>,
@@ -471,6 +501,7 @@ async fn home_page(
     }
     Ok(HomePage {
         l: Layout::new(session, TITLE, KEY),
+        new_event: NEW_EVENT,
         show_topic: true,
         topics: rows,
         events,
@@ -492,6 +523,10 @@ struct TopicQuery {
 struct TopicPage {
     l: Layout,
     home: &'static str,
+    /// A defined event's *New Custom Field* page (`None`: only CCDs name the event).
+    new_field: Option<String>,
+    /// A defined event's custom fields: API name, label, Setup's type (`Text(255)`).
+    defined_fields: Vec<(String, String, String)>,
     name: String,
     schema_id: String,
     schema_json: String,
@@ -603,9 +638,20 @@ async fn topic_view(
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| topic.schema.json().to_string());
+    let defined_fields = topic
+        .definition
+        .iter()
+        .flat_map(|d| d.fields.iter())
+        .map(|f| (f.full_name.clone(), f.label.clone(), type_text(f)))
+        .collect();
     Ok(TopicPage {
         l: Layout::new(session, topic.schema.event_name().to_string(), KEY),
         home: HOME,
+        new_field: topic
+            .definition
+            .as_ref()
+            .map(|d| new_field_href(&d.full_name)),
+        defined_fields,
         ccds: ccd_refs(&topic, &channels_by_ccd(state).await?),
         fields: schema_fields(topic.schema.json()),
         schema_id: topic.schema.id().to_string(),
@@ -619,6 +665,264 @@ async fn topic_view(
         newer,
         older,
     })
+}
+
+/// A field's type as Setup lists it: `Text(255)`, `Number(6, 2)`, `Text Area (Long)(32768)`.
+fn type_text(f: &CustomField) -> String {
+    match f.field_type {
+        FieldType::Text | FieldType::LongTextArea => {
+            format!("{}({})", f.field_type.label(), f.length.unwrap_or_default())
+        }
+        FieldType::Number => format!(
+            "Number({}, {})",
+            f.precision.unwrap_or_default(),
+            f.scale.unwrap_or_default()
+        ),
+        t => t.label().to_string(),
+    }
+}
+
+// ---- New Platform Event / New Custom Field ------------------------------------------------
+
+/// The forms need *Customize Application*: without it the page says so.
+#[allow(clippy::result_large_err)]
+fn may_define(session: &ConsoleSession, title: &str) -> Result<(), Response> {
+    session
+        .actor
+        .authorize(SetupAction::ManagePlatformEvents)
+        .map_err(|e| refused_page(session, title, KEY, e.into()))
+}
+
+#[derive(Template)]
+#[template(path = "console/platform_events/new_event.html")]
+struct NewEventPage {
+    l: Layout,
+    label: String,
+    plural_label: String,
+    api_name: String,
+    description: String,
+    publish_behavior: String,
+    error: Option<String>,
+    action: &'static str,
+    cancel: &'static str,
+}
+
+const NEW_EVENT_TITLE: &str = "New Platform Event";
+
+async fn new_event_form(session: ConsoleSession) -> Response {
+    if let Err(r) = may_define(&session, NEW_EVENT_TITLE) {
+        return r;
+    }
+    page(&NewEventPage {
+        l: Layout::new(&session, NEW_EVENT_TITLE, KEY),
+        label: String::new(),
+        plural_label: String::new(),
+        api_name: String::new(),
+        description: String::new(),
+        publish_behavior: "PublishAfterCommit".into(),
+        error: None,
+        action: NEW_EVENT,
+        cancel: HOME,
+    })
+}
+
+/// Optional text: `None` when the form field was left empty.
+fn given(form: &PostedForm, name: &str) -> Option<String> {
+    Some(form.get(name).to_string()).filter(|v| !v.is_empty())
+}
+
+async fn create_event(State(state): State<ConsoleState>, form: PostedForm) -> Response {
+    let api_name = form.get("api_name").to_string();
+    let full_name = if api_name.ends_with("__e") || api_name.is_empty() {
+        api_name.clone()
+    } else {
+        format!("{api_name}__e")
+    };
+    let publish_behavior = match form.get("publish_behavior") {
+        "PublishImmediately" => PublishBehavior::PublishImmediately,
+        _ => PublishBehavior::PublishAfterCommit,
+    };
+    let input = PlatformEventInput {
+        full_name: Some(full_name),
+        label: given(&form, "label"),
+        plural_label: given(&form, "plural_label"),
+        description: given(&form, "description"),
+        event_type: None,
+        publish_behavior: Some(publish_behavior),
+        fields: None,
+    };
+    match state
+        .setup
+        .create_platform_event(&form.session.actor, &input)
+        .await
+    {
+        Ok(out) => see_other(&topic_href(&events::topic_name(&out.record.full_name))),
+        Err(e) => {
+            let (status, message) = refusal(e);
+            page_with_status(
+                status,
+                &NewEventPage {
+                    l: Layout::new(&form.session, NEW_EVENT_TITLE, KEY),
+                    label: form.get("label").to_string(),
+                    plural_label: form.get("plural_label").to_string(),
+                    api_name,
+                    description: form.get("description").to_string(),
+                    publish_behavior: form.get("publish_behavior").to_string(),
+                    error: Some(message),
+                    action: NEW_EVENT,
+                    cancel: HOME,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/platform_events/new_field.html")]
+struct NewFieldPage {
+    l: Layout,
+    home: &'static str,
+    event: String,
+    /// (value, label) of each type platform event fields may have.
+    types: Vec<(&'static str, &'static str)>,
+    field_type: String,
+    label: String,
+    api_name: String,
+    length: String,
+    visible_lines: String,
+    precision: String,
+    scale: String,
+    default_value: String,
+    required: bool,
+    description: String,
+    error: Option<String>,
+    action: String,
+    cancel: String,
+}
+
+const NEW_FIELD_TITLE: &str = "New Custom Field";
+
+impl NewFieldPage {
+    fn blank(session: &ConsoleSession, event: &str) -> NewFieldPage {
+        NewFieldPage {
+            l: Layout::new(session, NEW_FIELD_TITLE, KEY),
+            home: HOME,
+            event: event.to_string(),
+            types: FieldType::ALL.map(|t| (t.as_str(), t.label())).to_vec(),
+            field_type: FieldType::Text.as_str().into(),
+            label: String::new(),
+            api_name: String::new(),
+            length: String::new(),
+            visible_lines: String::new(),
+            precision: String::new(),
+            scale: String::new(),
+            default_value: String::new(),
+            required: false,
+            description: String::new(),
+            error: None,
+            action: new_field_href(event),
+            cancel: topic_href(&events::topic_name(event)),
+        }
+    }
+}
+
+async fn new_field_form(
+    State(state): State<ConsoleState>,
+    session: ConsoleSession,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(event)) = path else {
+        return not_found(&session, "?");
+    };
+    if let Err(r) = may_define(&session, NEW_FIELD_TITLE) {
+        return r;
+    }
+    if event.chars().any(char::is_control) {
+        return not_found(&session, &event.escape_debug().to_string());
+    }
+    match state.setup.platform_event(&event).await {
+        Ok(d) => page(&NewFieldPage::blank(&session, &d.full_name)),
+        Err(e) => refused_page(&session, NEW_FIELD_TITLE, KEY, e),
+    }
+}
+
+async fn create_field(
+    State(state): State<ConsoleState>,
+    path: Result<Path<String>, PathRejection>,
+    form: PostedForm,
+) -> Response {
+    let Ok(Path(event)) = path else {
+        return not_found(&form.session, "?");
+    };
+    if event.chars().any(char::is_control) {
+        return not_found(&form.session, &event.escape_debug().to_string());
+    }
+    let api_name = form.get("api_name").to_string();
+    let full_name = if api_name.ends_with("__c") || api_name.is_empty() {
+        api_name.clone()
+    } else {
+        format!("{api_name}__c")
+    };
+    let number = |name: &str| -> Result<Option<u32>, String> {
+        match form.get(name) {
+            "" => Ok(None),
+            v => v
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| format!("{name} must be a whole number; got {v:?}.")),
+        }
+    };
+    let mut page_for = NewFieldPage::blank(&form.session, &event);
+    page_for.field_type = form.get("type").to_string();
+    page_for.label = form.get("label").to_string();
+    page_for.api_name = api_name;
+    page_for.length = form.get("length").to_string();
+    page_for.visible_lines = form.get("visible_lines").to_string();
+    page_for.precision = form.get("precision").to_string();
+    page_for.scale = form.get("scale").to_string();
+    page_for.default_value = form.get("default_value").to_string();
+    page_for.required = form.checked("required");
+    page_for.description = form.get("description").to_string();
+    let parsed = (|| -> Result<CustomFieldInput, String> {
+        let field_type = FieldType::parse(form.get("type")).ok_or_else(|| {
+            format!(
+                "Data Type must be one of {}.",
+                FieldType::ALL.map(FieldType::label).join(", ")
+            )
+        })?;
+        Ok(CustomFieldInput {
+            full_name: Some(full_name),
+            label: given(&form, "label"),
+            field_type: Some(field_type),
+            length: number("length")?,
+            precision: number("precision")?,
+            scale: number("scale")?,
+            visible_lines: number("visible_lines")?,
+            required: Some(form.checked("required")),
+            default_value: given(&form, "default_value"),
+            description: given(&form, "description"),
+            inline_help_text: None,
+        })
+    })();
+    let input = match parsed {
+        Ok(input) => input,
+        Err(message) => {
+            page_for.error = Some(message);
+            return page_with_status(axum::http::StatusCode::BAD_REQUEST, &page_for);
+        }
+    };
+    match state
+        .setup
+        .add_platform_event_field(&form.session.actor, &event, &input)
+        .await
+    {
+        Ok(out) => see_other(&topic_href(&events::topic_name(&out.record.full_name))),
+        Err(e) => {
+            let (status, message) = refusal(e);
+            page_for.error = Some(message);
+            page_with_status(status, &page_for)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -548,3 +548,139 @@ async fn the_sample_event_is_defined_and_keeps_its_schema() {
     assert_eq!(json, legacy.json());
     server.stop().await.expect("stop");
 }
+
+/// The console's *New Platform Event* and *New Custom Field* forms (Setup > Platform Events):
+/// a saved form lands on the event's page with its fields and schema; a refused one shows the
+/// admin API's message above the form as typed; without *Customize Application* the forms are
+/// refused pages.
+#[tokio::test]
+async fn the_console_defines_events_and_fields() {
+    let server = TestServer::start_with(options()).await.expect("server");
+    let mut console = crate::console::Console::admin(&server).await;
+    const NEW: &str = "/lightning/setup/EventObjects/new";
+    let home = console.get("/lightning/setup/EventObjects/home").await;
+    assert!(home.body.contains(NEW), "{}", home.body);
+
+    let saved = console
+        .submit(
+            NEW,
+            NEW,
+            &[
+                ("label", "Console Outbound"),
+                ("api_name", "Console_Outbound"),
+                ("description", "made in the console"),
+                ("publish_behavior", "PublishImmediately"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let view = "/lightning/setup/EventObjects/Console_Outbound__e/view";
+    assert_eq!(saved.location.as_deref(), Some(view));
+    let defined = server
+        .admin()
+        .platform_event("Console_Outbound__e")
+        .await
+        .expect("defined");
+    assert_eq!(defined.label, "Console Outbound");
+    assert_eq!(
+        defined.publish_behavior,
+        byoc_proto::setup::PublishBehavior::PublishImmediately
+    );
+
+    let new_field = "/lightning/setup/EventObjects/Console_Outbound__e/fields/new";
+    let page = console.get(view).await;
+    assert!(page.body.contains(new_field), "{}", page.body);
+    let added = console
+        .submit(
+            new_field,
+            new_field,
+            &[
+                ("type", "Number"),
+                ("label", "Amount"),
+                ("api_name", "Amount"),
+                ("precision", "8"),
+                ("scale", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = console.get(view).await;
+    assert!(page.body.contains("Amount__c"), "{}", page.body);
+    assert!(page.body.contains("Number(8, 2)"), "{}", page.body);
+    assert!(page.body.contains("null | double"), "{}", page.body);
+
+    // Refused: the admin API's message, the form as typed, nothing written.
+    let refused = console
+        .submit(
+            new_field,
+            new_field,
+            &[
+                ("type", "Text"),
+                ("label", "Too Long"),
+                ("api_name", "Too_Long"),
+                ("length", "300"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("from 1 to 255"), "{}", refused.body);
+    assert!(
+        refused.body.contains("value=\"Too_Long\""),
+        "{}",
+        refused.body
+    );
+    let refused = console
+        .submit(NEW, NEW, &[("label", "Bad"), ("api_name", "Bad Name")])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("can only contain underscores"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        server
+            .admin()
+            .platform_event("Console_Outbound__e")
+            .await
+            .expect("still there")
+            .fields
+            .len(),
+        1
+    );
+    let missing = console
+        .get("/lightning/setup/EventObjects/No_Such__e/fields/new")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.body);
+
+    // A user without Customize Application gets a refused page.
+    let user = format!("{}@example.com", unique("viewer"));
+    server
+        .admin()
+        .create_user(&NewUser {
+            username: user.clone(),
+            email: None,
+            profile: "Standard User".into(),
+            permission_sets: vec![],
+            is_active: true,
+        })
+        .await
+        .expect("user");
+    server
+        .admin()
+        .set_password(&user, "Console-Passw0rd!")
+        .await
+        .expect("password");
+    let mut plain = crate::console::Console::new(&server);
+    let login = plain
+        .post(
+            "/",
+            &[("username", user.as_str()), ("pw", "Console-Passw0rd!")],
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+    let form = plain.get(NEW).await;
+    assert_eq!(form.status, StatusCode::FORBIDDEN, "{}", form.body);
+    assert!(form.body.contains("Customize Application"), "{}", form.body);
+    server.stop().await.expect("stop");
+}
