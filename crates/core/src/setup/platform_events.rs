@@ -10,9 +10,9 @@
 //! - Labels and plural labels: at most 40 characters; a missing label is made from the API name
 //!   (`Acme_Outbound__e` → `Acme Outbound`), a missing plural label is the label.
 //! - Field types platform events allow: Text (length 1–255, default 255), Text Area (Long)
-//!   (256–131,072, default 32,768; 2–50 visible lines, default 3), Number (precision 1–18,
-//!   default 18; scale 0–precision, default 0), Checkbox (default value `false` or `true`;
-//!   never required), Date/Time, Date.
+//!   (256–131,072, default 32,768; 2–50 visible lines, default 3; never required), Number
+//!   (precision 1–18, default 18; scale 0–precision, default 0), Checkbox (default value `false`
+//!   or `true`; never required), Date/Time, Date.
 //! - New events are `HighVolume` (Salesforce stopped offering standard-volume events), published
 //!   `PublishAfterCommit` unless asked otherwise.
 //! - The API names of an event and of a field are fixed once created (CCDs and connectors name
@@ -20,7 +20,8 @@
 //!
 //! Who may: *Customize Application* ([`SetupAction::ManagePlatformEvents`]), as Setup requires
 //! for custom objects. Whether a CCD still fits an event (its four fields exist and are text) is
-//! checked by the caller, which has the CCDs: [`ccd_problem`].
+//! checked by the caller, which has the CCDs: [`ccd_problem`]. A definition from elsewhere (a
+//! metadata deploy) is checked whole with [`check_definition`].
 
 use byoc_proto::admin::{CustomFieldInput, PlatformEventInput};
 use byoc_proto::setup::{
@@ -358,6 +359,53 @@ pub fn delete_field(
     Ok(Outcome::new(event, audit))
 }
 
+/// Check a whole definition as it comes from elsewhere (a metadata deploy) against the rules the
+/// commands apply: the event's API name and labels, each field's name, type attributes and
+/// uniqueness, the number of fields. The first problem, as the commands would word it.
+pub fn check_definition(event: &PlatformEventDefinition) -> Result<(), SetupError> {
+    check_api_name(
+        "fullName",
+        "platform event API name",
+        &event.full_name,
+        "__e",
+    )?;
+    label("label", "Label", &event.label)?;
+    label("pluralLabel", "Plural Label", &event.plural_label)?;
+    description(
+        "description",
+        "Description",
+        &event.description,
+        MAX_DESCRIPTION_CHARS,
+    )?;
+    let mut seen: Vec<String> = Vec::new();
+    for f in &event.fields {
+        check_api_name("fullName", "custom field API name", &f.full_name, "__c")?;
+        let lower = f.full_name.to_ascii_lowercase();
+        if seen.contains(&lower) {
+            return Err(SetupError::Duplicate(format!(
+                "The platform event {} already has a field named {}.",
+                event.full_name, f.full_name
+            )));
+        }
+        seen.push(lower);
+        label("label", "Field Label", &f.label)?;
+        description(
+            "description",
+            "Description",
+            &f.description,
+            MAX_DESCRIPTION_CHARS,
+        )?;
+        description(
+            "inlineHelpText",
+            "Help Text",
+            &f.inline_help_text,
+            MAX_HELP_TEXT_CHARS,
+        )?;
+        apply_field(f, &CustomFieldInput::default(), f.field_type)?;
+    }
+    check_field_count(event)
+}
+
 /// The index of a field by API name (case-insensitive).
 pub fn field_index(event: &PlatformEventDefinition, field_name: &str) -> Result<usize, SetupError> {
     event
@@ -615,6 +663,12 @@ fn apply_field(
         }
         FieldType::DateTime | FieldType::Date => {}
     }
+    if f.required && field_type == FieldType::LongTextArea {
+        return Err(SetupError::invalid(
+            "required",
+            format!("A Text Area (Long) field ({name}) can't be required."),
+        ));
+    }
     // Attributes given explicitly for a type that has none of them are an error, not ignored.
     let has = |attr: &str| match field_type {
         FieldType::Text => attr == "length",
@@ -799,6 +853,31 @@ mod tests {
             .expect_err(expected);
             assert!(err.to_string().contains(expected), "{err} / {expected}");
         }
+    }
+
+    #[test]
+    fn whole_definitions_are_checked_like_the_commands_check_them() {
+        let good = event(vec![
+            field("Payload__c", FieldType::LongTextArea),
+            field("Amount__c", FieldType::Number),
+        ]);
+        assert_eq!(check_definition(&good), Ok(()));
+        let mut bad = good.clone();
+        bad.fields[1].scale = Some(40);
+        assert!(check_definition(&bad).is_err());
+        let mut bad = good.clone();
+        bad.fields[0].required = true;
+        let err = check_definition(&bad).expect_err("required long text");
+        assert!(err.to_string().contains("can't be required"), "{err}");
+        let mut bad = good.clone();
+        bad.fields[1].full_name = "PAYLOAD__c".into();
+        assert!(matches!(
+            check_definition(&bad),
+            Err(SetupError::Duplicate(_))
+        ));
+        let mut bad = good;
+        bad.full_name = "Not An Event".into();
+        assert!(check_definition(&bad).is_err());
     }
 
     #[test]
