@@ -2322,3 +2322,186 @@ async fn postgres_org_clock_and_its_notices() {
     let _ = a.repo().advance_org_clock(1, -100, 1_000, 1).await.unwrap();
     assert_eq!(b.repo().org_clock().await.unwrap().offset_millis, 1);
 }
+
+// ---- the seed and reset -----------------------------------------------------------------------
+
+/// `save_seed` keeps the setup (never over another start's unless replacing), `reset` puts it
+/// back and empties the run's records in one go, keeping replay ids, and every handle on the
+/// database hears it (`second`: another instance's handle).
+async fn seed_suite(store: Store, second: Store) {
+    use byoc_store::events::{NewEvent, StoredSchema};
+    use byoc_store::notify::{Channel, Notice};
+    let repo = store.repo();
+    let topic = "/event/Byoc_Outbound__e";
+    let schema = StoredSchema {
+        schema_id: "s1".into(),
+        topic: topic.into(),
+        schema_json: "{}".into(),
+    };
+    let event = |n: i64| NewEvent {
+        event_id: format!("e{n}"),
+        schema_id: "s1".into(),
+        payload: vec![n as u8],
+        created_at: n,
+    };
+    let seed_app = app(
+        AppKind::ExternalClientApp,
+        "0xS000000000001",
+        "Seed App",
+        "3MVGseed",
+    );
+    store
+        .apply(
+            ChangeSet::new()
+                .insert(&org())
+                .insert(&user("admin@example.com"))
+                .insert(&seed_app)
+                .audit([entry("created")]),
+        )
+        .await
+        .unwrap();
+
+    // Without a seed, a reset to it changes nothing.
+    let err = store.reset(false, &entry("reset")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NoSeed), "{err}");
+    assert_eq!(store.audit_trail(10).await.unwrap().len(), 1);
+
+    assert!(store.save_seed(10, "sample", false).await.unwrap());
+    // Another start finds one and keeps it.
+    assert!(!store.save_seed(11, "existing", false).await.unwrap());
+    assert_eq!(repo.seed_info().await.unwrap().unwrap().source, "sample");
+
+    // A run: a new user and app, the seed app changed, events, logins, audit entries.
+    let mut changed = seed_app.clone();
+    changed.description = "changed by the run".into();
+    store
+        .apply(
+            ChangeSet::new()
+                .insert(&user("run@example.com"))
+                .insert(&app(
+                    AppKind::ExternalClientApp,
+                    "0xS000000000002",
+                    "Run App",
+                    "3MVGrun",
+                ))
+                .update(&changed)
+                .audit([entry("run")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.append_events(topic, &schema, &[event(1), event(2)])
+            .await
+            .unwrap(),
+        vec![1, 2]
+    );
+    repo.record_logins(&[login(
+        "run@example.com",
+        "Run App",
+        byoc_proto::oauth::LoginStatus::Success,
+        5,
+    )])
+    .await
+    .unwrap();
+
+    let mut heard = second.notices();
+    let report = store.reset(false, &entry("Reset the org")).await.unwrap();
+    let removed = |what: &str| report.removed.iter().find(|(k, _)| *k == what).unwrap().1;
+    assert_eq!(removed("platformEvents"), 2);
+    assert_eq!(removed("loginHistory"), 1);
+    assert_eq!(removed("auditTrail"), 2);
+    let names = |list: &[byoc_store::seed::SetupRef]| -> Vec<String> {
+        list.iter().map(|r| r.name.clone()).collect()
+    };
+    assert_eq!(names(&report.setup_removed), ["Run App", "run@example.com"]);
+    assert_eq!(names(&report.setup_restored), ["Seed App"]);
+
+    // The seed's setup, the org untouched; only the reset's own audit entry.
+    let users: Vec<String> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(users, ["admin@example.com"]);
+    assert_eq!(
+        store.apps(AppKind::ExternalClientApp).await.unwrap(),
+        std::slice::from_ref(&seed_app)
+    );
+    assert!(store.org().await.unwrap().is_some());
+    let audit = store.audit_trail(10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "Reset the org");
+    // Replay ids go on from where they were.
+    assert_eq!(
+        repo.append_events(topic, &schema, &[event(3)])
+            .await
+            .unwrap(),
+        vec![3]
+    );
+
+    // The other handle hears the reset.
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match heard.recv().await {
+                Ok(Notice::Changed {
+                    channel: Channel::Reset,
+                    ..
+                }) => return true,
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    })
+    .await;
+    if store.backend() == "postgres" {
+        assert_eq!(got, Ok(true), "the other instance heard byoc_reset");
+    }
+
+    // --keep-setup: a new user stays; events go.
+    store
+        .apply(ChangeSet::new().insert(&user("kept@example.com")))
+        .await
+        .unwrap();
+    let report = store
+        .reset(true, &entry("Reset, setup kept"))
+        .await
+        .unwrap();
+    assert!(report.setup_removed.is_empty() && report.setup_restored.is_empty());
+    assert!(store.user("kept@example.com").await.unwrap().is_some());
+    assert_eq!(
+        report
+            .removed
+            .iter()
+            .find(|(k, _)| *k == "platformEvents")
+            .unwrap()
+            .1,
+        1
+    );
+
+    // Replacing the seed (the first start's own instance).
+    assert!(store.save_seed(20, "project /x", true).await.unwrap());
+    store.reset(false, &entry("again")).await.unwrap();
+    assert!(store.user("kept@example.com").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn sqlite_seed_and_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("byoc.db").display());
+    let store = Store::open(&url).await.unwrap();
+    seed_suite(store.clone(), store).await;
+}
+
+#[tokio::test]
+async fn postgres_seed_and_reset() {
+    let Some(url) = byoc_store::testing::postgres_url("store seed suite").await else {
+        return;
+    };
+    let (first, second) = (
+        Store::open(&url).await.unwrap(),
+        Store::open(&url).await.unwrap(),
+    );
+    seed_suite(first, second).await;
+}
