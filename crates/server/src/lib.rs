@@ -558,6 +558,7 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         reset::Forgetful {
             inspector: inspector.clone(),
             usage: usage.clone(),
+            live: live.clone(),
         },
         shutdown.clone(),
     ));

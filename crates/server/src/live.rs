@@ -122,6 +122,9 @@ struct Inner {
     /// Cancelled when the server stops: every stream ends, so shutdown is not held open.
     stop: CancellationToken,
     streams: Arc<Semaphore>,
+    /// Bumped when the org was reset (`byoc reset`): every open stream sends `event: reset`,
+    /// so browsers reload what they show (the conversations are gone).
+    resets: watch::Sender<u64>,
 }
 
 /// The feed of this server; cheap to clone.
@@ -145,8 +148,14 @@ impl LiveFeed {
                 delivery_rx: std::sync::Mutex::new(Some(delivery_rx)),
                 stop: CancellationToken::new(),
                 streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+                resets: watch::channel(0).0,
             }),
         }
+    }
+
+    /// The org was reset: every open stream tells its client to reload (`event: reset`).
+    pub fn org_reset(&self) {
+        self.inner.resets.send_modify(|n| *n += 1);
     }
 
     /// Start the follower, the delivery writer and the pruner; they stop with `shutdown`.
@@ -471,6 +480,7 @@ async fn stream(
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(STREAM_BUFFER);
     let client = Client {
+        resets: feed.inner.resets.subscribe(),
         feed: feed.clone(),
         events,
         last: start,
@@ -497,6 +507,8 @@ async fn stream(
 struct Client {
     feed: LiveFeed,
     events: broadcast::Receiver<Arc<FeedEvent>>,
+    /// [`LiveFeed::org_reset`]'s changes.
+    resets: watch::Receiver<u64>,
     /// The newest seq sent (or the start point).
     last: i64,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
@@ -532,6 +544,15 @@ impl Client {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = self.tx.closed() => return,
+                changed = self.resets.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let head = self.feed.head();
+                    if !self.reset(head).await {
+                        return;
+                    }
+                }
                 _ = keep_alive.tick() => {
                     if !self.send(Bytes::from_static(b": keep-alive\n\n")).await {
                         return;

@@ -8,7 +8,8 @@
 //!   as for the org's own settings; the bootstrap admin credential acts as such a user.
 //! - [`take_seed`]: the seed snapshot at start ([`crate::start`]).
 //! - [`follow`]: what each instance keeps in memory of the org's activity (the request
-//!   inspector, the API request count) starts over when any instance resets the org. Setup caches
+//!   inspector, the API request count) starts over when any instance resets the org, and the
+//!   console's live streams send `event: reset` so browsers reload. Setup caches
 //!   need nothing of their own: they follow the store's generation, which the restored records'
 //!   change notices move; Pub/Sub subscribers keep their position (replay ids never go back).
 
@@ -150,6 +151,8 @@ pub async fn take_seed(
 pub struct Forgetful {
     pub inspector: crate::inspector::Inspector,
     pub usage: std::sync::Arc<crate::rest::usage::ApiUsage>,
+    /// The console's live streams: told to reload.
+    pub live: crate::live::LiveFeed,
 }
 
 /// Until `shutdown`: empty [`Forgetful`] whenever any instance resets the org (the `Reset`
@@ -172,7 +175,8 @@ pub async fn follow(
             }) => {
                 forget.inspector.clear();
                 forget.usage.forget();
-                tracing::info!("the org was reset: this instance's request inspector and API request count start over");
+                forget.live.org_reset();
+                tracing::info!("the org was reset: this instance's request inspector and API request count start over; console live streams reload");
             }
             // A missed notice can't be told apart from a reset that didn't happen; the
             // inspector's and the count's own limits bound what a missed one leaves.

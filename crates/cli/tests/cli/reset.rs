@@ -274,6 +274,37 @@ async fn two_runs_with_a_reset_between(a: &Instance, b: &Instance) {
     );
 }
 
+/// `GET /console/live` as the admin, logged in through `byoc open --print`'s frontdoor URL.
+async fn console_live(data: &std::path::Path, instance: &Instance) -> reqwest::Response {
+    let printed = json(&ok(
+        &byoc(data, &["open", "--print", "--output", "json"]).await
+    ));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http
+        .get(printed["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let res = http
+        .get(format!("{}/console/live", instance.org.login_url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res
+}
+
 /// SQLite, one instance: two runs with `POST /admin/v1/reset` between them; then the CLI's
 /// `byoc reset --keep-setup` and `byoc reset`, and who may reset.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,7 +312,23 @@ async fn reset_between_two_runs_leaves_no_trace_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let instance = start_instance(&data, None, &[]).await.unwrap();
+    // The console's live stream, open across the reset: it tells the browser to reload.
+    let mut live = console_live(&data, &instance).await;
     two_runs_with_a_reset_between(&instance, &instance).await;
+    let said = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut text = String::new();
+        while !text.contains("event: reset") {
+            let chunk = live.chunk().await.unwrap().expect("the stream stays open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    })
+    .await
+    .expect("the console's live stream said `event: reset` within 10 s");
+    assert!(
+        said.contains("event: conversation"),
+        "run 1 was live: {said}"
+    );
 
     // --keep-setup: conversations and events go, a setup change stays.
     let client = admin(&instance);
