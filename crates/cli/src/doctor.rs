@@ -614,7 +614,21 @@ fn certificate_step(list: &mut Checklist<'_>, app: &App, key: &byoc_pki::Private
 fn command_in(diagnosis: &str) -> Option<String> {
     let start = diagnosis.find("(byoc ")?;
     let inner = &diagnosis[start + 1..];
-    let end = inner.rfind(')').unwrap_or(inner.len());
+    // Up to the parenthesis that closes this one, not the last of the text: a diagnosis may go
+    // on after the command (the org clock's note, for one).
+    let mut depth = 0usize;
+    let mut end = inner.len();
+    for (i, c) in inner.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                end = i;
+                break;
+            }
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
     Some(inner[..end].trim().to_string())
 }
 
@@ -1223,6 +1237,15 @@ mod tests {
             Some("byoc setup eca policies 'BYOC Sample App' --permitted-users admin-approved --profile 'System Administrator'")
         );
         assert_eq!(command_in("no command here"), None);
+        // Text after the command (the org clock's note) is not part of it.
+        assert_eq!(
+            command_in("upload it (byoc setup eca update 'A (test)' --certificate x.crt). The org clock was moved (+2d); to go back to real time (byoc clock real).").as_deref(),
+            Some("byoc setup eca update 'A (test)' --certificate x.crt")
+        );
+        assert_eq!(
+            command_in("the assertion expired; set exp ahead. The org clock was moved to T (+2d from real time); to go back to real time (byoc clock real).").as_deref(),
+            Some("byoc clock real")
+        );
     }
 
     #[test]

@@ -402,6 +402,13 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
             .context("can't read the org clock")?,
     );
     let clock: Arc<dyn Clock> = org_clock.clone();
+    if !org_clock.is_real() {
+        tracing::warn!(
+            now = %org_clock::rfc3339(clock.now_millis()),
+            offset = %byoc_core::duration::format_offset(clock.offset_millis()),
+            "the org clock is not real time (byoc clock real returns it)"
+        );
+    }
     let setup = SetupService::new(store.clone(), clock.clone());
 
     let (org, created) = bootstrap::ensure_org(&store, clock.as_ref()).await?;

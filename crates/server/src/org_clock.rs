@@ -162,7 +162,7 @@ impl OrgClock {
         }
         let now = clock.now_millis();
         let mut note = format!(
-            "The org clock was moved{} to {} ({} from real time): expiry is judged by the org's time, while a partner signs with real time (byoc clock real returns to real time).",
+            "The org clock was moved{} to {} ({} from real time): expiry is judged by the org's time, while a partner signs with real time; to go back to real time (byoc clock real).",
             clock
                 .moved_at_millis()
                 .map(|at| format!(" at {}", human(at)))
@@ -172,7 +172,7 @@ impl OrgClock {
         );
         if let Some(not_after) = certificate_not_after.filter(|t| *t < now) {
             note.push_str(&format!(
-                " The app's certificate expired at {} by the org clock (Salesforce still accepts an expired certificate for JWT Bearer; byoc serve --strict refuses it): upload a new one (byoc cert new --out DIR).",
+                " The app's certificate expired at {} by the org clock: Salesforce still accepts an expired certificate for JWT Bearer, byoc serve --strict refuses it; make a new one with byoc cert new --out DIR and upload it.",
                 human(not_after)
             ));
         }

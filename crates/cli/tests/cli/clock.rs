@@ -373,6 +373,12 @@ async fn a_certificate_expired_by_the_org_clock_refuses_the_token_as_salesforce_
     assert!(diagnosis.contains("certificate expired at"), "{diagnosis}");
     assert!(diagnosis.contains("byoc clock real"), "{diagnosis}");
 
+    // byoc doctor names the way back as the fix.
+    let doctor = partner_cmd(&data, &["doctor"]).await;
+    assert!(!doctor.status.success());
+    let report = format!("{}{}", super::stdout(&doctor), super::stderr(&doctor));
+    assert!(report.contains("byoc clock real"), "{report}");
+
     // Back to real time: the same request works again.
     clock(&data, &["real"]).await;
     ok(&partner_cmd(&data, &token_args).await);
