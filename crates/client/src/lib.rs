@@ -21,6 +21,8 @@
 //!   reconnect-and-resume by replay id), for byoc and real Salesforce.
 //! - [`agent`]: the agent's reply in a conversation (`byoc agent reply`).
 //! - [`logins`]: [`AdminClient::login_history`], the login history with byoc's diagnosis.
+//! - [`metadata`]: [`AdminClient::retrieve_metadata`] and [`AdminClient::deploy_metadata`], the
+//!   org's setup as a Salesforce DX project and back.
 //! - [`rest`]: [`rest::RestClient`], Salesforce's REST API for an instance URL and an access
 //!   token: SOQL (`query`, `query_all`, `tooling_query`) following `nextRecordsUrl`.
 //!
@@ -35,6 +37,7 @@ pub mod conversations;
 pub mod inspector;
 pub mod interaction;
 pub mod logins;
+pub mod metadata;
 pub mod platform_events;
 pub mod pubsub;
 pub mod reset;

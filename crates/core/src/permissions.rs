@@ -104,9 +104,8 @@ pub fn normalize_object_permissions(
     let mut out: Vec<ObjectPermissions> = Vec::new();
     for op in input {
         let object = op.object.trim();
-        let valid = object
-            .strip_suffix("__e")
-            .is_some_and(crate::ids::is_valid_api_name);
+        // `Name__e`, or with a namespace prefix `ns__Name__e` (a partner's packaged event).
+        let valid = crate::setup::ccd::custom_name("objectPermissions", object, "__e").is_ok();
         if !valid {
             return Err(SetupError::invalid(
                 "objectPermissions",

@@ -160,7 +160,7 @@ impl SetupService {
     }
 
     /// Apply a change that revokes principals, then tell this instance's verifier.
-    async fn apply_revoking(&self, change: ChangeSet) -> Result<()> {
+    pub(crate) async fn apply_revoking(&self, change: ChangeSet) -> Result<()> {
         let revocations = change.revocations.clone();
         self.store.apply(change).await?;
         if let Some(tokens) = self.tokens.get() {
@@ -185,7 +185,7 @@ impl SetupService {
         self.clock.clone()
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.clock.now_millis()
     }
 
