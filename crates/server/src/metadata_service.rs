@@ -30,10 +30,13 @@ use byoc_core::setup::{self, ccd::CcdInput, NewAppIds, Outcome};
 use byoc_core::{audit, ids, Actor, SetupAction, SetupError};
 use byoc_metadata::plan::{self, component_type as ct, Action, ComponentChange, DeployResult};
 use byoc_metadata::{DeployProblem, Files, OrgSetup, RetrieveOptions};
-use byoc_proto::admin::{AppInput, NewChannel, NewPermissionSet, PolicyInput, UpdatePermissionSet};
+use byoc_proto::admin::{
+    AppInput, CustomFieldInput, NewChannel, NewPermissionSet, PlatformEventInput, PolicyInput,
+    UpdatePermissionSet,
+};
 use byoc_proto::setup::{
-    App, AppKind, AppRef, AuditEntry, Certificate, ConversationChannelDefinition, MessagingChannel,
-    Org, PermissionSet, PlatformEventDefinition,
+    App, AppKind, AppRef, AuditEntry, Certificate, ConversationChannelDefinition, CustomField,
+    MessagingChannel, Org, PermissionSet, PlatformEventDefinition,
 };
 use byoc_store::ChangeSet;
 use serde::{Deserialize, Serialize};
@@ -80,9 +83,6 @@ fn join(problems: &[DeployProblem]) -> String {
 /// The largest project `POST /admin/v1/metadata/deploy` reads: the JSON of a DX project with
 /// hundreds of components (a component's files are a few KiB).
 pub const DEPLOY_BODY_LIMIT: usize = 16 * 1024 * 1024;
-
-/// The key prefix of `CustomObject` record ids (a platform event's definition).
-const CUSTOM_OBJECT_KEY_PREFIX: &str = "01I";
 
 /// The org's setup as the components a DX project carries.
 pub async fn read_org(setup: &SetupService) -> Result<OrgSetup, ServiceError> {
@@ -396,63 +396,122 @@ impl Builder<'_> {
     // ---- platform events
 
     fn platform_events(&mut self, incoming: &OrgSetup) {
+        use setup::platform_events as pe;
         let ty = ct::CUSTOM_OBJECT;
+        let field_input = |f: &CustomField| CustomFieldInput {
+            full_name: Some(f.full_name.clone()),
+            label: Some(f.label.clone()),
+            field_type: Some(f.field_type),
+            length: f.length,
+            precision: f.precision,
+            scale: f.scale,
+            visible_lines: f.visible_lines,
+            required: Some(f.required),
+            default_value: f.default_value.clone(),
+            description: Some(f.description.clone()),
+            inline_help_text: Some(f.inline_help_text.clone()),
+        };
         for event in &incoming.platform_events {
             let name = event.full_name.as_str();
-            // Setup > Platform Events needs Customize Application.
-            if let Err(e) = self.actor.authorize(SetupAction::ManageMessagingChannels) {
-                self.problem(ty, name, e.to_string());
-                continue;
-            }
-            if let Err(e) = setup::ccd::custom_name("fullName", name, "__e") {
-                self.problem(ty, name, e.to_string());
-            }
-            for f in &event.fields {
-                if let Err(e) = setup::ccd::custom_name("fullName", &f.full_name, "__c") {
-                    self.problem(
-                        ct::CUSTOM_FIELD,
-                        &format!("{name}.{}", f.full_name),
-                        e.to_string(),
-                    );
-                }
-            }
+            let input = PlatformEventInput {
+                full_name: Some(event.full_name.clone()),
+                label: Some(event.label.clone()),
+                plural_label: Some(event.plural_label.clone()),
+                description: Some(event.description.clone()),
+                event_type: Some(event.event_type),
+                publish_behavior: Some(event.publish_behavior),
+                fields: None,
+            };
             let existing = self
                 .current
                 .platform_events
                 .iter()
                 .find(|e| e.full_name.eq_ignore_ascii_case(name));
-            match existing {
+            // Setup > Platform Events' rules (byoc-core), field by field so each problem names
+            // its field.
+            let (old, mut record) = match existing {
                 None => {
-                    let record = PlatformEventDefinition {
-                        id: random_id(CUSTOM_OBJECT_KEY_PREFIX),
-                        created_at: self.now,
-                        last_modified_at: self.now,
-                        ..event.clone()
+                    let input = PlatformEventInput {
+                        fields: Some(vec![]),
+                        ..input
                     };
-                    self.audit.push(audit::entry(
-                        self.now,
-                        &self.actor.user.username,
-                        "Platform Events",
-                        format!("Created platform event {name}"),
-                        audit::created(&record),
-                    ));
-                    self.change = std::mem::take(&mut self.change).insert(&record);
+                    let id = random_id(pe::CUSTOM_OBJECT_KEY_PREFIX);
+                    let r = pe::create_platform_event(self.actor, &input, id, self.now);
+                    let Some(record) = self.ok(ty, name, r) else {
+                        continue;
+                    };
+                    (None, record)
                 }
                 Some(old) => {
-                    let mut record = plan::merged_platform_event(old, event);
-                    if record == *old {
+                    if plan::merged_platform_event(old, event) == *old {
                         continue;
                     }
-                    record.last_modified_at = self.now;
-                    let mut changes = audit::diff(old, &record);
-                    changes.retain(|c| c.field != "lastModifiedAt");
-                    self.audit.extend(audit::changed(
+                    let header = PlatformEventInput {
+                        full_name: None,
+                        ..input
+                    };
+                    let r = pe::update_platform_event(self.actor, old, &header, self.now);
+                    let Some(record) = self.ok(ty, name, r) else {
+                        continue;
+                    };
+                    (Some(old), record)
+                }
+            };
+            record.deployment_status = event.deployment_status.clone();
+            let mut failed = false;
+            for f in &event.fields {
+                let field_name = format!("{name}.{}", f.full_name);
+                let before = record
+                    .fields
+                    .iter()
+                    .find(|o| o.full_name.eq_ignore_ascii_case(&f.full_name))
+                    .cloned();
+                let r = match &before {
+                    Some(b) if b == f => continue,
+                    Some(_) => pe::update_field(
+                        self.actor,
+                        &record,
+                        &f.full_name,
+                        &field_input(f),
                         self.now,
-                        &self.actor.user.username,
-                        "Platform Events",
-                        format!("Changed platform event {name}"),
-                        changes,
-                    ));
+                    ),
+                    None => pe::add_field(self.actor, &record, &field_input(f), self.now),
+                };
+                match self.ok(ct::CUSTOM_FIELD, &field_name, r) {
+                    Some(next) => record = next,
+                    None => failed = true,
+                }
+            }
+            if failed {
+                continue;
+            }
+            // A field the rules left as the org has it (the file left a default out) is unchanged.
+            for f in &event.fields {
+                let same = |e: &PlatformEventDefinition| {
+                    e.fields
+                        .iter()
+                        .find(|o| o.full_name.eq_ignore_ascii_case(&f.full_name))
+                        .cloned()
+                };
+                if old.is_some_and(|old| same(old).is_some() && same(old) == same(&record)) {
+                    self.unchanged(ct::CUSTOM_FIELD, &format!("{name}.{}", f.full_name));
+                }
+            }
+            match old {
+                None => {
+                    // One entry for the event as deployed, fields included.
+                    if let Some(entry) = self
+                        .audit
+                        .iter_mut()
+                        .rev()
+                        .find(|e| e.action.ends_with(name) && e.action.starts_with("Created"))
+                    {
+                        entry.changes = audit::created(&record);
+                    }
+                    self.change = std::mem::take(&mut self.change).insert(&record);
+                }
+                Some(old) if record == *old => self.unchanged(ty, name),
+                Some(old) => {
                     self.change = std::mem::take(&mut self.change).update_from(old, &record);
                 }
             }

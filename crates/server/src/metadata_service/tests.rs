@@ -6,7 +6,8 @@ use std::sync::Arc;
 use byoc_core::{Clock, FixedClock};
 use byoc_proto::setup::{
     AppManagedBy, AppPolicies, ChannelType, CustomField, FieldType, OAuthSettings,
-    ObjectPermissions, Owner, PermittedUsers, PlatformEventType, PublishBehavior, UserPermission,
+    ObjectPermissions, Owner, PermittedUsers, PlatformEventDefinition, PlatformEventType,
+    PublishBehavior, UserPermission,
 };
 use byoc_store::Store;
 
@@ -244,7 +245,7 @@ async fn a_project_deploys_into_an_empty_org_and_again_changes_nothing() {
     for wanted in [
         "Created External Client App Acme Connector",
         "Created permission set Acme_Agents",
-        "Created platform event acme__Outbound__e",
+        "Created custom object: acme__Outbound__e",
         "Created Bring Your Own Channel (Messaging) messaging channel Acme Channel",
     ] {
         assert!(
