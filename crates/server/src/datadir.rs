@@ -17,6 +17,8 @@ pub const CA_CERT: &str = "ca.crt";
 pub const CA_KEY: &str = "ca.key";
 pub const SAMPLE_KEY: &str = "server.key";
 pub const SAMPLE_CERT: &str = "server.crt";
+/// The private key a `serve --seed` project held for its partner app's certificate (owner-only).
+pub const SEED_KEY: &str = "seed.key";
 
 #[derive(Debug, Clone)]
 pub struct DataDir {

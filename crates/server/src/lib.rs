@@ -37,6 +37,7 @@ pub mod pubsub;
 pub mod reset;
 pub mod rest;
 pub mod scrt;
+pub mod seed;
 pub mod setup_service;
 pub mod soap;
 pub mod supervise;
@@ -411,12 +412,28 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
     }
     let setup = SetupService::new(store.clone(), clock.clone());
 
+    // `--seed DIR`: the project is read and checked before the org exists, so a project with
+    // problems stops the start with all of them and leaves nothing behind.
+    let seed_files = match &config.seed {
+        Some(dir) if store.org().await?.is_none() => Some(seed::check_project(dir)?),
+        Some(dir) => {
+            tracing::warn!(project = %dir.display(), "--seed is ignored: the org exists already (it applies to the first start only; byoc reset returns the org to its seed)");
+            None
+        }
+        None => None,
+    };
     let (org, created) = bootstrap::ensure_org(&store, clock.as_ref()).await?;
     let admin = bootstrap::bootstrap_admin(&store).await?;
-    if created && !config.empty {
-        bootstrap::seed_sample(&setup, &data, &admin, clock.as_ref())
-            .await
-            .context("the sample setup failed")?;
+    if created {
+        match (&config.seed, &seed_files) {
+            (Some(dir), Some(files)) => {
+                seed::deploy_project(&setup, &data, &admin, dir, files).await?
+            }
+            _ if !config.empty => bootstrap::seed_sample(&setup, &data, &admin, clock.as_ref())
+                .await
+                .context("the sample setup failed")?,
+            _ => {}
+        }
     }
     let admin_token =
         bootstrap::admin_credential(&store, &data, &org, &admin, clock.as_ref()).await?;
@@ -683,7 +700,15 @@ pub async fn start(listeners: Listeners, config: ServerConfig) -> anyhow::Result
         &serde_json::to_string_pretty(&org_file)?,
         true,
     )?;
-    bootstrap::write_partner_env(&store, &data, &org_file).await?;
+    if !bootstrap::write_partner_env(&store, &data, &org_file).await?
+        && store
+            .repo()
+            .seed_info()
+            .await?
+            .is_some_and(|s| s.source.starts_with("project "))
+    {
+        seed::write_partner_env(&store, &data, &org_file).await?;
+    }
     // The org clock: every instance follows moves made through any of them, and rewrites its
     // org.json when the clock moved.
     {

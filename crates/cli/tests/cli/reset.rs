@@ -381,3 +381,212 @@ async fn reset_through_one_instance_is_seen_by_the_other_on_postgres() {
     };
     two_runs_with_a_reset_between(cluster.get(0), cluster.get(1)).await;
 }
+
+/// The metadata files of a DX project dir, by relative path.
+fn project_files(root: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(
+        root: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.to_string_lossy().ends_with("-meta.xml") {
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string();
+                out.insert(relative, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// `byoc serve --seed project` on `data`, expected to stop by itself (a broken project).
+async fn serve_once(data: &std::path::Path, project: &std::path::Path) -> std::process::Output {
+    let run = tokio::process::Command::new(super::BYOC)
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--scrt-listen",
+            "127.0.0.1:0",
+            "--pubsub-listen",
+            "127.0.0.1:0",
+            "--https-listen",
+            "127.0.0.1:0",
+            "--scrt-https-listen",
+            "127.0.0.1:0",
+            "--seed",
+        ])
+        .arg(project)
+        .env_remove("DATABASE_URL")
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("a broken project stops the start at once")
+        .unwrap()
+}
+
+/// `serve --seed DIR`: a project retrieved from the sample org (with the private key of its
+/// app's certificate kept in the project, as `sf`'s JWT tutorials keep `server.key`) builds a
+/// fresh org; a broken project stops the start with every problem and leaves nothing behind;
+/// `byoc reset` returns the seeded org to the project's setup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_seed_builds_the_org_from_a_project_and_reset_returns_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = start_instance(&tmp.path().join("sample"), None, &[])
+        .await
+        .unwrap();
+    let project = tmp.path().join("project");
+    ok(&byoc(
+        &sample.data_dir,
+        &["metadata", "retrieve", "--out", project.to_str().unwrap()],
+    )
+    .await);
+    std::fs::create_dir_all(project.join("keys")).unwrap();
+    std::fs::copy(
+        sample.data_dir.join("server.key"),
+        project.join("keys/server.key"),
+    )
+    .unwrap();
+    let files = project_files(&project);
+    assert!(!files.is_empty(), "the sample org retrieves as a project");
+    drop(sample);
+
+    // A broken project: two problems, both named; the start fails and leaves no org.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    for (path, text) in &files {
+        let target = bad.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+    std::fs::copy(
+        project.join("sfdx-project.json"),
+        bad.join("sfdx-project.json"),
+    )
+    .unwrap();
+    let broken: Vec<&String> = files.keys().take(2).collect();
+    for path in &broken {
+        std::fs::write(bad.join(path), "<?xml version=\"1.0\"?>\n<Broken>\n").unwrap();
+    }
+    let seeded_dir = tmp.path().join("seeded");
+    let out = serve_once(&seeded_dir, &bad).await;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success(),
+        "a broken project stops the start:\n{err}"
+    );
+    for path in &broken {
+        let name = std::path::Path::new(path.as_str())
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(err.contains(&name), "{name} named in:\n{err}");
+    }
+    assert!(!seeded_dir.join("org.json").exists(), "no org was made");
+    // A problem across components (the CCD names an event the project doesn't define) is found
+    // before the org exists too.
+    let no_event = tmp.path().join("no-event");
+    for (path, text) in files.iter().filter(|(p, _)| !p.contains("/objects/")) {
+        let target = no_event.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+    std::fs::copy(
+        project.join("sfdx-project.json"),
+        no_event.join("sfdx-project.json"),
+    )
+    .unwrap();
+    let out = serve_once(&seeded_dir, &no_event).await;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("Byoc_Outbound__e"), "{err}");
+    assert!(!seeded_dir.join("org.json").exists(), "no org was made");
+
+    // The good project on the same data dir: the org is the project's.
+    let seeded = start_instance(&seeded_dir, None, &["--seed", project.to_str().unwrap()])
+        .await
+        .unwrap();
+    assert!(
+        !seeded_dir.join("server.key").exists(),
+        "no sample setup in a seeded org"
+    );
+    let client = admin(&seeded);
+    let seed_app = client.external_client_app(SAMPLE_APP).await.unwrap();
+    let again = tmp.path().join("again");
+    ok(&byoc(
+        &seeded_dir,
+        &["metadata", "retrieve", "--out", again.to_str().unwrap()],
+    )
+    .await);
+    assert_eq!(
+        project_files(&again),
+        files,
+        "the seeded org retrieves as the project"
+    );
+
+    // partner.env from the project's channel, CCD and app, with the key the project held: a
+    // connector configured by it gets a token and sends a message.
+    let env_text = std::fs::read_to_string(seeded_dir.join("partner.env")).unwrap();
+    assert!(env_text.contains("SF_PRIVATE_KEY="), "{env_text}");
+    assert!(
+        env_text.contains(&seed_app.oauth.consumer_key),
+        "{env_text}"
+    );
+    let settings = partner(&seeded, &seeded);
+    let token1 = token(&settings).await;
+    send(&settings, &token1, "hello to the seeded org").await;
+
+    // byoc reset returns to the project's setup.
+    client
+        .create_user(&NewUser {
+            username: "after.seed@example.com".into(),
+            email: None,
+            profile: "Standard User".into(),
+            permission_sets: vec![],
+            is_active: true,
+        })
+        .await
+        .unwrap();
+    let out = json(&ok(&byoc(&seeded_dir, &["reset", "--output", "json"]).await));
+    assert!(
+        out["seedSource"].as_str().unwrap().starts_with("project "),
+        "{out}"
+    );
+    assert!(
+        out["removed"]["conversations"].as_u64().unwrap() >= 1,
+        "{out}"
+    );
+    let err = client.user("after.seed@example.com").await.unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    assert_eq!(
+        client.external_client_app(SAMPLE_APP).await.unwrap(),
+        seed_app
+    );
+    send(&settings, &token1, "hello again after the reset").await;
+
+    // A later start ignores --seed (first start only): the org stays as it is.
+    drop(seeded);
+    let restarted = start_instance(&seeded_dir, None, &["--seed", bad.to_str().unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(
+        admin(&restarted)
+            .external_client_app(SAMPLE_APP)
+            .await
+            .unwrap(),
+        seed_app
+    );
+}
