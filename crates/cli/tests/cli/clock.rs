@@ -54,7 +54,7 @@ fn real_now() -> i64 {
 async fn moving_the_clock_is_refused_unless_the_server_allows_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let _server = start_instance(&data, None, &[]).await.unwrap();
+    let server = start_instance(&data, None, &[]).await.unwrap();
 
     let shown = clock(&data, &["show"]).await;
     assert_eq!(shown["real"], true, "{shown}");
@@ -76,6 +76,18 @@ async fn moving_the_clock_is_refused_unless_the_server_allows_it() {
         );
         assert!(err.contains("--allow-clock-control"), "{err}");
     }
+    // The admin API's answer, in Salesforce's REST error shape.
+    let (status, body) = post_clock(&server.org, r#"{"advance":"3h"}"#).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body[0]["errorCode"], "FUNCTIONALITY_NOT_ENABLED", "{body}");
+    assert!(
+        body[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-clock-control"),
+        "{body}"
+    );
+
     // Nothing changed.
     let shown = clock(&data, &["show"]).await;
     assert_eq!(shown["offsetMillis"], 0, "{shown}");
@@ -153,6 +165,52 @@ async fn advance_set_and_real_and_an_access_token_outlives_its_lifetime_no_more(
     let moved = clock(&data, &["advance", "1h30m"]).await;
     assert_eq!(moved["offsetMillis"], HOUR_MS * 5 / 2, "{moved}");
     assert_eq!(userinfo(access.clone()).await, 403);
+
+    // Bad bodies: 400 with what is accepted, never a 500; nothing moves.
+    for (body, code, says) in [
+        (
+            r#"{"advance":"3 parsecs"}"#,
+            "INVALID_FIELD",
+            "not a duration",
+        ),
+        (r#"{"advance":"400000d"}"#, "INVALID_FIELD", "1000 years"),
+        (r#"{"set":"yesterday"}"#, "INVALID_FIELD", "RFC 3339"),
+        (
+            r#"{"set":"10000-01-01T00:00:00Z"}"#,
+            "INVALID_FIELD",
+            "RFC 3339",
+        ),
+        (
+            r#"{"set":"1969-12-31T23:59:59Z"}"#,
+            "INVALID_FIELD",
+            "1970 to 9999",
+        ),
+        (r#"{"real":false}"#, "INVALID_FIELD", "only true"),
+        (
+            r#"{"advance":"1h","real":true}"#,
+            "INVALID_FIELD",
+            "exactly one",
+        ),
+        (r#"{}"#, "INVALID_FIELD", "exactly one"),
+        (
+            r#"{"advance":"1h","later":1}"#,
+            "JSON_PARSER_ERROR",
+            "later",
+        ),
+        (r#"not json"#, "JSON_PARSER_ERROR", ""),
+    ] {
+        let (status, answer) = post_clock(&server.org, body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer[0]["errorCode"], code, "{body}: {answer}");
+        assert!(
+            answer[0]["message"].as_str().unwrap().contains(says),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(
+        clock(&data, &["show"]).await["offsetMillis"],
+        HOUR_MS * 5 / 2
+    );
 
     // Set: the clock shows that time and runs on from there.
     let set = clock(&data, &["set", "2027-01-01T00:00:00Z"]).await;
@@ -482,6 +540,20 @@ async fn events_older_than_retention_by_the_org_clock_are_purged() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `POST /admin/v1/clock` with `body` as the admin: the status and the JSON answer.
+async fn post_clock(org: &byoc_proto::files::OrgFile, body: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/v1/clock", org.login_url))
+        .bearer_auth(&org.admin_token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 /// The console's home page, logged in through `frontdoor.jsp` with the admin credential, up to
