@@ -6,11 +6,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use byoc_metadata::OrgSetup;
-use byoc_proto::setup::{
-    CustomField, FieldType, PlatformEventDefinition, PlatformEventType, PublishBehavior,
-};
-
 use super::cluster::{start_instance, Instance};
 use super::{byoc, fails, json, ok};
 
@@ -40,73 +35,10 @@ async fn sample_and_empty(tmp: &Path) -> (Instance, Instance) {
     let sample = start_instance(&tmp.join("sample"), None, &[])
         .await
         .unwrap();
-    define_sample_event(&sample, tmp).await;
     let empty = start_instance(&tmp.join("empty"), None, &["--empty"])
         .await
         .unwrap();
     (sample, empty)
-}
-
-/// The sample CCD's platform event as a setup record. A deploy refuses a CCD whose event is
-/// defined neither in the org nor in the project; an org whose first start doesn't define the
-/// sample's event gets it here, through a deploy of its own.
-async fn define_sample_event(sample: &Instance, tmp: &Path) {
-    let probe = retrieve(&sample.data_dir, &tmp.join("probe")).await;
-    if probe
-        .keys()
-        .any(|k| k.contains("objects/Byoc_Outbound__e/"))
-    {
-        return;
-    }
-    let field = |name: &str, field_type: FieldType, length: u32| CustomField {
-        full_name: name.into(),
-        label: name.trim_end_matches("__c").into(),
-        field_type,
-        length: Some(length),
-        precision: None,
-        scale: None,
-        visible_lines: (field_type == FieldType::LongTextArea).then_some(3),
-        required: false,
-        default_value: None,
-        description: String::new(),
-        inline_help_text: String::new(),
-    };
-    let event = PlatformEventDefinition {
-        id: String::new(),
-        full_name: "Byoc_Outbound__e".into(),
-        label: "Byoc Outbound".into(),
-        plural_label: "Byoc Outbounds".into(),
-        description: String::new(),
-        event_type: PlatformEventType::HighVolume,
-        publish_behavior: PublishBehavior::PublishImmediately,
-        deployment_status: "Deployed".into(),
-        fields: vec![
-            field("Payload__c", FieldType::LongTextArea, 131_072),
-            field("EventType__c", FieldType::Text, 255),
-            field("ChannelAddressIdentifier__c", FieldType::Text, 255),
-            field("Recipient__c", FieldType::Text, 255),
-        ],
-        created_at: 0,
-        last_modified_at: 0,
-    };
-    let files = byoc_metadata::retrieve(
-        &OrgSetup {
-            platform_events: vec![event],
-            ..OrgSetup::default()
-        },
-        &Default::default(),
-    );
-    let dir = tmp.join("sample-event");
-    for (path, contents) in &files {
-        let target = dir.join(path);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::write(target, contents).unwrap();
-    }
-    ok(&byoc(
-        &sample.data_dir,
-        &["metadata", "deploy", "--source", dir.to_str().unwrap()],
-    )
-    .await);
 }
 
 async fn retrieve(data: &Path, out: &Path) -> BTreeMap<String, String> {
@@ -142,7 +74,19 @@ async fn retrieve_deploy_into_an_empty_org_and_retrieve_again_gives_the_same_fil
         "{:?}",
         first.keys()
     );
-    find(&first, ".eca-meta.xml");
+    // The sample: its ECA (certificate, JWT Bearer, admin-approved policy), its platform event
+    // with its fields, its channel and the CCD naming both.
+    for suffix in [
+        ".eca-meta.xml",
+        ".ecaGlblOauth-meta.xml",
+        ".ecaOauthPlcy-meta.xml",
+        "objects/Byoc_Outbound__e/Byoc_Outbound__e.object-meta.xml",
+        "fields/Payload__c.field-meta.xml",
+        ".messagingChannel-meta.xml",
+        ".ConversationChannelDefinition-meta.xml",
+    ] {
+        find(&first, suffix);
+    }
     // Secrets are left out unless asked.
     let secret_free = first.values().all(|f| !f.contains("consumerSecret>"));
     assert!(

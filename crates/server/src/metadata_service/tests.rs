@@ -396,3 +396,77 @@ async fn consumer_key_and_secret_from_the_files_are_kept() {
     let out = retrieve(&org.setup, &org.admin, false).await.unwrap();
     assert!(!out.values().any(|f| f.contains("SECRET123")));
 }
+
+/// A project directory of `crates/metadata/tests/fixtures` (Salesforce's published examples).
+fn fixture(dir: &str) -> Files {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../metadata/tests/fixtures")
+        .join(dir);
+    let mut files = Files::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let relative = p
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.insert(relative, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Salesforce's own examples for these types deploy into an empty org as they are (the broken
+/// one is refused, naming its file and line), and deploying them again changes nothing.
+#[tokio::test]
+async fn the_metadata_api_documentation_examples_deploy_as_they_are() {
+    // The help article's global OAuth settings file (consumer key and secret) goes with the
+    // reference pages' app header and OAuth settings (its scopes: Setup refuses OAuth without
+    // one).
+    let mut eca_help = fixture("eca-help");
+    eca_help.extend(fixture("eca-docs").into_iter().filter(|(p, _)| {
+        p.contains("externalClientApps/") || p.contains("extlClntAppOauthSettings/")
+    }));
+    for (dir, files) in [
+        ("eca-docs", fixture("eca-docs")),
+        ("eca-help", eca_help),
+        ("events-docs", fixture("events-docs")),
+    ] {
+        let org = empty_org().await;
+        let out = deploy(&org.setup, &org.admin, &files, &DeployOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{dir}: {e}"));
+        assert!(
+            out.changes.iter().all(|c| c.action == Action::Created),
+            "{dir}: {out:?}"
+        );
+        let again = deploy(&org.setup, &org.admin, &files, &DeployOptions::default())
+            .await
+            .unwrap();
+        assert!(
+            again.changes.iter().all(|c| c.action == Action::Unchanged),
+            "{dir}: {again:?}"
+        );
+    }
+    let org = empty_org().await;
+    let found = problems(
+        deploy(
+            &org.setup,
+            &org.admin,
+            &fixture("broken-docs"),
+            &DeployOptions::default(),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert!(
+        found[0].contains("myecapolicy.ecaOauthPlcy-meta.xml:"),
+        "{found:?}"
+    );
+}
