@@ -588,6 +588,10 @@ pub fn event_object(
         if let Some(n) = length {
             def.length = n;
         }
+        // A required field can't be published empty: describe says so, as Salesforce's does.
+        if custom.required {
+            def.nillable = false;
+        }
         fields.push(def);
     }
     ObjectDef {
