@@ -712,7 +712,47 @@ pub fn plan(current: &OrgSetup, incoming: &OrgSetup, files: &Files) -> Plan {
 
     // Channels and CCDs.
     plan_channels(&mut p, &names, current, incoming);
+    check_org_ccds(&mut p, current, incoming);
     p.plan
+}
+
+/// The org's CCDs the project leaves out must still fit an event the project changes (a field
+/// retyped to Number would break their outbound events): byoc-core's rule, reported against
+/// the event.
+fn check_org_ccds(p: &mut Planner<'_>, current: &OrgSetup, incoming: &OrgSetup) {
+    let in_project: BTreeSet<String> = incoming
+        .channels
+        .iter()
+        .filter_map(|c| c.conversation_channel_definition.as_ref())
+        .chain(&incoming.standalone_ccds)
+        .map(|c| c.developer_name.to_lowercase())
+        .collect();
+    let org_ccds = current
+        .channels
+        .iter()
+        .filter_map(|c| c.conversation_channel_definition.as_ref())
+        .chain(&current.standalone_ccds)
+        .filter(|c| !in_project.contains(&c.developer_name.to_lowercase()));
+    for ccd in org_ccds {
+        let Some(event) = incoming
+            .platform_events
+            .iter()
+            .find(|e| e.full_name.eq_ignore_ascii_case(&ccd.custom_platform_event))
+        else {
+            continue;
+        };
+        let after = match current
+            .platform_events
+            .iter()
+            .find(|e| e.full_name.eq_ignore_ascii_case(&event.full_name))
+        {
+            Some(old) => merged_platform_event(old, event),
+            None => event.clone(),
+        };
+        if let Some(problem) = byoc_core::setup::platform_events::ccd_problem(&after, ccd) {
+            p.problem(ct::CUSTOM_OBJECT, &event.full_name, problem);
+        }
+    }
 }
 
 /// Profiles, permission sets and the run-as user an app's policies name.

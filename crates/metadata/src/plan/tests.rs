@@ -452,3 +452,34 @@ fn the_deploy_result_has_the_metadata_api_shape() {
         )
     );
 }
+
+#[test]
+fn an_event_change_that_breaks_an_org_ccd_is_refused() {
+    let org = deployed(project());
+    let mut retyped = OrgSetup {
+        platform_events: project().platform_events,
+        ..OrgSetup::default()
+    };
+    retyped.platform_events[0].fields[1].field_type = FieldType::Number;
+    let plan = plan(&org, &retyped, &Files::new());
+    let found = problems(&plan);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("CustomObject acme__Outbound__e (force-app/main/default/objects/acme__Outbound__e/acme__Outbound__e.object-meta.xml): The Conversation Channel Definition Acme_CCD names EventType__c"),
+        "{found:?}"
+    );
+    // With its CCD in the project, the CCD's own check names it instead.
+    let mut both = project();
+    both.platform_events[0].fields[1].field_type = FieldType::Number;
+    let found = problems(&plan_fn(&org, &both));
+    assert!(
+        found
+            .iter()
+            .all(|p| p.starts_with("ConversationChannelDefinition Acme_CCD")),
+        "{found:?}"
+    );
+}
+
+fn plan_fn(current: &OrgSetup, incoming: &OrgSetup) -> Plan {
+    plan(current, incoming, &Files::new())
+}
