@@ -338,6 +338,61 @@ async fn a_custom_event_with_typed_fields_carries_agent_replies_and_published_va
         assert_eq!(record["acme__Type__c"], "Custom");
         assert!(record["CreatedDate"].as_i64().is_some_and(|t| t > 0));
 
+        // The REST API describes the event with its types and publishes JSON values into them.
+        let rest = |method: Method, path: String| {
+            reqwest::Client::new()
+                .request(
+                    method,
+                    format!(
+                        "{}/services/data/v68.0/sobjects/{event}{path}",
+                        server.org().login_url.trim_end_matches('/')
+                    ),
+                )
+                .bearer_auth(&server.org().admin_token)
+        };
+        let describe: Value = rest(Method::GET, "/describe".into())
+            .send()
+            .await
+            .expect("describe")
+            .json()
+            .await
+            .expect("json");
+        let rest_type = |name: &str| {
+            describe["fields"]
+                .as_array()
+                .expect("fields")
+                .iter()
+                .find(|f| f["name"] == name)
+                .map(|f| (f["type"].clone(), f["length"].clone()))
+                .unwrap_or_else(|| panic!("no {name} in {describe}"))
+        };
+        assert_eq!(rest_type("acme__Type__c"), (json!("string"), json!(40)));
+        assert_eq!(rest_type("acme__Payload__c").0, json!("textarea"));
+        assert_eq!(rest_type("acme__Priority__c").0, json!("double"));
+        assert_eq!(rest_type("acme__Urgent__c").0, json!("boolean"));
+        assert_eq!(describe["label"], "Acme Outbound");
+        let response = rest(Method::POST, String::new())
+            .json(&json!({"acme__Type__c": "Rest", "acme__Priority__c": 3.25, "acme__Urgent__c": false}))
+            .send()
+            .await
+            .expect("publish over REST");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let got = stream.events(1, &mut requested).await;
+        let record = decode(&schema, &got[0].1);
+        assert_eq!(record["acme__Priority__c"], json!(3.25));
+        assert_eq!(record["acme__Urgent__c"], json!(false));
+        let response = rest(Method::POST, String::new())
+            .json(&json!({"acme__Priority__c": "lots"}))
+            .send()
+            .await
+            .expect("publish over REST");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let text = response.text().await.expect("body");
+        assert!(
+            text.contains("acme__Priority__c") && text.contains("not a number"),
+            "{text}"
+        );
+
         // The schema follows the definition: a new field makes a new schema id.
         admin
             .add_platform_event_field(&event, &field("acme__Sent_At__c", FieldType::DateTime))
