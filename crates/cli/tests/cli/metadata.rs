@@ -296,3 +296,71 @@ async fn wrong_inputs_get_clear_errors() {
     retrieve(data, &nested).await;
     assert!(nested.join("sfdx-project.json").is_file());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_secrets_only_when_asked_audited_and_only_for_who_may() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = start_instance(&tmp.path().join("sample"), None, &[])
+        .await
+        .unwrap();
+    let data = &sample.data_dir;
+    let plain = retrieve(data, &tmp.path().join("plain")).await;
+    assert!(plain.values().all(|f| !f.contains("<consumerSecret>")));
+    let out = tmp.path().join("secret");
+    let text = ok(&byoc(
+        data,
+        &[
+            "metadata",
+            "retrieve",
+            "--out",
+            out.to_str().unwrap(),
+            "--include-secrets",
+        ],
+    )
+    .await);
+    assert!(text.contains("consumer secrets included"), "{text}");
+    let with = read_tree(&out);
+    let global = find(&with, ".ecaGlblOauth-meta.xml");
+    assert!(
+        with[global].contains("<consumerSecret>"),
+        "{}",
+        with[global]
+    );
+    let audit = ok(&byoc(data, &["setup", "audit", "--limit", "5"]).await);
+    assert!(
+        audit.contains("Retrieved the org's metadata with consumer secrets"),
+        "{audit}"
+    );
+    // A user without "View Setup and Configuration" gets neither.
+    ok(&byoc(
+        data,
+        &[
+            "setup",
+            "user",
+            "create",
+            "--username",
+            "viewer@example.com",
+            "--profile",
+            "Standard User",
+        ],
+    )
+    .await);
+    let refused = tmp.path().join("refused");
+    let err = fails(
+        &byoc(
+            data,
+            &[
+                "--as",
+                "viewer@example.com",
+                "metadata",
+                "retrieve",
+                "--out",
+                refused.to_str().unwrap(),
+            ],
+        )
+        .await,
+        1,
+    );
+    assert!(err.contains("View Setup and Configuration"), "{err}");
+    assert!(!refused.exists(), "nothing is written when the org refuses");
+}
