@@ -165,7 +165,7 @@ impl OrgClock {
             "The org clock was moved{} to {} ({} from real time): expiry is judged by the org's time, while a partner signs with real time; to go back to real time (byoc clock real).",
             clock
                 .moved_at_millis()
-                .map(|at| format!(" at {}", human(at)))
+                .map(|at| format!(" at {} real time", human(at)))
                 .unwrap_or_default(),
             human(now),
             format_offset(offset),
