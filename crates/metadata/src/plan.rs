@@ -866,6 +866,9 @@ fn check_ccd_references(
                     .iter()
                     .find(|f| f.full_name.eq_ignore_ascii_case(field))
                 {
+                    None if byoc_core::setup::platform_events::optional_ccd_field(
+                        element, field,
+                    ) => {}
                     None => p.problem(
                         ty,
                         name,

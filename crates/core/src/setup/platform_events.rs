@@ -421,6 +421,21 @@ pub fn field_index(event: &PlatformEventDefinition, field_name: &str) -> Result<
 /// What keeps `ccd` from publishing on `event`: one of its four fields is not a field of the
 /// event, or is not a text field (the payload, type, channel address and recipient are text).
 /// `None` when it fits.
+/// Whether a CCD's field for `role` may be missing from its event: the channel-address and
+/// recipient fields are byoc's additions (Salesforce's CCD names only the payload and type
+/// fields), so left at their default names (`ChannelAddressIdentifier__c`, `Recipient__c`) on an
+/// event without such fields, the event simply doesn't carry them. A name other than the
+/// default must exist.
+pub fn optional_ccd_field(role: &str, name: &str) -> bool {
+    match role {
+        "customEventChannelAddressIdField" => {
+            name.eq_ignore_ascii_case(super::DEFAULT_CHANNEL_ADDRESS_ID_FIELD)
+        }
+        "customEventRecipientField" => name.eq_ignore_ascii_case(super::DEFAULT_RECIPIENT_FIELD),
+        _ => false,
+    }
+}
+
 pub fn ccd_problem(
     event: &PlatformEventDefinition,
     ccd: &ConversationChannelDefinition,
@@ -446,6 +461,7 @@ pub fn ccd_problem(
             .iter()
             .find(|f| f.full_name.eq_ignore_ascii_case(name))
         {
+            None if optional_ccd_field(role, name) => {}
             None => {
                 return Some(format!(
                     "The Conversation Channel Definition {} names {name} as its {role}, but the platform event {} has no field {name}. Add it (byoc setup platform-event field add {} {name} --type LongTextArea) or name one of its text fields.",

@@ -470,9 +470,36 @@ impl AgentService {
         ops: Vec<WriteOp>,
         topic: &Topic,
         created_by_id: String,
-        fields: std::collections::BTreeMap<String, Option<String>>,
+        mut fields: std::collections::BTreeMap<String, Option<String>>,
         mut answer: T,
     ) -> Result<T, ReplyError> {
+        // An event without the CCD's (default-named) channel-address or recipient field doesn't
+        // carry them (`byoc_core::setup::platform_events::optional_ccd_field`); the payload and
+        // type fields it must have, so encoding still refuses an event that lacks those.
+        let ccd_roles = topic.ccds.iter().flat_map(|c| {
+            [
+                (
+                    "customEventChannelAddressIdField",
+                    c.custom_event_channel_address_id_field.as_str(),
+                ),
+                (
+                    "customEventRecipientField",
+                    c.custom_event_recipient_field.as_str(),
+                ),
+            ]
+        });
+        let droppable: Vec<String> = ccd_roles
+            .filter(|(role, name)| {
+                byoc_core::setup::platform_events::optional_ccd_field(role, name)
+                    && !topic
+                        .schema
+                        .custom_fields()
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case(name))
+            })
+            .map(|(_, name)| name.to_string())
+            .collect();
+        fields.retain(|name, _| !droppable.contains(name));
         let outgoing = Outgoing {
             event_id: uuid::Uuid::new_v4().to_string(),
             fields: EventFields {
