@@ -120,7 +120,15 @@ async fn round_trip(data: &Path, env: &Path, text: &str, reply: &str) -> (String
     tokio::time::sleep(Duration::from_secs(2)).await;
     let sent = json(&ok(&byoc(
         data,
-        &["--output", "json", "send", "--env-file", env, "--text", text],
+        &[
+            "--output",
+            "json",
+            "send",
+            "--env-file",
+            env,
+            "--text",
+            text,
+        ],
     )
     .await));
     let conversation = sent["conversationIdentifier"]
@@ -149,7 +157,10 @@ async fn round_trip(data: &Path, env: &Path, text: &str, reply: &str) -> (String
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (String::from_utf8_lossy(&out.stdout).to_string(), conversation)
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        conversation,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,7 +211,12 @@ async fn the_example_project_deploys_talks_round_trips_and_its_certificate_expir
     let back = tmp.path().join("retrieved");
     ok(&byoc(
         &data,
-        &["metadata", "retrieve", "--out", back.to_str().expect("utf-8")],
+        &[
+            "metadata",
+            "retrieve",
+            "--out",
+            back.to_str().expect("utf-8"),
+        ],
     )
     .await);
     let want = project_files(&source);
@@ -258,13 +274,9 @@ async fn serve_seed_builds_the_example_and_reset_between_two_runs_leaves_no_trac
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("org");
     let example = example();
-    let server = start_instance(
-        &data,
-        None,
-        &["--seed", example.to_str().expect("utf-8")],
-    )
-    .await
-    .expect("byoc serve --seed examples/acme-connector");
+    let server = start_instance(&data, None, &["--seed", example.to_str().expect("utf-8")])
+        .await
+        .expect("byoc serve --seed examples/acme-connector");
 
     // The seeded org has the project's setup and nothing of the sample's.
     let apps = json(&ok(&byoc(
