@@ -482,6 +482,17 @@ impl AdminClient {
             .await
     }
 
+    /// `PATCH /admin/v1/ccds/{developerName}`: change a CCD's platform event, event fields,
+    /// label or owners.
+    pub async fn update_conversation_channel_definition(
+        &self,
+        developer_name: &str,
+        update: &byoc_proto::admin::UpdateCcd,
+    ) -> Result<Saved<ConversationChannelDefinition>, ClientError> {
+        self.send(Method::PATCH, &["ccds", developer_name], Some(update))
+            .await
+    }
+
     // ---- audit trail ---------------------------------------------------------------------
 
     /// `GET /admin/v1/audit?limit=N`: newest first; `None` takes the server's default (100).

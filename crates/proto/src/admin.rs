@@ -240,6 +240,33 @@ pub struct LinkApp {
     pub app: String,
 }
 
+/// `PATCH /admin/v1/ccds/{developerName}`: the CCD's platform event, the event fields it fills,
+/// its label and owners (Setup's *Edit* of a Conversation Channel Definition; the Tooling API's
+/// update). Fields left out stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCcd {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_label: Option<String>,
+    /// `Name__e`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_platform_event: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_event_payload_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_event_type_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_event_channel_address_id_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_event_recipient_field: Option<String>,
+    /// `Salesforce` or `Partner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_owner: Option<String>,
+    /// `Salesforce` or `Partner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_owner: Option<String>,
+}
+
 /// One access-token sealing key (`GET /admin/v1/token-keys`): its id, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -16,7 +16,7 @@ use byoc_core::setup::Outcome;
 use byoc_core::{Actor, SetupAction, SetupError};
 use byoc_proto::admin::{
     AppInput, AssignmentChange, LinkApp, MigrateConnectedApp, NewChannel, NewPermissionSet,
-    NewUser, PasswordReset, PolicyInput, RestError, Saved, SetPassword, UpdateOrg,
+    NewUser, PasswordReset, PolicyInput, RestError, Saved, SetPassword, UpdateCcd, UpdateOrg,
     UpdatePermissionSet, UpdateUser, ACT_AS_HEADER,
 };
 use byoc_proto::setup::{App, AppKind};
@@ -425,7 +425,10 @@ pub fn router(state: AdminState) -> Router {
         )
         .route("/admin/v1/channels", get(channels).post(create_channel))
         .route("/admin/v1/channels/{name}", get(channel))
-        .route("/admin/v1/ccds/{developer_name}", get(ccd))
+        .route(
+            "/admin/v1/ccds/{developer_name}",
+            get(ccd).patch(update_ccd),
+        )
         .route("/admin/v1/ccds/{developer_name}/app", put(link_ccd))
         .route("/admin/v1/audit", get(audit))
         .route(
@@ -784,6 +787,18 @@ async fn create_channel(
 
 async fn ccd(State(s): State<AdminState>, _a: SetupViewer, Path(dev): Path<String>) -> ApiResult {
     Ok(Json(s.setup.ccd(&dev).await?).into_response())
+}
+
+async fn update_ccd(
+    State(s): State<AdminState>,
+    Acting(a): Acting,
+    Path(dev): Path<String>,
+    Body(input): Body<UpdateCcd>,
+) -> ApiResult {
+    Ok(saved(
+        StatusCode::OK,
+        s.setup.update_ccd_by_name(&a, &dev, &input).await?,
+    ))
 }
 
 async fn link_ccd(

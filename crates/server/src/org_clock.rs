@@ -162,7 +162,7 @@ impl OrgClock {
         }
         let now = clock.now_millis();
         let mut note = format!(
-            "The org clock was moved{} to {} ({} from real time): expiry is judged by the org's time, while a partner signs with real time; to go back to real time (byoc clock real).",
+            "The org clock was moved{} to {} ({} from real time): expiry is judged by the org's time, while a partner signs with real time. Back to real time: (byoc clock real).",
             clock
                 .moved_at_millis()
                 .map(|at| format!(" at {} real time", human(at)))

@@ -930,6 +930,37 @@ impl SetupService {
         })
     }
 
+    /// Change a CCD's event, fields, label or owners, found by developer name (the admin API's
+    /// `PATCH /admin/v1/ccds/{developerName}`); the same rules as the Tooling API's update.
+    pub async fn update_ccd_by_name(
+        &self,
+        actor: &Actor,
+        developer_name: &str,
+        input: &byoc_proto::admin::UpdateCcd,
+    ) -> Result<Outcome<ConversationChannelDefinition>> {
+        let ccd = self.ccd(developer_name).await?;
+        let input = setup::ccd::CcdInput {
+            developer_name: None,
+            master_label: input.master_label.clone(),
+            custom_platform_event: input.custom_platform_event.clone(),
+            custom_event_payload_field: input.custom_event_payload_field.clone(),
+            custom_event_type_field: input.custom_event_type_field.clone(),
+            custom_event_channel_address_id_field: input
+                .custom_event_channel_address_id_field
+                .clone(),
+            custom_event_recipient_field: input.custom_event_recipient_field.clone(),
+            routing_owner: input.routing_owner.clone(),
+            consent_owner: input.consent_owner.clone(),
+            connected_app_type: None,
+        };
+        let out = self.update_ccd(actor, &ccd.id, &input).await?;
+        Ok(Outcome {
+            record: out.record.ccd,
+            audit: out.audit,
+            warnings: out.warnings,
+        })
+    }
+
     /// Delete a CCD no channel uses; one a channel uses is refused, naming the channel.
     pub async fn delete_ccd(&self, actor: &Actor, id: &str) -> Result<Outcome<CcdRecord>> {
         let record = self.ccd_record(id).await?;

@@ -63,6 +63,33 @@ pub enum CcdCommand {
         #[arg(long, value_name = "NAME")]
         app: String,
     },
+    /// Change a CCD's platform event and the event fields it fills (Setup's Edit of the
+    /// definition); the event must have them as Text or Text Area (Long) fields
+    Update {
+        /// CCD developer name (a channel name is accepted too)
+        #[arg(value_name = "DEVNAME")]
+        developer_name: String,
+        /// The custom platform event its agent replies are published on, Name__e
+        #[arg(long, value_name = "EVENT")]
+        platform_event: Option<String>,
+        /// The event field that carries the payload (the InteractionEvent JSON)
+        #[arg(long, value_name = "FIELD")]
+        payload_field: Option<String>,
+        /// The event field that carries the event type (`Interaction`)
+        #[arg(long, value_name = "FIELD")]
+        type_field: Option<String>,
+        /// The event field that carries the channel address (optional on the event when left
+        /// at ChannelAddressIdentifier__c)
+        #[arg(long, value_name = "FIELD")]
+        channel_address_field: Option<String>,
+        /// The event field that carries the recipient (optional on the event when left at
+        /// Recipient__c)
+        #[arg(long, value_name = "FIELD")]
+        recipient_field: Option<String>,
+        /// Label shown in Setup
+        #[arg(long, value_name = "LABEL")]
+        label: Option<String>,
+    },
     /// Show a CCD: platform event, event fields, owners, linked app
     Show {
         /// CCD developer name (a channel name is accepted too)
@@ -207,6 +234,41 @@ pub async fn ccd(ctx: &Context, command: CcdCommand) -> Result<Output, CliError>
             let text = format!(
                 "Updated messaging channel.\n{}",
                 channel_text(&saved.record)
+            );
+            Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
+        }
+        CcdCommand::Update {
+            developer_name,
+            platform_event,
+            payload_field,
+            type_field,
+            channel_address_field,
+            recipient_field,
+            label,
+        } => {
+            let update = byoc_proto::admin::UpdateCcd {
+                master_label: label,
+                custom_platform_event: platform_event,
+                custom_event_payload_field: payload_field,
+                custom_event_type_field: type_field,
+                custom_event_channel_address_id_field: channel_address_field,
+                custom_event_recipient_field: recipient_field,
+                routing_owner: None,
+                consent_owner: None,
+            };
+            if update == byoc_proto::admin::UpdateCcd::default() {
+                return Err(CliError::usage(
+                    "nothing to change: give --platform-event, --payload-field, --type-field, --channel-address-field, --recipient-field or --label",
+                ));
+            }
+            let saved = client
+                .update_conversation_channel_definition(&developer_name, &update)
+                .await
+                .map_err(|e| CliError::from(e).hint_if_not_found(&developer_name, hint))?;
+            let text = format!(
+                "Updated Conversation Channel Definition {}.\n{}",
+                saved.record.developer_name,
+                ccd_fields(2, &saved.record)
             );
             Ok(Output::new(&saved, text)?.with_warnings(&saved.warnings))
         }

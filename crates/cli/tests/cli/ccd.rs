@@ -127,3 +127,82 @@ async fn a_channel_is_built_on_a_ccd_created_through_the_tooling_api() {
     assert!(err.contains("already uses"), "{err}");
     server.stop().await.unwrap();
 }
+
+/// `byoc setup ccd update`: the sample CCD moves to a custom platform event with two fields;
+/// a non-text field, an unknown CCD and an empty update are refused, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccd_update_names_a_custom_event_and_its_fields() {
+    let server = TestServer::start().await.unwrap();
+    let data = server.data_dir();
+    // The sample channel's CCD (what partner.env's SF_AUTHORIZATION_CONTEXT names).
+    let ccd = "BYOC_Sample_Channel_CCD";
+    ok(&byoc(
+        data,
+        &["setup", "platform-event", "create", "Acme_Outbound__e"],
+    )
+    .await);
+    for (field, ty) in [
+        ("Acme_Payload__c", "LongTextArea"),
+        ("Acme_Kind__c", "Text"),
+        ("Acme_Count__c", "Number"),
+    ] {
+        ok(&byoc(
+            data,
+            &[
+                "setup",
+                "platform-event",
+                "field",
+                "add",
+                "Acme_Outbound__e",
+                field,
+                "--type",
+                ty,
+            ],
+        )
+        .await);
+    }
+
+    let update = |type_field: &'static str| {
+        [
+            "setup",
+            "ccd",
+            "update",
+            ccd,
+            "--platform-event",
+            "Acme_Outbound__e",
+            "--payload-field",
+            "Acme_Payload__c",
+            "--type-field",
+            type_field,
+        ]
+    };
+    let refused = fails(&byoc(data, &update("Acme_Count__c")).await, 1);
+    assert!(
+        refused.contains("Acme_Outbound__e.Acme_Count__c is a Number field"),
+        "{refused}"
+    );
+    let shown = ok(&byoc(data, &["setup", "ccd", "show", ccd]).await);
+    assert!(!shown.contains("Acme_Outbound__e"), "{shown}");
+
+    let updated = json(&ok(&byoc(
+        data,
+        &[&["--output", "json"][..], &update("Acme_Kind__c")[..]].concat(),
+    )
+    .await));
+    assert_eq!(updated["record"]["customPlatformEvent"], "Acme_Outbound__e");
+    assert_eq!(updated["record"]["customEventTypeField"], "Acme_Kind__c");
+    let shown = ok(&byoc(data, &["setup", "ccd", "show", ccd]).await);
+    assert!(shown.contains("Acme_Outbound__e"), "{shown}");
+    assert!(shown.contains("Acme_Kind__c"), "{shown}");
+
+    let unknown = fails(
+        &byoc(
+            data,
+            &["setup", "ccd", "update", "No_Such_CCD", "--label", "x"],
+        )
+        .await,
+        1,
+    );
+    assert!(unknown.contains("doesn't exist"), "{unknown}");
+    fails(&byoc(data, &["setup", "ccd", "update", ccd]).await, 2);
+}

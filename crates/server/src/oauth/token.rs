@@ -106,7 +106,12 @@ pub async fn token(
             if let Some(note) =
                 crate::org_clock::OrgClock::refusal_note(s.clock.as_ref(), not_after)
             {
-                refusal.diagnosis = format!("{} {note}", refusal.diagnosis);
+                let end = if refusal.diagnosis.ends_with(['.', '!', '?']) {
+                    " "
+                } else {
+                    ". "
+                };
+                refusal.diagnosis = format!("{}{end}{note}", refusal.diagnosis);
             }
             s.history.record(attempt.entry(now, Some(&refusal))).await;
             oauth_error(StatusCode::BAD_REQUEST, &refusal)
