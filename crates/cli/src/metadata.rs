@@ -134,127 +134,21 @@ fn write_project(out: &Path, files: &Files) -> Result<Vec<String>, CliError> {
     Ok(targets.into_iter().map(|(path, _, _)| path).collect())
 }
 
-/// The package directories `sfdx-project.json` names (`force-app` when it names none).
-fn package_directories(root: &Path) -> Result<Vec<String>, CliError> {
-    let project_file = root.join("sfdx-project.json");
-    let text = match std::fs::read_to_string(&project_file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(CliError::new(format!(
-                "{} has no sfdx-project.json: it is not a Salesforce DX project",
-                root.display()
-            ))
-            .with_hint(
-                "`byoc metadata retrieve --out DIR` writes one, as `sf project generate` does",
-            ))
-        }
-        Err(e) => {
-            return Err(CliError::new(format!(
-                "can't read {}: {}",
-                project_file.display(),
-                io_message(&e)
-            )))
-        }
-    };
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::new(format!("{} is not valid JSON: {e}", project_file.display())))?;
-    let dirs: Vec<String> = value["packageDirectories"]
-        .as_array()
-        .map(|dirs| {
-            dirs.iter()
-                .filter_map(|d| d["path"].as_str())
-                .map(|p| p.trim_matches('/').to_string())
-                .filter(|p| !p.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let dirs = if dirs.is_empty() {
-        vec!["force-app".to_string()]
-    } else {
-        dirs
-    };
-    for dir in &dirs {
-        if safe_relative(dir).is_none() {
-            return Err(CliError::new(format!(
-                "{}: the package directory {dir:?} is not a relative path inside the project",
-                project_file.display()
-            )));
-        }
-    }
-    Ok(dirs)
-}
-
 /// A project's files as `sf` deploys them: `sfdx-project.json` and the metadata files
 /// (`*-meta.xml`) under its package directories; anything else (READMEs, `.forceignore`, LWC
-/// sources, Apex) is skipped.
+/// sources, Apex) is skipped. The same reading `byoc serve --seed DIR` does.
 pub fn read_project(root: &Path) -> Result<Files, CliError> {
-    if !root.is_dir() {
-        return Err(CliError::new(format!(
-            "the project directory {} doesn't exist",
-            root.display()
-        )));
-    }
-    let dirs = package_directories(root)?;
-    let mut files = Files::new();
-    let project_file = root.join("sfdx-project.json");
-    let text = std::fs::read_to_string(&project_file).map_err(|e| {
-        CliError::new(format!(
-            "can't read {}: {}",
-            project_file.display(),
-            io_message(&e)
-        ))
-    })?;
-    files.insert("sfdx-project.json".into(), text);
-    for dir in &dirs {
-        let path = root.join(dir);
-        if !path.is_dir() {
-            return Err(CliError::new(format!(
-                "the package directory {dir} that sfdx-project.json names doesn't exist in {}",
-                root.display()
-            )));
+    byoc_server::seed::read_project(root).map_err(|message| {
+        let missing = message.contains("has no sfdx-project.json");
+        let error = CliError::new(message);
+        if missing {
+            error.with_hint(
+                "`byoc metadata retrieve --out DIR` writes one, as `sf project generate` does",
+            )
+        } else {
+            error
         }
-        collect(root, &path, &mut files)?;
-    }
-    Ok(files)
-}
-
-fn collect(root: &Path, dir: &Path, files: &mut Files) -> Result<(), CliError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| CliError::new(format!("can't read {}: {}", dir.display(), io_message(&e))))?;
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let kind = entry.file_type().map_err(|e| {
-            CliError::new(format!("can't read {}: {}", path.display(), io_message(&e)))
-        })?;
-        if kind.is_dir() {
-            collect(root, &path, files)?;
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().to_string();
-        // Symbolic links are not followed: a project's files are its own.
-        if !kind.is_file() || !name.ends_with("-meta.xml") {
-            continue;
-        }
-        let relative = path
-            .strip_prefix(root)
-            .map_err(|_| CliError::new(format!("{} is outside the project", path.display())))?
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().to_string())
-            .collect::<Vec<_>>()
-            .join("/");
-        let bytes = std::fs::read(&path).map_err(|e| {
-            CliError::new(format!("can't read {}: {}", path.display(), io_message(&e)))
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            CliError::new(format!(
-                "{relative} is not UTF-8 text: metadata files are XML in UTF-8"
-            ))
-        })?;
-        files.insert(relative, text);
-    }
-    Ok(())
+    })
 }
 
 async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Output, CliError> {

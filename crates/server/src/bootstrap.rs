@@ -392,29 +392,22 @@ pub async fn seed_sample(
     Ok(())
 }
 
-/// `partner.env` for the sample setup, when this data dir holds its private key and the sample
-/// records still exist. Rewritten at every start so the addresses stay current.
-pub async fn write_partner_env(
-    store: &Store,
-    data: &DataDir,
+/// The variables of a `partner.env` for `channel`'s CCD and its linked `app`, named as
+/// Salesforce's public BYOC samples name them (DESIGN.md §3); `SF_PRIVATE_KEY` only when the key
+/// is known. The sample setup's file and a `--seed` project's both come from here.
+pub fn partner_env_vars(
     org: &OrgFile,
-) -> anyhow::Result<bool> {
-    let Some(key) = data.read(datadir::SAMPLE_KEY) else {
-        return Ok(false);
-    };
-    let Some(app) = store.app(AppKind::ExternalClientApp, SAMPLE_APP).await? else {
-        return Ok(false);
-    };
-    let Some(channel) = store.channel(SAMPLE_CHANNEL).await? else {
-        return Ok(false);
-    };
-    let Some(ccd) = channel.conversation_channel_definition else {
-        return Ok(false);
-    };
-    let vars: Vec<(&str, String)> = vec![
-        (env::SF_CONSUMER_KEY, app.oauth.consumer_key.clone()),
-        (env::SF_PRIVATE_KEY, key),
-        (env::SF_AUDIENCE, SAMPLE_AUDIENCE.into()),
+    app: &byoc_proto::setup::App,
+    channel: &byoc_proto::setup::MessagingChannel,
+    ccd: &byoc_proto::setup::ConversationChannelDefinition,
+    private_key: Option<String>,
+) -> Vec<(&'static str, String)> {
+    let mut vars = vec![(env::SF_CONSUMER_KEY, app.oauth.consumer_key.clone())];
+    if let Some(key) = private_key {
+        vars.push((env::SF_PRIVATE_KEY, key));
+    }
+    vars.extend([
+        (env::SF_AUDIENCE, SAMPLE_AUDIENCE.to_string()),
         (env::SF_SUBJECT, org.admin_username.clone()),
         (
             env::SF_AUTH_ENDPOINT,
@@ -433,7 +426,7 @@ pub async fn write_partner_env(
             env::CHANNEL_ADDRESS_IDENTIFIER,
             channel.channel_address_identifier.clone(),
         ),
-        (env::END_USER_CLIENT_IDENTIFIER, SAMPLE_END_USER.into()),
+        (env::END_USER_CLIENT_IDENTIFIER, SAMPLE_END_USER.to_string()),
         (
             env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD,
             ccd.custom_event_payload_field.clone(),
@@ -450,8 +443,31 @@ pub async fn write_partner_env(
             env::SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD,
             ccd.custom_event_recipient_field.clone(),
         ),
-        (env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT, "100".into()),
-    ];
+        (env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT, "100".to_string()),
+    ]);
+    vars
+}
+
+/// `partner.env` for the sample setup, when this data dir holds its private key and the sample
+/// records still exist. Rewritten at every start so the addresses stay current.
+pub async fn write_partner_env(
+    store: &Store,
+    data: &DataDir,
+    org: &OrgFile,
+) -> anyhow::Result<bool> {
+    let Some(key) = data.read(datadir::SAMPLE_KEY) else {
+        return Ok(false);
+    };
+    let Some(app) = store.app(AppKind::ExternalClientApp, SAMPLE_APP).await? else {
+        return Ok(false);
+    };
+    let Some(channel) = store.channel(SAMPLE_CHANNEL).await? else {
+        return Ok(false);
+    };
+    let Some(ccd) = channel.conversation_channel_definition.clone() else {
+        return Ok(false);
+    };
+    let vars = partner_env_vars(org, &app, &channel, &ccd, Some(key));
     let mut out = String::from("# Written by `byoc serve`: the settings a BYOC partner connector needs, named as in\n# Salesforce's public BYOC samples. Rewritten at every start.\n");
     for (k, v) in vars {
         out.push_str(&datadir::env_line(k, &v));

@@ -20,7 +20,6 @@ use byoc_proto::files::{partner_env as env, OrgFile};
 use byoc_proto::setup::{ChannelType, User};
 use byoc_store::Store;
 
-use crate::bootstrap::{SAMPLE_AUDIENCE, SAMPLE_END_USER};
 use crate::datadir::{self, DataDir};
 use crate::metadata_service::{DeployFailure, DeployOptions};
 use crate::setup_service::SetupService;
@@ -45,19 +44,22 @@ pub fn read_project(root: &Path) -> Result<Files, String> {
         ));
     }
     let project_file = root.join("sfdx-project.json");
-    let text = std::fs::read_to_string(&project_file).map_err(|e| {
-        format!(
-            "{} is not a Salesforce DX project: can't read its sfdx-project.json ({e})",
+    let text = std::fs::read_to_string(&project_file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "{} has no sfdx-project.json: it is not a Salesforce DX project",
             root.display()
-        )
+        ),
+        _ => format!("can't read {}: {e}", project_file.display()),
     })?;
     let project: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not valid JSON: {e}", project_file.display()))?;
+        .map_err(|e| format!("{} is not valid JSON: {e}", project_file.display()))?;
     let mut dirs: Vec<String> = project["packageDirectories"]
         .as_array()
         .map(|list| {
             list.iter()
-                .filter_map(|d| d["path"].as_str().map(str::to_string))
+                .filter_map(|d| d["path"].as_str())
+                .map(|p| p.trim_matches('/').to_string())
+                .filter(|p| !p.is_empty())
                 .collect()
         })
         .unwrap_or_default();
@@ -314,50 +316,7 @@ pub async fn write_partner_env(
             .zip(byoc_pki::parse_private_key(pem).ok())
             .is_some_and(|(cert, key)| byoc_pki::key_matches_certificate(&key, &cert))
     });
-    let mut vars: Vec<(&str, String)> =
-        vec![(env::SF_CONSUMER_KEY, app.oauth.consumer_key.clone())];
-    if let Some(key) = key {
-        vars.push((env::SF_PRIVATE_KEY, key));
-    }
-    vars.extend([
-        (env::SF_AUDIENCE, SAMPLE_AUDIENCE.to_string()),
-        (env::SF_SUBJECT, org.admin_username.clone()),
-        (
-            env::SF_AUTH_ENDPOINT,
-            format!("{}/services/oauth2/token", org.login_url),
-        ),
-        (env::SF_INSTANCE_URL, org.instance_url.clone()),
-        (env::SF_SCRT_INSTANCE_URL, org.scrt_url.clone()),
-        (env::SF_PUB_SUB_ENDPOINT, org.pubsub_endpoint.clone()),
-        (
-            env::SF_PUB_SUB_TOPIC_NAME,
-            format!("/event/{}", ccd.custom_platform_event),
-        ),
-        (env::SF_ORG_ID, org.org_id.clone()),
-        (env::SF_AUTHORIZATION_CONTEXT, ccd.developer_name.clone()),
-        (
-            env::CHANNEL_ADDRESS_IDENTIFIER,
-            channel.channel_address_identifier.clone(),
-        ),
-        (env::END_USER_CLIENT_IDENTIFIER, SAMPLE_END_USER.to_string()),
-        (
-            env::SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD,
-            ccd.custom_event_payload_field.clone(),
-        ),
-        (
-            env::SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD,
-            ccd.custom_event_type_field.clone(),
-        ),
-        (
-            env::SF_PUB_SUB_CUSTOM_EVENT_CHANNEL_ADDRESS_ID_FIELD,
-            ccd.custom_event_channel_address_id_field.clone(),
-        ),
-        (
-            env::SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD,
-            ccd.custom_event_recipient_field.clone(),
-        ),
-        (env::SF_PUB_SUB_EVENT_RECEIVE_LIMIT, "100".to_string()),
-    ]);
+    let vars = crate::bootstrap::partner_env_vars(org, &app, &channel, &ccd, key);
     let mut out = format!(
         "# Written by `byoc serve`: the settings a BYOC partner connector needs, named as in\n\
          # Salesforce's public BYOC samples, for the channel {} of the seed project, its CCD {} and\n\
