@@ -108,6 +108,11 @@ async fn round_trip(data: &Path, env: &Path, text: &str, reply: &str) -> (String
             "1",
             "--timeout",
             "60",
+            // From the topic's start: the first event is this round's reply whenever the
+            // subscription is made (after a reset, EARLIEST starts after it), so no race with
+            // the publish, and a reply of an earlier run that survived a reset would show.
+            "--replay",
+            "earliest",
         ])
         .env_remove("BYOC_URL")
         .env_remove("BYOC_DATA_DIR")
@@ -116,8 +121,6 @@ async fn round_trip(data: &Path, env: &Path, text: &str, reply: &str) -> (String
         .kill_on_drop(true)
         .spawn()
         .expect("byoc listen");
-    // The subscriber's first fetch is in before anything is published (LATEST replay).
-    tokio::time::sleep(Duration::from_secs(2)).await;
     let sent = json(&ok(&byoc(
         data,
         &[
