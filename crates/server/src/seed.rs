@@ -63,7 +63,9 @@ pub fn read_project(root: &Path) -> Result<Files, String> {
                 .collect()
         })
         .unwrap_or_default();
-    if dirs.is_empty() {
+    // No packageDirectories: `sf` falls back to force-app, and so does byoc.
+    let named = !dirs.is_empty();
+    if !named {
         dirs.push("force-app".into());
     }
     let mut files = Files::new();
@@ -81,10 +83,17 @@ pub fn read_project(root: &Path) -> Result<Files, String> {
         }
         let path = root.join(relative);
         if !path.is_dir() {
-            return Err(format!(
-                "the package directory {dir} that sfdx-project.json names doesn't exist in {}",
-                root.display()
-            ));
+            return Err(if named {
+                format!(
+                    "the package directory {dir} that sfdx-project.json names doesn't exist in {}",
+                    root.display()
+                )
+            } else {
+                format!(
+                    "sfdx-project.json names no packageDirectories and the default one, force-app, doesn't exist in {}",
+                    root.display()
+                )
+            });
         }
         collect(root, &path, &mut files)?;
     }
