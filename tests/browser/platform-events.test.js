@@ -90,3 +90,45 @@ test('hostile topic paths answer 404, never 500', async () => {
   }
   await page.close();
 });
+
+test('New Platform Event and New Custom Field: the forms, a refused value kept with its message, the fields listed', async (t) => {
+  const page = await chromium.newPage();
+  // The refused field answers 400 with the form again, as Setup's forms do here.
+  const problems = watch(page, { allowStatus: true });
+  await login(page, org);
+  await page.goto(`${org.login_url}${PAGE}`);
+  await page.getByRole('link', { name: 'New Platform Event' }).first().click();
+  await page.getByRole('textbox', { name: 'Label', exact: true }).waitFor();
+  await assertAccessible(t, page);
+
+  // Names unique per run: the org is shared by every browser test.
+  const name = `Browser_${Date.now()}`;
+  await page.getByRole('textbox', { name: 'Label', exact: true }).fill('Browser Outbound');
+  await page.getByRole('textbox', { name: 'Object Name' }).fill(name);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Custom Fields' }).waitFor();
+  assert.ok(page.url().includes(`${name}__e`), `the new event's page: ${page.url()}`);
+
+  // A Text field longer than 255 is refused: the message, and the typed values kept.
+  await page.getByRole('link', { name: 'New Custom Field' }).click();
+  await page.getByRole('textbox', { name: 'Field Label' }).waitFor();
+  await assertAccessible(t, page);
+  await page.getByRole('combobox', { name: 'Data Type' }).selectOption('Text');
+  await page.getByRole('textbox', { name: 'Field Label' }).fill('Kind');
+  await page.getByRole('textbox', { name: 'Field Name' }).fill('Kind');
+  await page.getByRole('spinbutton', { name: 'Length' }).fill('300');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /255/, 'the message names the limit');
+  assert.equal(await page.getByRole('textbox', { name: 'Field Name' }).inputValue(), 'Kind', 'the typed name is kept');
+  await assertAccessible(t, page);
+
+  await page.getByRole('spinbutton', { name: 'Length' }).fill('40');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Custom Fields' }).waitFor();
+  const fields = page.locator('#custom-fields');
+  assert.match(await fields.innerText(), /Kind__c/, 'the field is listed on the event');
+  assert.deepEqual(problems, [], 'no console errors or CSP violations');
+  await page.close();
+});
