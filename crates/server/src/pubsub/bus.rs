@@ -61,6 +61,11 @@ pub struct EventBus {
     /// The store's change notices, subscribed at creation (so none committed after it is
     /// missed) and taken by the first run of [`EventBus::follow_notices`].
     notices: Mutex<Option<broadcast::Receiver<Notice>>>,
+    /// The org's topics as last read, with the store generation they were read at. Every setup
+    /// change bumps the generation (this instance's writes at once, other instances' through
+    /// their change notices), so the next lookup reads again; until then publishing, GetTopic
+    /// and GetSchema neither read the setup nor rebuild Avro schemas per call.
+    topics_cache: Mutex<Option<(u64, Vec<Topic>)>>,
 }
 
 impl EventBus {
@@ -71,6 +76,7 @@ impl EventBus {
             clock,
             heads: Mutex::new(HashMap::new()),
             notices: Mutex::new(Some(notices)),
+            topics_cache: Mutex::new(None),
         }
     }
 
@@ -135,6 +141,22 @@ impl EventBus {
     /// and each event a CCD names that has no definition (an org from before definitions
     /// existed: the CCDs' fields, all text, as byoc always gave it).
     pub async fn topics(&self) -> Result<Vec<Topic>, StoreError> {
+        // Read before the setup: a change committed meanwhile bumps it past what is cached.
+        let generation = self.store.generation();
+        if let Some((cached_at, topics)) =
+            &*self.topics_cache.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            if *cached_at == generation {
+                return Ok(topics.clone());
+            }
+        }
+        let topics = self.read_topics().await?;
+        *self.topics_cache.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((generation, topics.clone()));
+        Ok(topics)
+    }
+
+    async fn read_topics(&self) -> Result<Vec<Topic>, StoreError> {
         let mut by_event: BTreeMap<String, Vec<ConversationChannelDefinition>> = BTreeMap::new();
         for channel in self.store.channels().await? {
             if let Some(ccd) = channel.conversation_channel_definition {
